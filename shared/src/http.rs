@@ -1,0 +1,510 @@
+//! HTTP glue shared by every API function: RFC 9457 problem responses, JSON bodies that can
+//! only fail as 4xx problems, JSON responses, and the request's ids.
+
+use lambda_http::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use lambda_http::http::{HeaderMap, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::error::Category;
+
+/// Request bodies above this size are refused with 413 before parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The media type of problem responses.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request, reported in a problem's `errors`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// Path of the field in the body, e.g. `lines[0].quantity`, or the parameter name.
+    pub field: String,
+    /// What is wrong with it, for a person.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    #[must_use]
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem: the body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI naming the kind of problem; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short, stable summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// This occurrence, for a person. Never internal details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request id, on server errors, to find the logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Per-field validation errors.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    fn new(status: StatusCode, problem_type: &str, title: &str) -> Self {
+        Self {
+            problem_type: problem_type.to_owned(),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: None,
+            instance: None,
+            errors: Vec::new(),
+        }
+    }
+
+    fn plain(status: StatusCode) -> Self {
+        Self::new(status, "about:blank", status.canonical_reason().unwrap_or("Error"))
+    }
+
+    /// Adds a human-readable detail.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// 400: the request cannot be read at all (malformed JSON, bad query parameter).
+    #[must_use]
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "urn:problem-type:malformed-request", "Malformed request")
+            .with_detail(detail)
+    }
+
+    /// 422: the request is well-formed but some fields are invalid.
+    #[must_use]
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self {
+            errors,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "urn:problem-type:validation-failed",
+                "Validation failed",
+            )
+            .with_detail("one or more fields are invalid")
+        }
+    }
+
+    /// 422 for a single invalid field.
+    #[must_use]
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    /// 401: no valid credentials.
+    #[must_use]
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::plain(StatusCode::UNAUTHORIZED).with_detail(detail)
+    }
+
+    /// 403: authenticated but not allowed.
+    #[must_use]
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::plain(StatusCode::FORBIDDEN).with_detail(detail)
+    }
+
+    /// 404: also what a caller gets for another user's resource.
+    #[must_use]
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::plain(StatusCode::NOT_FOUND).with_detail(detail)
+    }
+
+    /// 405.
+    #[must_use]
+    pub fn method_not_allowed() -> Self {
+        Self::plain(StatusCode::METHOD_NOT_ALLOWED)
+    }
+
+    /// 409: the state of the resource forbids it (duplicate, wrong state).
+    #[must_use]
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::plain(StatusCode::CONFLICT).with_detail(detail)
+    }
+
+    /// 412: an `If-Match` precondition did not hold.
+    #[must_use]
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::plain(StatusCode::PRECONDITION_FAILED).with_detail(detail)
+    }
+
+    /// 413.
+    #[must_use]
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::plain(StatusCode::PAYLOAD_TOO_LARGE)
+            .with_detail(format!("request body exceeds {limit} bytes"))
+    }
+
+    /// 415.
+    #[must_use]
+    pub fn unsupported_media_type() -> Self {
+        Self::plain(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            .with_detail("request body must be application/json")
+    }
+
+    /// 500 with an opaque body: only the request id, so the logs can be found. Log the cause
+    /// yourself, once, before returning this.
+    #[must_use]
+    pub fn internal(request_id: &str) -> Self {
+        Self {
+            instance: Some(format!("urn:request:{request_id}")),
+            ..Self::plain(StatusCode::INTERNAL_SERVER_ERROR)
+                .with_detail("an unexpected error occurred; quote the instance when reporting it")
+        }
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The `application/problem+json` response.
+    #[must_use]
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status_code();
+        let mut response = json_response(status, &self);
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// A JSON response with `status`.
+#[must_use]
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
+    // Serialising our own response types cannot fail (no maps with non-string keys).
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => (status, text),
+        Err(err) => {
+            tracing::error!(error = %err, "response body failed to serialise");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"type":"about:blank","title":"Internal Server Error","status":500}"#.to_owned(),
+            )
+        }
+    };
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn is_json_media_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        // API clients often omit it; the body must still parse as JSON.
+        return true;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses the request body as JSON into `T`.
+///
+/// Every failure is a 4xx [`Problem`], never a panic: a missing or malformed body is 400, a body
+/// that is not JSON media type is 415, an oversized one 413, and JSON of the wrong shape (missing
+/// field, wrong type, unknown variant) is 422 naming the field.
+///
+/// # Errors
+/// The problem to return to the caller.
+pub fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
+    if !is_json_media_type(request.headers()) {
+        return Err(Problem::unsupported_media_type());
+    }
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        // `Body` is non-exhaustive; anything new is not a body we understand.
+        _ => return Err(Problem::bad_request("request body is unreadable")),
+    };
+    parse_json_bytes(bytes)
+}
+
+/// [`parse_json`] on raw bytes.
+///
+/// # Errors
+/// See [`parse_json`].
+pub fn parse_json_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Problem::payload_too_large(MAX_BODY_BYTES));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Problem::bad_request("a JSON request body is required"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            Category::Data => {
+                let field = if path == "." { "body".to_owned() } else { path };
+                Problem::invalid_field(field, data_error_message(&inner))
+            }
+            Category::Syntax | Category::Eof | Category::Io => malformed(&inner),
+        }
+    })?;
+    deserializer.end().map_err(|err| malformed(&err))?;
+    Ok(value)
+}
+
+fn malformed(err: &serde_json::Error) -> Problem {
+    Problem::bad_request(format!(
+        "request body is not valid JSON (line {}, column {})",
+        err.line(),
+        err.column()
+    ))
+}
+
+/// serde's message without its " at line L column C" suffix, which means nothing to a client
+/// given the field path.
+fn data_error_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(index) => text[..index].to_owned(),
+        None => text,
+    }
+}
+
+/// The API Gateway request id, else the Lambda request id, else `"unknown"`.
+#[must_use]
+pub fn request_id(request: &Request) -> String {
+    if let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref()
+        && let Some(id) = &context.request_id
+    {
+        return id.clone();
+    }
+    request
+        .lambda_context_ref()
+        .map(|context| context.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The correlation id of the flow this request starts: the caller's `X-Correlation-Id` when it
+/// is a sane token (so a client can follow its order through the saga), else the request id.
+#[must_use]
+pub fn correlation_id(request: &Request) -> String {
+    request
+        .headers()
+        .get("x-correlation-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| {
+            (1..=128).contains(&value.len())
+                && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map_or_else(|| request_id(request), str::to_owned)
+}
+
+/// The value of query parameter `name`, if present.
+#[must_use]
+pub fn query_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .query_string_parameters_ref()
+        .and_then(|params| params.first(name).map(str::to_owned))
+}
+
+/// The value of path parameter `name`, if present.
+#[must_use]
+pub fn path_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .path_parameters_ref()
+        .and_then(|params| params.first(name).map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::http;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        product_id: String,
+        quantity: u32,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct PlaceOrder {
+        lines: Vec<Line>,
+    }
+
+    fn request(body: &str, content_type: Option<&str>) -> Request {
+        let mut builder = http::Request::builder().method("POST").uri("/orders");
+        if let Some(content_type) = content_type {
+            builder = builder.header(CONTENT_TYPE, content_type);
+        }
+        builder.body(Body::Text(body.to_owned())).unwrap()
+    }
+
+    fn body_json(response: &Response<Body>) -> Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_body_parses() {
+        let order: PlaceOrder = parse_json(&request(
+            r#"{"lines":[{"product_id":"p1","quantity":2}]}"#,
+            Some("application/json; charset=utf-8"),
+        ))
+        .unwrap();
+        assert_eq!(order.lines[0].quantity, 2);
+    }
+
+    #[test]
+    fn an_empty_body_is_a_400() {
+        let problem = parse_json::<PlaceOrder>(&request("  ", Some("application/json"))).unwrap_err();
+        assert_eq!(problem.status, 400);
+    }
+
+    #[test]
+    fn malformed_json_is_a_400_with_its_position() {
+        let problem = parse_json::<PlaceOrder>(&request(r#"{"lines": ["#, None)).unwrap_err();
+        assert_eq!(problem.status, 400);
+        assert!(problem.detail.unwrap().contains("line 1"));
+    }
+
+    #[test]
+    fn trailing_garbage_after_the_json_is_a_400() {
+        let problem = parse_json::<PlaceOrder>(&request(r#"{"lines": []} x"#, None)).unwrap_err();
+        assert_eq!(problem.status, 400);
+    }
+
+    #[test]
+    fn a_wrong_type_deep_in_the_body_is_a_422_naming_the_field() {
+        let problem = parse_json::<PlaceOrder>(&request(
+            r#"{"lines":[{"product_id":"p1","quantity":-1}]}"#,
+            None,
+        ))
+        .unwrap_err();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors[0].field, "lines[0].quantity");
+        assert!(!problem.errors[0].message.contains("line 1"), "{:?}", problem.errors);
+    }
+
+    #[test]
+    fn a_missing_field_is_a_422() {
+        let problem = parse_json::<PlaceOrder>(&request("{}", None)).unwrap_err();
+        assert_eq!(problem.status, 422);
+        assert!(problem.errors[0].message.contains("lines"), "{:?}", problem.errors);
+    }
+
+    #[test]
+    fn an_unknown_field_is_a_422_when_the_type_denies_them() {
+        let problem = parse_json::<PlaceOrder>(&request(
+            r#"{"lines":[{"product_id":"p1","quantity":1,"price":1}]}"#,
+            None,
+        ))
+        .unwrap_err();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors[0].field, "lines[0].price");
+    }
+
+    #[test]
+    fn a_non_json_media_type_is_a_415() {
+        let problem = parse_json::<PlaceOrder>(&request("lines=1", Some("application/x-www-form-urlencoded"))).unwrap_err();
+        assert_eq!(problem.status, 415);
+    }
+
+    #[test]
+    fn an_oversized_body_is_a_413() {
+        let big = format!(r#"{{"lines":[],"pad":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(parse_json::<PlaceOrder>(&request(&big, None)).unwrap_err().status, 413);
+    }
+
+    #[test]
+    fn a_problem_response_is_problem_json_with_its_status() {
+        let response = Problem::invalid_field("email", "is not an email address").into_response();
+        assert_eq!(response.status(), 422);
+        assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(
+            body_json(&response),
+            json!({
+                "type": "urn:problem-type:validation-failed",
+                "title": "Validation failed",
+                "status": 422,
+                "detail": "one or more fields are invalid",
+                "errors": [{"field": "email", "message": "is not an email address"}]
+            })
+        );
+    }
+
+    #[test]
+    fn a_401_asks_for_a_bearer_token() {
+        let response = Problem::unauthorized("missing token").into_response();
+        assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[test]
+    fn a_500_body_is_opaque_and_carries_the_request_id() {
+        let body = body_json(&Problem::internal("abc-123").into_response());
+        assert_eq!(body["status"], 500);
+        assert_eq!(body["instance"], "urn:request:abc-123");
+        assert_eq!(body.as_object().unwrap().len(), 5, "{body}");
+    }
+
+    #[test]
+    fn the_correlation_id_header_is_used_only_when_it_is_a_sane_token() {
+        let mut req = request("{}", None);
+        req.headers_mut().insert("x-correlation-id", HeaderValue::from_static("order-flow-1"));
+        assert_eq!(correlation_id(&req), "order-flow-1");
+        req.headers_mut().insert("x-correlation-id", HeaderValue::from_static("has spaces\tand tabs"));
+        assert_eq!(correlation_id(&req), "unknown");
+    }
+
+    #[test]
+    fn an_api_gateway_event_yields_its_request_id_and_query_parameters() {
+        let event = json!({
+            "version": "2.0",
+            "routeKey": "GET /products",
+            "rawPath": "/products",
+            "rawQueryString": "limit=5",
+            "queryStringParameters": {"limit": "5"},
+            "headers": {"accept": "application/json"},
+            "requestContext": {
+                "accountId": "000000000000", "apiId": "api", "domainName": "localhost",
+                "domainPrefix": "api", "http": {"method": "GET", "path": "/products",
+                "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+                "requestId": "apigw-req-1", "routeKey": "GET /products", "stage": "$default",
+                "time": "26/Nov/2026:13:00:00 +0000", "timeEpoch": 1795000000000i64
+            },
+            "isBase64Encoded": false
+        });
+        let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_eq!(request_id(&req), "apigw-req-1");
+        assert_eq!(query_param(&req, "limit").as_deref(), Some("5"));
+        assert_eq!(query_param(&req, "category"), None);
+    }
+}

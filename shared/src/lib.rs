@@ -1,0 +1,15 @@
+//! The one library every function shares: event contracts and their envelope, telemetry,
+//! configuration, HTTP problems and auth, SQS batch processing, and the DynamoDB inbox/outbox.
+//! No service's domain logic lives here.
+
+pub mod auth;
+pub mod config;
+pub mod dynamo;
+pub mod envelope;
+pub mod events;
+pub mod http;
+pub mod money;
+pub mod pagination;
+pub mod schemas;
+pub mod sqs;
+pub mod telemetry;
