@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Local AWS emulator on 127.0.0.1:4566 (the LocalStack port): ministack, from the project venv.
+#   scripts/emulator.sh up      start it (idempotent) and wait until DynamoDB, SQS and SNS answer
+#   scripts/emulator.sh down    stop it and every function process it started; remove its files
+#   scripts/emulator.sh status  exit 0 when it answers
+# EMULATOR=external skips start/stop and only waits for whatever answers on AWS_ENDPOINT_URL
+# (LocalStack in Docker, say): see docs/local-development.md.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="$root/.venv"
+state="$root/.local"
+pidfile="$state/ministack.pid"
+log="$state/ministack.log"
+endpoint="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
+port="${endpoint##*:}"
+
+healthy() {
+  curl -fsS --max-time 2 "$endpoint/_localstack/health" >/dev/null 2>&1 || return 1
+  # The health route answers before the services do; ask DynamoDB itself.
+  AWS_ENDPOINT_URL="$endpoint" "$venv/bin/python" - <<'PY' >/dev/null 2>&1
+import boto3
+boto3.client("dynamodb").list_tables(Limit=1)
+boto3.client("sqs").list_queues()
+boto3.client("sns").list_topics()
+PY
+}
+
+wait_healthy() {
+  for _ in $(seq 1 120); do
+    if healthy; then echo "emulator ready on $endpoint"; return 0; fi
+    sleep 0.5
+  done
+  echo "emulator did not become ready on $endpoint within 60 s; last log lines:" >&2
+  tail -n 40 "$log" >&2 2>/dev/null || true
+  return 1
+}
+
+running_pid() {
+  [[ -f "$pidfile" ]] || return 1
+  local pid; pid=$(cat "$pidfile")
+  kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_EC2_METADATA_DISABLED=true
+
+case "${1:-}" in
+  up)
+    [[ -x "$venv/bin/ministack" ]] || "$root/scripts/setup-venv.sh"
+    if [[ "${EMULATOR:-ministack}" == external ]]; then wait_healthy; exit; fi
+    if pid=$(running_pid); then echo "emulator already running (pid $pid)"; wait_healthy; exit; fi
+    if healthy; then echo "something else already answers on $endpoint; refusing to start a second emulator" >&2; exit 1; fi
+    mkdir -p "$state/tmp"
+    # Function processes the emulator starts inherit this environment: AWS_ENDPOINT_URL makes
+    # their SDK clients call the emulator. TMPDIR keeps its code caches inside the project.
+    (
+      cd "$state"
+      GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="$endpoint" TMPDIR="$state/tmp" \
+        LOG_LEVEL="${EMULATOR_LOG_LEVEL:-WARNING}" \
+        setsid "$venv/bin/ministack" >"$log" 2>&1 < /dev/null &
+      echo $! >"$pidfile"
+    )
+    wait_healthy
+    ;;
+  down)
+    if [[ "${EMULATOR:-ministack}" == external ]]; then echo "EMULATOR=external: leaving it running"; exit 0; fi
+    if pid=$(running_pid); then
+      # The emulator's function processes share its process group: stop them all.
+      kill -TERM -- "-$pid" 2>/dev/null || true
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      echo "emulator stopped"
+    else
+      echo "emulator not running"
+    fi
+    rm -rf "$pidfile" "$state/tmp"
+    ;;
+  status)
+    healthy && echo "emulator answers on $endpoint"
+    ;;
+  *)
+    echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
