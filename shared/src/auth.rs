@@ -125,7 +125,12 @@ impl JwtKeys {
     ///
     /// # Errors
     /// [`KeyError::Signing`].
-    pub fn issue(&self, user_id: &str, role: Role, now: DateTime<Utc>) -> Result<IssuedToken, KeyError> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, KeyError> {
         let claims = Claims {
             sub: user_id.to_owned(),
             role,
@@ -133,8 +138,9 @@ impl JwtKeys {
             exp: (now + TOKEN_TTL).timestamp(),
             iss: ISSUER.to_owned(),
         };
-        let access_token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(KeyError::Signing)?;
+        let access_token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+                .map_err(KeyError::Signing)?;
         Ok(IssuedToken {
             access_token,
             token_type: "Bearer".to_owned(),
@@ -147,10 +153,11 @@ impl JwtKeys {
     /// # Errors
     /// A 401 problem for a token that is malformed, forged, expired or from another issuer.
     pub fn verify(&self, token: &str) -> Result<Identity, Problem> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|err| {
-            tracing::info!(reason = %err, "bearer token rejected");
-            Problem::unauthorized("the bearer token is invalid or expired")
-        })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|err| {
+                tracing::info!(reason = %err, "bearer token rejected");
+                Problem::unauthorized("the bearer token is invalid or expired")
+            })?;
         Ok(Identity {
             user_id: data.claims.sub,
             role: data.claims.role,
@@ -174,7 +181,9 @@ impl JwtKeys {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             })
             .filter(|token| !token.is_empty())
-            .ok_or_else(|| Problem::unauthorized("the Authorization header must be 'Bearer <token>'"))?;
+            .ok_or_else(|| {
+                Problem::unauthorized("the Authorization header must be 'Bearer <token>'")
+            })?;
         self.verify(token)
     }
 }
@@ -206,17 +215,28 @@ mod tests {
         assert_eq!(token.token_type, "Bearer");
         assert_eq!(token.expires_in, 3600);
         let identity = keys().verify(&token.access_token).unwrap();
-        assert_eq!(identity, Identity { user_id: "user-1".into(), role: Role::Admin });
+        assert_eq!(
+            identity,
+            Identity {
+                user_id: "user-1".into(),
+                role: Role::Admin
+            }
+        );
     }
 
     #[test]
     fn a_short_secret_is_refused() {
-        assert!(matches!(JwtKeys::from_secret(b"short"), Err(KeyError::SecretTooShort)));
+        assert!(matches!(
+            JwtKeys::from_secret(b"short"),
+            Err(KeyError::SecretTooShort)
+        ));
     }
 
     #[test]
     fn an_expired_token_is_a_401() {
-        let token = keys().issue("user-1", Role::Customer, Utc::now() - Duration::hours(2)).unwrap();
+        let token = keys()
+            .issue("user-1", Role::Customer, Utc::now() - Duration::hours(2))
+            .unwrap();
         assert_eq!(keys().verify(&token.access_token).unwrap_err().status, 401);
     }
 
@@ -236,12 +256,23 @@ mod tests {
         let claims = b64.encode(format!(
             r#"{{"sub":"u","role":"admin","iat":0,"exp":{exp},"iss":"{ISSUER}"}}"#
         ));
-        assert_eq!(keys().verify(&format!("{header}.{claims}.")).unwrap_err().status, 401);
+        assert_eq!(
+            keys()
+                .verify(&format!("{header}.{claims}."))
+                .unwrap_err()
+                .status,
+            401
+        );
     }
 
     #[test]
     fn a_request_without_a_bearer_token_is_a_401() {
-        for header in [None, Some("Basic dXNlcjpwYXNz"), Some("Bearer "), Some("Bearer not.a.jwt")] {
+        for header in [
+            None,
+            Some("Basic dXNlcjpwYXNz"),
+            Some("Bearer "),
+            Some("Bearer not.a.jwt"),
+        ] {
             let problem = keys().authenticate(&request_with(header)).unwrap_err();
             assert_eq!(problem.status, 401, "{header:?}");
         }
@@ -249,8 +280,13 @@ mod tests {
 
     #[test]
     fn a_request_with_a_valid_token_is_authenticated_and_the_scheme_is_case_insensitive() {
-        let token = keys().issue("user-9", Role::Customer, Utc::now()).unwrap().access_token;
-        let identity = keys().authenticate(&request_with(Some(&format!("bearer {token}")))).unwrap();
+        let token = keys()
+            .issue("user-9", Role::Customer, Utc::now())
+            .unwrap()
+            .access_token;
+        let identity = keys()
+            .authenticate(&request_with(Some(&format!("bearer {token}"))))
+            .unwrap();
         assert_eq!(identity.user_id, "user-9");
         assert_eq!(identity.require_admin().unwrap_err().status, 403);
     }

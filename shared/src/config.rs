@@ -27,7 +27,9 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 /// The value of an optional variable; empty counts as unset.
 #[must_use]
 pub fn optional(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 /// A required variable parsed into `T`.
@@ -39,10 +41,12 @@ where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
-    required(name)?.parse().map_err(|err: T::Err| ConfigError::Invalid {
-        name,
-        reason: err.to_string(),
-    })
+    required(name)?
+        .parse()
+        .map_err(|err: T::Err| ConfigError::Invalid {
+            name,
+            reason: err.to_string(),
+        })
 }
 
 /// The shared SDK configuration: region, credentials and endpoint from the standard chain
@@ -73,6 +77,9 @@ mod tests {
     fn a_variable_that_does_not_parse_is_invalid() {
         // PATH is set in every test environment and is not a number.
         let err = parsed::<u32>("PATH").unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: "PATH", .. }), "{err}");
+        assert!(
+            matches!(err, ConfigError::Invalid { name: "PATH", .. }),
+            "{err}"
+        );
     }
 }

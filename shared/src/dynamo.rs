@@ -157,9 +157,15 @@ impl UnitOfWork {
             (SK.to_owned(), s(INBOX_KIND.to_uppercase())),
             (KIND.to_owned(), s(INBOX_KIND)),
             (EVENT_TYPE.to_owned(), s(event.event_type.as_str())),
-            ("correlation_id".to_owned(), s(event.correlation_id.as_str())),
+            (
+                "correlation_id".to_owned(),
+                s(event.correlation_id.as_str()),
+            ),
             ("processed_at".to_owned(), s(now.to_rfc3339())),
-            (EXPIRES_AT.to_owned(), AttributeValue::N((now + INBOX_TTL).timestamp().to_string())),
+            (
+                EXPIRES_AT.to_owned(),
+                AttributeValue::N((now + INBOX_TTL).timestamp().to_string()),
+            ),
         ]);
         let put = self.put(item, Some("attribute_not_exists(pk)"))?;
         self.inbox_index = Some(self.push(put));
@@ -170,7 +176,10 @@ impl UnitOfWork {
     ///
     /// # Errors
     /// [`CommitError::Unexpected`] if the envelope fails to serialise.
-    pub fn publish<E: Event>(&mut self, event: &EventEnvelope<E>) -> Result<&mut Self, CommitError> {
+    pub fn publish<E: Event>(
+        &mut self,
+        event: &EventEnvelope<E>,
+    ) -> Result<&mut Self, CommitError> {
         let item = outbox_item(event).context("serialising outbox envelope")?;
         let put = self.put(item, Some("attribute_not_exists(pk)"))?;
         self.push(put);
@@ -201,16 +210,25 @@ impl UnitOfWork {
         let Err(err) = result else {
             return Ok(());
         };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        {
             let codes: Vec<&str> = cancelled
                 .cancellation_reasons()
                 .iter()
                 .map(|reason| reason.code().unwrap_or("None"))
                 .collect();
-            return Err(classify_cancellation(&codes, inbox_index)
-                .unwrap_or_else(|| anyhow::Error::new(err).context("transaction cancelled").into()));
+            return Err(
+                classify_cancellation(&codes, inbox_index).unwrap_or_else(|| {
+                    anyhow::Error::new(err)
+                        .context("transaction cancelled")
+                        .into()
+                }),
+            );
         }
-        Err(anyhow::Error::new(err).context("TransactWriteItems failed").into())
+        Err(anyhow::Error::new(err)
+            .context("TransactWriteItems failed")
+            .into())
     }
 }
 
@@ -221,7 +239,10 @@ fn classify_cancellation(codes: &[&str], inbox_index: Option<usize>) -> Option<C
     {
         return Some(CommitError::AlreadyProcessed);
     }
-    if let Some(index) = codes.iter().position(|code| *code == "ConditionalCheckFailed") {
+    if let Some(index) = codes
+        .iter()
+        .position(|code| *code == "ConditionalCheckFailed")
+    {
         return Some(CommitError::ConditionFailed { index });
     }
     if codes.contains(&"TransactionConflict") {
@@ -234,7 +255,9 @@ fn classify_cancellation(codes: &[&str], inbox_index: Option<usize>) -> Option<C
 ///
 /// # Errors
 /// If the envelope fails to serialise.
-pub fn outbox_item<D: Serialize>(event: &EventEnvelope<D>) -> Result<HashMap<String, AttributeValue>, serde_json::Error> {
+pub fn outbox_item<D: Serialize>(
+    event: &EventEnvelope<D>,
+) -> Result<HashMap<String, AttributeValue>, serde_json::Error> {
     let created = Utc::now();
     Ok(HashMap::from([
         (PK.to_owned(), s(outbox_pk(&event.id))),
@@ -244,7 +267,10 @@ pub fn outbox_item<D: Serialize>(event: &EventEnvelope<D>) -> Result<HashMap<Str
         (EVENT_TYPE.to_owned(), s(event.event_type.as_str())),
         (OUTBOX_ENVELOPE.to_owned(), s(event.to_json()?)),
         ("created_at".to_owned(), s(created.to_rfc3339())),
-        (EXPIRES_AT.to_owned(), AttributeValue::N((created + OUTBOX_TTL).timestamp().to_string())),
+        (
+            EXPIRES_AT.to_owned(),
+            AttributeValue::N((created + OUTBOX_TTL).timestamp().to_string()),
+        ),
     ]))
 }
 
@@ -273,14 +299,19 @@ mod tests {
         assert_eq!(item[PK], s(format!("OUTBOX#{}", event.id)));
         assert_eq!(item[KIND], s("outbox"));
         assert_eq!(item[EVENT_TYPE], s("ProductArchived"));
-        let AttributeValue::S(json) = &item[OUTBOX_ENVELOPE] else { panic!("envelope is not a string") };
+        let AttributeValue::S(json) = &item[OUTBOX_ENVELOPE] else {
+            panic!("envelope is not a string")
+        };
         assert_eq!(RawEnvelope::parse(json).unwrap().id, event.id);
     }
 
     #[test]
     fn inbox_and_outbox_items_are_conditional_puts_on_the_units_table() {
         let mut unit = UnitOfWork::new("orders");
-        unit.record_inbox(&event()).unwrap().publish(&event()).unwrap();
+        unit.record_inbox(&event())
+            .unwrap()
+            .publish(&event())
+            .unwrap();
         assert_eq!(unit.len(), 2);
         for item in &unit.items {
             let put = item.put().unwrap();

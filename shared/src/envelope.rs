@@ -153,17 +153,31 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&archived().to_json().unwrap()).unwrap();
         let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
         assert_eq!(
-            keys.iter().map(String::as_str).collect::<std::collections::BTreeSet<_>>(),
-            ["causation_id", "correlation_id", "data", "id", "source", "time", "type", "version"]
-                .into_iter()
-                .collect()
+            keys.iter()
+                .map(String::as_str)
+                .collect::<std::collections::BTreeSet<_>>(),
+            [
+                "causation_id",
+                "correlation_id",
+                "data",
+                "id",
+                "source",
+                "time",
+                "type",
+                "version"
+            ]
+            .into_iter()
+            .collect()
         );
     }
 
     #[test]
     fn an_envelope_round_trips_through_json_and_decodes_to_its_event() {
         let envelope = archived();
-        let decoded = RawEnvelope::parse(&envelope.to_json().unwrap()).unwrap().decode().unwrap();
+        let decoded = RawEnvelope::parse(&envelope.to_json().unwrap())
+            .unwrap()
+            .decode()
+            .unwrap();
         assert_eq!(decoded.id, envelope.id);
         assert_eq!(decoded.time, envelope.time);
         assert_eq!(decoded.data, DomainEvent::ProductArchived(envelope.data));

@@ -300,8 +300,19 @@ mod tests {
     #[test]
     fn decode_picks_the_contract_named_by_the_type() {
         let id = Uuid::new_v4();
-        let event = DomainEvent::decode("ProductArchived", 1, json!({"product_id": id, "version": 3})).unwrap();
-        assert_eq!(event, DomainEvent::ProductArchived(ProductArchived { product_id: id, version: 3 }));
+        let event = DomainEvent::decode(
+            "ProductArchived",
+            1,
+            json!({"product_id": id, "version": 3}),
+        )
+        .unwrap();
+        assert_eq!(
+            event,
+            DomainEvent::ProductArchived(ProductArchived {
+                product_id: id,
+                version: 3
+            })
+        );
         assert_eq!(event.event_type(), "ProductArchived");
     }
 
@@ -313,10 +324,18 @@ mod tests {
         ));
         assert!(matches!(
             DomainEvent::decode("ProductArchived", 2, json!({})),
-            Err(ContractError::UnsupportedVersion { found: 2, expected: 1, .. })
+            Err(ContractError::UnsupportedVersion {
+                found: 2,
+                expected: 1,
+                ..
+            })
         ));
         assert!(matches!(
-            DomainEvent::decode("ProductArchived", 1, json!({"product_id": "not-a-uuid", "version": 1})),
+            DomainEvent::decode(
+                "ProductArchived",
+                1,
+                json!({"product_id": "not-a-uuid", "version": 1})
+            ),
             Err(ContractError::InvalidData { .. })
         ));
     }

@@ -35,9 +35,9 @@ impl FieldError {
     }
 }
 
-/// An RFC 9457 problem: the body of every error response.
+/// The members of an RFC 9457 problem, as serialised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
+pub struct ProblemDetails {
     /// A URI naming the kind of problem; `about:blank` when the status says it all.
     #[serde(rename = "type")]
     pub problem_type: String,
@@ -56,48 +56,80 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+/// An RFC 9457 problem: the body of every error response. Boxed, so `Result<T, Problem>` stays
+/// one pointer wide on the happy path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Problem(Box<ProblemDetails>);
+
+impl std::ops::Deref for Problem {
+    type Target = ProblemDetails;
+    fn deref(&self) -> &ProblemDetails {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.title)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problem {}
+
 impl Problem {
     fn new(status: StatusCode, problem_type: &str, title: &str) -> Self {
-        Self {
+        Self(Box::new(ProblemDetails {
             problem_type: problem_type.to_owned(),
             title: title.to_owned(),
             status: status.as_u16(),
             detail: None,
             instance: None,
             errors: Vec::new(),
-        }
+        }))
     }
 
     fn plain(status: StatusCode) -> Self {
-        Self::new(status, "about:blank", status.canonical_reason().unwrap_or("Error"))
+        Self::new(
+            status,
+            "about:blank",
+            status.canonical_reason().unwrap_or("Error"),
+        )
     }
 
     /// Adds a human-readable detail.
     #[must_use]
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.0.detail = Some(detail.into());
         self
     }
 
     /// 400: the request cannot be read at all (malformed JSON, bad query parameter).
     #[must_use]
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "urn:problem-type:malformed-request", "Malformed request")
-            .with_detail(detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "urn:problem-type:malformed-request",
+            "Malformed request",
+        )
+        .with_detail(detail)
     }
 
     /// 422: the request is well-formed but some fields are invalid.
     #[must_use]
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        Self {
-            errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "urn:problem-type:validation-failed",
-                "Validation failed",
-            )
-            .with_detail("one or more fields are invalid")
-        }
+        let mut problem = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "urn:problem-type:validation-failed",
+            "Validation failed",
+        )
+        .with_detail("one or more fields are invalid");
+        problem.0.errors = errors;
+        problem
     }
 
     /// 422 for a single invalid field.
@@ -160,11 +192,10 @@ impl Problem {
     /// yourself, once, before returning this.
     #[must_use]
     pub fn internal(request_id: &str) -> Self {
-        Self {
-            instance: Some(format!("urn:request:{request_id}")),
-            ..Self::plain(StatusCode::INTERNAL_SERVER_ERROR)
-                .with_detail("an unexpected error occurred; quote the instance when reporting it")
-        }
+        let mut problem = Self::plain(StatusCode::INTERNAL_SERVER_ERROR)
+            .with_detail("an unexpected error occurred; quote the instance when reporting it");
+        problem.0.instance = Some(format!("urn:request:{request_id}"));
+        problem
     }
 
     /// The HTTP status.
@@ -220,8 +251,14 @@ fn is_json_media_type(headers: &HeaderMap) -> bool {
     let Ok(value) = value.to_str() else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Parses the request body as JSON into `T`.
@@ -316,7 +353,9 @@ pub fn correlation_id(request: &Request) -> String {
         .and_then(|value| value.to_str().ok())
         .filter(|value| {
             (1..=128).contains(&value.len())
-                && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
         .map_or_else(|| request_id(request), str::to_owned)
 }
@@ -385,7 +424,8 @@ mod tests {
 
     #[test]
     fn an_empty_body_is_a_400() {
-        let problem = parse_json::<PlaceOrder>(&request("  ", Some("application/json"))).unwrap_err();
+        let problem =
+            parse_json::<PlaceOrder>(&request("  ", Some("application/json"))).unwrap_err();
         assert_eq!(problem.status, 400);
     }
 
@@ -393,7 +433,7 @@ mod tests {
     fn malformed_json_is_a_400_with_its_position() {
         let problem = parse_json::<PlaceOrder>(&request(r#"{"lines": ["#, None)).unwrap_err();
         assert_eq!(problem.status, 400);
-        assert!(problem.detail.unwrap().contains("line 1"));
+        assert!(problem.detail.as_deref().unwrap().contains("line 1"));
     }
 
     #[test]
@@ -411,14 +451,22 @@ mod tests {
         .unwrap_err();
         assert_eq!(problem.status, 422);
         assert_eq!(problem.errors[0].field, "lines[0].quantity");
-        assert!(!problem.errors[0].message.contains("line 1"), "{:?}", problem.errors);
+        assert!(
+            !problem.errors[0].message.contains("line 1"),
+            "{:?}",
+            problem.errors
+        );
     }
 
     #[test]
     fn a_missing_field_is_a_422() {
         let problem = parse_json::<PlaceOrder>(&request("{}", None)).unwrap_err();
         assert_eq!(problem.status, 422);
-        assert!(problem.errors[0].message.contains("lines"), "{:?}", problem.errors);
+        assert!(
+            problem.errors[0].message.contains("lines"),
+            "{:?}",
+            problem.errors
+        );
     }
 
     #[test]
@@ -434,14 +482,23 @@ mod tests {
 
     #[test]
     fn a_non_json_media_type_is_a_415() {
-        let problem = parse_json::<PlaceOrder>(&request("lines=1", Some("application/x-www-form-urlencoded"))).unwrap_err();
+        let problem = parse_json::<PlaceOrder>(&request(
+            "lines=1",
+            Some("application/x-www-form-urlencoded"),
+        ))
+        .unwrap_err();
         assert_eq!(problem.status, 415);
     }
 
     #[test]
     fn an_oversized_body_is_a_413() {
         let big = format!(r#"{{"lines":[],"pad":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
-        assert_eq!(parse_json::<PlaceOrder>(&request(&big, None)).unwrap_err().status, 413);
+        assert_eq!(
+            parse_json::<PlaceOrder>(&request(&big, None))
+                .unwrap_err()
+                .status,
+            413
+        );
     }
 
     #[test]
@@ -478,9 +535,13 @@ mod tests {
     #[test]
     fn the_correlation_id_header_is_used_only_when_it_is_a_sane_token() {
         let mut req = request("{}", None);
-        req.headers_mut().insert("x-correlation-id", HeaderValue::from_static("order-flow-1"));
+        req.headers_mut()
+            .insert("x-correlation-id", HeaderValue::from_static("order-flow-1"));
         assert_eq!(correlation_id(&req), "order-flow-1");
-        req.headers_mut().insert("x-correlation-id", HeaderValue::from_static("has spaces\tand tabs"));
+        req.headers_mut().insert(
+            "x-correlation-id",
+            HeaderValue::from_static("has spaces\tand tabs"),
+        );
         assert_eq!(correlation_id(&req), "unknown");
     }
 

@@ -26,7 +26,9 @@ impl Currency {
     /// [`InvalidCurrency`] unless the input is exactly three ASCII uppercase letters.
     pub fn parse(code: &str) -> Result<Self, InvalidCurrency> {
         match code.as_bytes() {
-            [a, b, c] if [a, b, c].iter().all(|ch| ch.is_ascii_uppercase()) => Ok(Self([*a, *b, *c])),
+            [a, b, c] if [a, b, c].iter().all(|ch| ch.is_ascii_uppercase()) => {
+                Ok(Self([*a, *b, *c]))
+            }
             _ => Err(InvalidCurrency),
         }
     }
@@ -163,13 +165,20 @@ mod tests {
     #[test]
     fn money_serialises_as_minor_units_and_code() {
         let json = serde_json::to_value(Money::new(1999, eur())).unwrap();
-        assert_eq!(json, serde_json::json!({"amount_minor": 1999, "currency": "EUR"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"amount_minor": 1999, "currency": "EUR"})
+        );
     }
 
     #[test]
     fn money_refuses_a_float_amount_and_a_bad_currency() {
-        assert!(serde_json::from_str::<Money>(r#"{"amount_minor": 19.99, "currency": "EUR"}"#).is_err());
-        assert!(serde_json::from_str::<Money>(r#"{"amount_minor": 1999, "currency": "euro"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Money>(r#"{"amount_minor": 19.99, "currency": "EUR"}"#).is_err()
+        );
+        assert!(
+            serde_json::from_str::<Money>(r#"{"amount_minor": 1999, "currency": "euro"}"#).is_err()
+        );
     }
 
     #[test]
@@ -183,7 +192,10 @@ mod tests {
 
     #[test]
     fn overflow_is_an_error_not_a_wrap() {
-        assert_eq!(Money::new(i64::MAX, eur()).checked_mul(2), Err(MoneyError::Overflow));
+        assert_eq!(
+            Money::new(i64::MAX, eur()).checked_mul(2),
+            Err(MoneyError::Overflow)
+        );
         assert_eq!(
             Money::new(i64::MAX, eur()).checked_add(Money::new(1, eur())),
             Err(MoneyError::Overflow)

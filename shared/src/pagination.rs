@@ -29,7 +29,9 @@ enum KeyValue {
 
 /// Encodes a `LastEvaluatedKey` as a `next_token`; `None` (last page) stays `None`.
 #[must_use]
-pub fn encode_token(last_evaluated_key: Option<&HashMap<String, AttributeValue>>) -> Option<String> {
+pub fn encode_token(
+    last_evaluated_key: Option<&HashMap<String, AttributeValue>>,
+) -> Option<String> {
     let key = last_evaluated_key?;
     let plain: HashMap<&str, KeyValue> = key
         .iter()
@@ -43,7 +45,9 @@ pub fn encode_token(last_evaluated_key: Option<&HashMap<String, AttributeValue>>
             Some((name.as_str(), value))
         })
         .collect();
-    serde_json::to_vec(&plain).ok().map(|json| URL_SAFE_NO_PAD.encode(json))
+    serde_json::to_vec(&plain)
+        .ok()
+        .map(|json| URL_SAFE_NO_PAD.encode(json))
 }
 
 /// Decodes a `next_token` into an `ExclusiveStartKey` holding exactly `expected_attributes`.
@@ -54,7 +58,8 @@ pub fn decode_token(
     token: &str,
     expected_attributes: &[&str],
 ) -> Result<HashMap<String, AttributeValue>, Problem> {
-    let invalid = || Problem::bad_request("next_token is not valid; use the value from the previous page");
+    let invalid =
+        || Problem::bad_request("next_token is not valid; use the value from the previous page");
     if token.len() > MAX_TOKEN_LEN {
         return Err(invalid());
     }
@@ -90,7 +95,9 @@ pub fn parse_limit(raw: Option<&str>) -> Result<i32, Problem> {
     raw.parse::<i32>()
         .ok()
         .filter(|limit| (1..=MAX_LIMIT).contains(limit))
-        .ok_or_else(|| Problem::invalid_field("limit", format!("must be an integer from 1 to {MAX_LIMIT}")))
+        .ok_or_else(|| {
+            Problem::invalid_field("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
+        })
 }
 
 /// One page of a list response: `{ "items": [...], "next_token": "..." }`.
@@ -130,7 +137,11 @@ mod tests {
     #[test]
     fn garbage_tokens_are_a_400() {
         for token in ["", "!!!", "e30", &"A".repeat(5000)] {
-            assert_eq!(decode_token(token, &["pk"]).unwrap_err().status, 400, "{token}");
+            assert_eq!(
+                decode_token(token, &["pk"]).unwrap_err().status,
+                400,
+                "{token}"
+            );
         }
     }
 

@@ -18,11 +18,19 @@ pub fn envelope_schema<E: Event>() -> Schema {
     schema.insert("title".into(), json!(E::TYPE));
     schema.insert(
         "$id".into(),
-        json!(format!("urn:serverless-shop:event:{}:v{}", E::TYPE, E::VERSION)),
+        json!(format!(
+            "urn:serverless-shop:event:{}:v{}",
+            E::TYPE,
+            E::VERSION
+        )),
     );
     schema.insert(
         "description".into(),
-        json!(format!("Envelope of the {} event, version {}.", E::TYPE, E::VERSION)),
+        json!(format!(
+            "Envelope of the {} event, version {}.",
+            E::TYPE,
+            E::VERSION
+        )),
     );
     if let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
         properties.insert("type".into(), json!({ "const": E::TYPE }));
@@ -89,6 +97,13 @@ mod tests {
         assert_eq!(properties["type"], json!({"const": "OrderPlaced"}));
         assert_eq!(properties["version"], json!({"const": 1}));
         assert_eq!(properties["source"], json!({"const": "orders"}));
-        assert!(schema.get("required").unwrap().as_array().unwrap().contains(&json!("data")));
+        assert!(
+            schema
+                .get("required")
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .contains(&json!("data"))
+        );
     }
 }

@@ -109,7 +109,10 @@ where
     E: Into<anyhow::Error>,
 {
     let message_id = record.message_id.as_deref().unwrap_or("<none>");
-    let receive_count = record.attributes.get("ApproximateReceiveCount").map(String::as_str);
+    let receive_count = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .map(String::as_str);
     let envelope = match parse_record(record) {
         Ok(envelope) => envelope,
         Err(err) => {
@@ -132,7 +135,11 @@ where
             }
             Ok(Err(err)) => {
                 let err: anyhow::Error = err.into();
-                tracing::error!(receive_count, error = format!("{err:#}"), "handler failed; record will be retried");
+                tracing::error!(
+                    receive_count,
+                    error = format!("{err:#}"),
+                    "handler failed; record will be retried"
+                );
                 false
             }
             Err(panic) => {
@@ -141,7 +148,11 @@ where
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "<non-string panic>".to_owned());
-                tracing::error!(receive_count, reason, "handler panicked; record will be retried");
+                tracing::error!(
+                    receive_count,
+                    reason,
+                    "handler panicked; record will be retried"
+                );
                 false
             }
         }
@@ -187,7 +198,11 @@ mod tests {
     }
 
     fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
-        let mut ids: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+        let mut ids: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
         ids.sort();
         ids
     }
@@ -207,13 +222,19 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_envelopes_are_errors() {
-        assert!(matches!(parse_record(&record(Some("m"), None)), Err(RecordError::MissingBody)));
+        assert!(matches!(
+            parse_record(&record(Some("m"), None)),
+            Err(RecordError::MissingBody)
+        ));
         assert!(matches!(
             parse_record(&record(Some("m"), Some("{oops".into()))),
             Err(RecordError::NotAnEnvelope(_))
         ));
         let unknown = envelope_json().replace("ProductArchived", "ProductExploded");
-        assert!(matches!(parse_record(&record(Some("m"), Some(unknown))), Err(RecordError::Contract(_))));
+        assert!(matches!(
+            parse_record(&record(Some("m"), Some(unknown))),
+            Err(RecordError::Contract(_))
+        ));
     }
 
     #[tokio::test]
@@ -243,7 +264,11 @@ mod tests {
             record(Some("err"), Some(failing_body)),
         ]);
         let response = process_batch(batch, 1, |envelope| async move {
-            if envelope.id == failing { Err(anyhow::anyhow!("downstream unavailable")) } else { Ok(()) }
+            if envelope.id == failing {
+                Err(anyhow::anyhow!("downstream unavailable"))
+            } else {
+                Ok(())
+            }
         })
         .await
         .unwrap();
@@ -283,7 +308,12 @@ mod tests {
     #[tokio::test]
     async fn an_all_good_batch_reports_no_failures_and_serialises_as_lambda_expects() {
         let batch = event(vec![record(Some("a"), Some(envelope_json()))]);
-        let response = process_batch(batch, 1, |_| async { Ok::<_, anyhow::Error>(()) }).await.unwrap();
-        assert_eq!(serde_json::to_value(&response).unwrap(), json!({"batchItemFailures": []}));
+        let response = process_batch(batch, 1, |_| async { Ok::<_, anyhow::Error>(()) })
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&response).unwrap(),
+            json!({"batchItemFailures": []})
+        );
     }
 }

@@ -89,6 +89,9 @@ mod tests {
         assert_eq!(line["order_id"], "o-1");
         let spans = line["spans"].as_array().unwrap();
         assert!(spans.iter().any(|s| s["requestId"] == "req-42"), "{line}");
-        assert!(spans.iter().any(|s| s["correlation_id"] == "corr-7"), "{line}");
+        assert!(
+            spans.iter().any(|s| s["correlation_id"] == "corr-7"),
+            "{line}"
+        );
     }
 }

@@ -13,8 +13,8 @@ use anyhow::Context as _;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-    StreamViewType,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType,
 };
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use futures::FutureExt as _;
@@ -50,7 +50,11 @@ pub async fn sdk_config() -> &'static SdkConfig {
         .get_or_init(|| async {
             let expected = endpoint();
             let config = shared::config::aws_sdk_config().await;
-            assert_eq!(config.endpoint_url(), Some(expected.as_str()), "the SDK must use AWS_ENDPOINT_URL");
+            assert_eq!(
+                config.endpoint_url(),
+                Some(expected.as_str()),
+                "the SDK must use AWS_ENDPOINT_URL"
+            );
             config
         })
         .await
@@ -74,7 +78,10 @@ pub async fn sns() -> aws_sdk_sns::Client {
 /// `prefix-<random>`: resource names that never collide between tests or runs.
 #[must_use]
 pub fn unique_name(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// Runs `body`, then `cleanup` whether `body` succeeded, failed or panicked; then resumes.
@@ -96,9 +103,17 @@ where
 ///
 /// # Errors
 /// When the emulator refuses.
-pub async fn create_service_table(client: &aws_sdk_dynamodb::Client, prefix: &str) -> anyhow::Result<String> {
+pub async fn create_service_table(
+    client: &aws_sdk_dynamodb::Client,
+    prefix: &str,
+) -> anyhow::Result<String> {
     let name = unique_name(prefix);
-    let key = |attr: &str, key_type| KeySchemaElement::builder().attribute_name(attr).key_type(key_type).build();
+    let key = |attr: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(attr)
+            .key_type(key_type)
+            .build()
+    };
     let attr = |attr: &str| {
         AttributeDefinition::builder()
             .attribute_name(attr)

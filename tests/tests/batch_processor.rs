@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
-use emulator_tests::{Queue, create_queue, delete_queue, receive_as_lambda_event, sns, sqs, unique_name, with_cleanup};
+use emulator_tests::{
+    Queue, create_queue, delete_queue, receive_as_lambda_event, sns, sqs, unique_name, with_cleanup,
+};
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{Event, ProductArchived, UserRegistered};
 use shared::sqs::process_batch;
@@ -13,7 +15,11 @@ use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn publish<E: Event>(client: &aws_sdk_sns::Client, topic_arn: &str, event: &EventEnvelope<E>) {
+async fn publish<E: Event>(
+    client: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    event: &EventEnvelope<E>,
+) {
     client
         .publish()
         .topic_arn(topic_arn)
@@ -31,7 +37,13 @@ async fn publish<E: Event>(client: &aws_sdk_sns::Client, topic_arn: &str, event:
         .expect("Publish");
 }
 
-async fn subscribe(client: &aws_sdk_sns::Client, topic_arn: &str, queue: &Queue, raw: bool, filter: &str) {
+async fn subscribe(
+    client: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    queue: &Queue,
+    raw: bool,
+    filter: &str,
+) {
     client
         .subscribe()
         .topic_arn(topic_arn)
@@ -74,10 +86,17 @@ async fn raw_and_sns_wrapped_records_are_handled_and_only_the_poison_record_fail
             subscribe(&sns, &topic_arn, &wrapped_queue, false, filter).await;
             let event = archived();
             publish(&sns, &topic_arn, &event).await;
-            sqs.send_message().queue_url(&raw_queue.url).message_body("{not an envelope").send().await.unwrap();
+            sqs.send_message()
+                .queue_url(&raw_queue.url)
+                .message_body("{not an envelope")
+                .send()
+                .await
+                .unwrap();
 
             for (queue, expected) in [(&raw_queue, 2), (&wrapped_queue, 1)] {
-                let batch = receive_as_lambda_event(&sqs, queue, expected, WAIT).await.unwrap();
+                let batch = receive_as_lambda_event(&sqs, queue, expected, WAIT)
+                    .await
+                    .unwrap();
                 assert_eq!(batch.records.len(), expected, "records on {}", queue.url);
                 let poison: Vec<_> = batch
                     .records
@@ -87,14 +106,24 @@ async fn raw_and_sns_wrapped_records_are_handled_and_only_the_poison_record_fail
                     .collect();
                 let handled = Mutex::new(Vec::new());
                 let response = process_batch(batch, 4, |envelope| {
-                    handled.lock().unwrap().push((envelope.id, envelope.correlation_id.clone()));
+                    handled
+                        .lock()
+                        .unwrap()
+                        .push((envelope.id, envelope.correlation_id.clone()));
                     async { Ok::<_, anyhow::Error>(()) }
                 })
                 .await
                 .unwrap();
-                let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+                let failed: Vec<_> = response
+                    .batch_item_failures
+                    .iter()
+                    .map(|f| f.item_identifier.clone())
+                    .collect();
                 assert_eq!(failed, poison);
-                assert_eq!(*handled.lock().unwrap(), [(event.id, "corr-sns".to_owned())]);
+                assert_eq!(
+                    *handled.lock().unwrap(),
+                    [(event.id, "corr-sns".to_owned())]
+                );
             }
         },
         async {
@@ -109,11 +138,25 @@ async fn raw_and_sns_wrapped_records_are_handled_and_only_the_poison_record_fail
 #[tokio::test]
 async fn a_subscription_filter_on_event_type_delivers_only_the_types_it_names() {
     let (sns, sqs) = (sns().await, sqs().await);
-    let topic_arn = sns.create_topic().name(unique_name("users-events")).send().await.unwrap().topic_arn.unwrap();
+    let topic_arn = sns
+        .create_topic()
+        .name(unique_name("users-events"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
     let queue = create_queue(&sqs, "filtered", &[]).await.unwrap();
     with_cleanup(
         async {
-            subscribe(&sns, &topic_arn, &queue, true, r#"{"event_type": ["UserRegistered"]}"#).await;
+            subscribe(
+                &sns,
+                &topic_arn,
+                &queue,
+                true,
+                r#"{"event_type": ["UserRegistered"]}"#,
+            )
+            .await;
             publish(&sns, &topic_arn, &archived()).await;
             let registered = EventEnvelope::new(
                 UserRegistered {
@@ -125,7 +168,9 @@ async fn a_subscription_filter_on_event_type_delivers_only_the_types_it_names() 
             );
             publish(&sns, &topic_arn, &registered).await;
             // Wait for more than the one expected, so a leaked ProductArchived would show up.
-            let batch = receive_as_lambda_event(&sqs, &queue, 2, Duration::from_secs(3)).await.unwrap();
+            let batch = receive_as_lambda_event(&sqs, &queue, 2, Duration::from_secs(3))
+                .await
+                .unwrap();
             let types: Vec<_> = batch
                 .records
                 .iter()
@@ -145,7 +190,10 @@ async fn a_subscription_filter_on_event_type_delivers_only_the_types_it_names() 
 async fn a_record_that_keeps_failing_is_redelivered_then_moved_to_the_dead_letter_queue() {
     let sqs = sqs().await;
     let dlq = create_queue(&sqs, "dlq", &[]).await.unwrap();
-    let redrive = format!(r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":"2"}}"#, dlq.arn);
+    let redrive = format!(
+        r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":"2"}}"#,
+        dlq.arn
+    );
     let queue = create_queue(
         &sqs,
         "work",
@@ -158,21 +206,33 @@ async fn a_record_that_keeps_failing_is_redelivered_then_moved_to_the_dead_lette
     .unwrap();
     with_cleanup(
         async {
-            sqs.send_message().queue_url(&queue.url).message_body("poison").send().await.unwrap();
+            sqs.send_message()
+                .queue_url(&queue.url)
+                .message_body("poison")
+                .send()
+                .await
+                .unwrap();
             // Receive until the queue stops handing it out: SQS moves it to the DLQ on the
             // receive after the last allowed one.
             let mut attempts = 0;
             for _ in 0..4 {
-                let batch = receive_as_lambda_event(&sqs, &queue, 1, Duration::from_secs(3)).await.unwrap();
+                let batch = receive_as_lambda_event(&sqs, &queue, 1, Duration::from_secs(3))
+                    .await
+                    .unwrap();
                 if batch.records.is_empty() {
                     continue;
                 }
                 attempts += 1;
-                let response = process_batch(batch, 1, |_| async { Ok::<_, anyhow::Error>(()) }).await.unwrap();
+                let response = process_batch(batch, 1, |_| async { Ok::<_, anyhow::Error>(()) })
+                    .await
+                    .unwrap();
                 assert_eq!(response.batch_item_failures.len(), 1);
                 // As Lambda does with a reported failure: leave it on the queue to reappear.
             }
-            assert_eq!(attempts, 2, "delivered once per allowed receive, then no more");
+            assert_eq!(
+                attempts, 2,
+                "delivered once per allowed receive, then no more"
+            );
             let dead = receive_as_lambda_event(&sqs, &dlq, 1, WAIT).await.unwrap();
             assert_eq!(dead.records.len(), 1, "poison record reached the DLQ");
             assert_eq!(dead.records[0].body.as_deref(), Some("poison"));

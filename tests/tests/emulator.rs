@@ -6,7 +6,13 @@ use emulator_tests::{dynamodb, endpoint, sdk_config};
 async fn the_shared_sdk_config_uses_the_loopback_emulator_and_it_answers() {
     let config = sdk_config().await;
     assert_eq!(config.endpoint_url(), Some(endpoint().as_str()));
-    dynamodb().await.list_tables().limit(1).send().await.expect("the emulator answers ListTables");
+    dynamodb()
+        .await
+        .list_tables()
+        .limit(1)
+        .send()
+        .await
+        .expect("the emulator answers ListTables");
 }
 
 #[tokio::test]

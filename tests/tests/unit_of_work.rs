@@ -18,7 +18,12 @@ fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
-async fn get(client: &Client, table: &str, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
+async fn get(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> Option<HashMap<String, AttributeValue>> {
     client
         .get_item()
         .table_name(table)
@@ -49,7 +54,9 @@ fn increment(unit: &UnitOfWork, id: &str) -> aws_sdk_dynamodb::types::TransactWr
         .expression_attribute_values(":one", AttributeValue::N("1".into()))
         .build()
         .expect("update");
-    aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build()
+    aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .update(update)
+        .build()
 }
 
 #[tokio::test]
@@ -61,16 +68,26 @@ async fn an_outbox_item_commits_in_the_same_transaction_as_the_state_change() {
             let event = archived();
             let mut unit = UnitOfWork::new(&table);
             let product = unit
-                .put(key("PRODUCT#1", "PRODUCT").into_iter().chain([(KIND.into(), s("product"))]).collect(), None)
+                .put(
+                    key("PRODUCT#1", "PRODUCT")
+                        .into_iter()
+                        .chain([(KIND.into(), s("product"))])
+                        .collect(),
+                    None,
+                )
                 .unwrap();
             unit.push(product);
             unit.publish(&event).unwrap();
             unit.commit(&client).await.unwrap();
 
             assert!(get(&client, &table, "PRODUCT#1", "PRODUCT").await.is_some());
-            let outbox = get(&client, &table, &outbox_pk(&event.id), "OUTBOX").await.expect("outbox item written");
+            let outbox = get(&client, &table, &outbox_pk(&event.id), "OUTBOX")
+                .await
+                .expect("outbox item written");
             assert_eq!(outbox[KIND], s("outbox"));
-            let AttributeValue::S(json) = &outbox[OUTBOX_ENVELOPE] else { panic!("envelope not a string") };
+            let AttributeValue::S(json) = &outbox[OUTBOX_ENVELOPE] else {
+                panic!("envelope not a string")
+            };
             let stored = RawEnvelope::parse(json).unwrap().decode().unwrap();
             assert_eq!(stored.id, event.id);
             assert_eq!(stored.time, event.time);
@@ -91,11 +108,20 @@ async fn a_failed_condition_on_the_state_change_writes_no_outbox_item() {
             let mut unit = UnitOfWork::new(&table);
             unit.publish(&event).unwrap();
             // The product does not exist, so this conditional put must fail.
-            let guarded = unit.put(key("PRODUCT#2", "PRODUCT"), Some("attribute_exists(pk)")).unwrap();
+            let guarded = unit
+                .put(key("PRODUCT#2", "PRODUCT"), Some("attribute_exists(pk)"))
+                .unwrap();
             let index = unit.push(guarded);
             let err = unit.commit(&client).await.unwrap_err();
-            assert!(matches!(err, CommitError::ConditionFailed { index: i } if i == index), "{err:?}");
-            assert!(get(&client, &table, &outbox_pk(&event.id), "OUTBOX").await.is_none());
+            assert!(
+                matches!(err, CommitError::ConditionFailed { index: i } if i == index),
+                "{err:?}"
+            );
+            assert!(
+                get(&client, &table, &outbox_pk(&event.id), "OUTBOX")
+                    .await
+                    .is_none()
+            );
         },
         delete_table(&client, &table),
     )
@@ -120,16 +146,26 @@ async fn an_event_processed_twice_changes_state_once_and_the_second_is_reported_
                 let mut unit = UnitOfWork::new(&table);
                 let change = increment(&unit, "p");
                 unit.push(change);
-                unit.record_inbox(&event).unwrap().publish(&reaction).unwrap();
+                unit.record_inbox(&event)
+                    .unwrap()
+                    .publish(&reaction)
+                    .unwrap();
                 let result = unit.commit(&client).await;
                 match attempt {
                     0 => result.unwrap(),
-                    _ => assert!(matches!(result, Err(CommitError::AlreadyProcessed)), "{result:?}"),
+                    _ => assert!(
+                        matches!(result, Err(CommitError::AlreadyProcessed)),
+                        "{result:?}"
+                    ),
                 }
             }
             let counter = get(&client, &table, "PRODUCT#p", "STOCK").await.unwrap();
             assert_eq!(counter["applied"], AttributeValue::N("1".into()));
-            assert!(get(&client, &table, &inbox_pk(&event.id), "INBOX").await.is_some());
+            assert!(
+                get(&client, &table, &inbox_pk(&event.id), "INBOX")
+                    .await
+                    .is_some()
+            );
         },
         delete_table(&client, &table),
     )

@@ -1,0 +1,64 @@
+# Everyday commands. `make help` lists them. Every target installs what it needs (pinned):
+# the Python venv with the emulator, cfn-lint and cargo-lambda comes from infra/requirements.lock.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
+export AWS_REGION ?= us-east-1
+export AWS_DEFAULT_REGION ?= $(AWS_REGION)
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export AWS_EC2_METADATA_DISABLED := true
+LAMBDA_DIR  := target/lambda-arm64
+
+.PHONY: help setup up down build build-local watch test test-emulator lint fmt schemas deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: ## install the pinned tools (venv: ministack, cfn-lint, cargo-lambda) and fetch crates
+	@scripts/setup-venv.sh
+	@command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked --version 0.9.143
+	cargo fetch --locked
+
+up: setup ## start the local AWS emulator on 127.0.0.1:4566 and wait until it answers
+	@scripts/emulator.sh up
+
+down: ## stop the emulator and every process it started
+	@scripts/emulator.sh down
+
+build: setup ## release build of every function for AWS (arm64 zips in target/lambda-arm64)
+	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	cargo lambda build --release --arm64 --locked --output-format zip --lambda-dir $(LAMBDA_DIR)
+
+build-local: setup ## release build for this machine (what the local emulator runs)
+	cargo lambda build --release --locked --lambda-dir target/lambda-local
+
+watch: setup ## serve the functions locally with cargo lambda watch (loopback only)
+	cargo lambda watch -A 127.0.0.1 -P 9000
+
+test: setup ## everything CI runs: fmt, clippy, cfn-lint, emulator, all tests
+	@scripts/test.sh
+
+test-emulator: ## only the emulator suite, against an emulator already up (make up)
+	cargo nextest run --locked -p emulator-tests
+
+lint: setup ## clippy with warnings as errors, and cfn-lint on the SAM template
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+	cfn-lint infra/template.yaml
+
+fmt: ## format the code
+	cargo fmt --all
+
+schemas: ## regenerate events/schemas/ from the Rust contracts
+	UPDATE_SCHEMAS=1 cargo test --locked -p shared schemas
+
+deploy: build ## deploy to a real AWS account with SAM (needs credentials; never run by tests)
+	@command -v sam >/dev/null || { echo "install the AWS SAM CLI: pip install aws-sam-cli"; exit 1; }
+	cd infra && sam deploy --guided
+
+clean: down ## remove build output and local state
+	cargo clean
+	rm -rf .local

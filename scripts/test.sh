@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: format, lints, template validation, then every test
+# (unit, in-process handler and emulator tests) against an emulator this script starts and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}" CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "cfn-lint infra/template.yaml"
+cfn-lint infra/template.yaml
+
+step "build all tests"
+cargo nextest run --locked --workspace --no-run
+
+started_emulator=0
+if ! scripts/emulator.sh status >/dev/null 2>&1; then
+  step "start the emulator"
+  scripts/emulator.sh up
+  started_emulator=1
+fi
+cleanup() { if [[ $started_emulator == 1 ]]; then scripts/emulator.sh down; fi; }
+trap cleanup EXIT
+
+step "the emulator suite must fail when the emulator is unreachable"
+negative_log=$(mktemp)
+if AWS_ENDPOINT_URL=http://127.0.0.1:9 cargo nextest run --locked -p emulator-tests --no-fail-fast >"$negative_log" 2>&1; then
+  cat "$negative_log"; echo "emulator tests passed without an emulator: they do not test it" >&2; exit 1
+fi
+failed=$(grep -oE '[0-9]+ failed' "$negative_log" | tail -n1 | grep -oE '[0-9]+' || echo 0)
+if [[ "$failed" -lt 1 ]]; then cat "$negative_log"; echo "no emulator test failed against a dead endpoint" >&2; exit 1; fi
+echo "   as expected: $failed emulator tests failed against a dead endpoint"
+rm -f "$negative_log"
+
+step "cargo nextest run --workspace (unit, handler and emulator tests)"
+cargo nextest run --locked --workspace --profile ci

@@ -1,0 +1,86 @@
+//! The relay's SNS adapter against a real topic: every entry of a PublishBatch arrives, with the
+//! `event_type` attribute that subscription filters match on.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use emulator_tests::{
+    create_queue, delete_queue, receive_as_lambda_event, sns, sqs, unique_name, with_cleanup,
+};
+use outbox_relay::publisher::{EventPublisher, OutboxMessage, SnsEventPublisher};
+use shared::envelope::{EventEnvelope, Trace};
+use shared::events::ProductArchived;
+use uuid::Uuid;
+
+fn message(sequence: usize) -> OutboxMessage {
+    let envelope = EventEnvelope::new(
+        ProductArchived {
+            product_id: Uuid::new_v4(),
+            version: 1,
+        },
+        Trace::from_request("c", "r"),
+    );
+    OutboxMessage {
+        sequence_number: sequence.to_string(),
+        event_id: envelope.id.to_string(),
+        event_type: envelope.event_type.clone(),
+        body: envelope.to_json().unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn sns_publish_batch_delivers_every_entry_with_its_event_type_attribute() {
+    let (sns, sqs) = (sns().await, sqs().await);
+    let topic_arn = sns
+        .create_topic()
+        .name(unique_name("relay"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let queue = create_queue(&sqs, "relay-sub", &[]).await.unwrap();
+    with_cleanup(
+        async {
+            sns.subscribe()
+                .topic_arn(&topic_arn)
+                .protocol("sqs")
+                .endpoint(&queue.arn)
+                .attributes("RawMessageDelivery", "true")
+                .attributes("FilterPolicy", r#"{"event_type": ["ProductArchived"]}"#)
+                .send()
+                .await
+                .unwrap();
+            let publisher = SnsEventPublisher::new(sns.clone(), &topic_arn);
+            let messages: Vec<_> = (0..10).map(message).collect();
+            let outcomes = publisher.publish_batch(&messages).await;
+            assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+
+            let batch = receive_as_lambda_event(&sqs, &queue, 10, Duration::from_secs(10))
+                .await
+                .unwrap();
+            let received: BTreeSet<_> = batch
+                .records
+                .iter()
+                .map(|r| shared::sqs::parse_record(r).unwrap().id.to_string())
+                .collect();
+            let sent: BTreeSet<_> = messages.iter().map(|m| m.event_id.clone()).collect();
+            assert_eq!(received, sent);
+        },
+        async {
+            delete_queue(&sqs, &queue).await;
+            let _ = sns.delete_topic().topic_arn(&topic_arn).send().await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn publishing_to_a_missing_topic_fails_every_entry_retryably_or_not_but_never_silently() {
+    let sns = sns().await;
+    let publisher =
+        SnsEventPublisher::new(sns, "arn:aws:sns:us-east-1:000000000000:does-not-exist");
+    let outcomes = publisher.publish_batch(&[message(1), message(2)]).await;
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
+}
