@@ -17,7 +17,9 @@ fn filter() -> EnvFilter {
     EnvFilter::try_new(directive.to_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-fn subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+/// The JSON subscriber writing to `writer`: what [`init`] installs, exposed so tests can capture
+/// log lines and check what they contain (and what they must never contain).
+pub fn json_subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -36,7 +38,7 @@ where
 /// Installs the JSON subscriber for the process. Call once, first thing in `main`.
 /// A second call (as happens in tests) keeps the first subscriber.
 pub fn init() {
-    let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout));
+    let _ = tracing::subscriber::set_global_default(json_subscriber(std::io::stdout));
 }
 
 /// A span that stamps `correlation_id` on every log line inside it.
@@ -45,44 +47,75 @@ pub fn correlation_span(correlation_id: &str) -> Span {
     tracing::info_span!("correlated", correlation_id = %correlation_id)
 }
 
-#[cfg(test)]
-mod tests {
+/// Log capture for tests: install with [`CapturedLogs::install`], read with [`CapturedLogs::text`].
+#[cfg(any(test, feature = "test-support"))]
+pub use capture::CapturedLogs;
+
+#[cfg(any(test, feature = "test-support"))]
+mod capture {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
 
-    use super::*;
+    use tracing_subscriber::fmt::MakeWriter;
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    /// A writer that keeps every log line in memory.
+    #[derive(Clone, Debug, Default)]
+    pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
 
-    impl Write for Captured {
+    impl CapturedLogs {
+        /// Routes this thread's logs (the JSON subscriber) here until the guard drops.
+        #[must_use]
+        pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+            tracing::subscriber::set_default(super::json_subscriber(self.clone()))
+        }
+
+        /// Everything logged so far.
+        #[must_use]
+        pub fn text(&self) -> String {
+            self.0
+                .lock()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default()
+        }
+    }
+
+    impl Write for CapturedLogs {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
+            if let Ok(mut bytes) = self.0.lock() {
+                bytes.extend_from_slice(buf);
+            }
             Ok(buf.len())
         }
+
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
 
-    impl<'w> MakeWriter<'w> for Captured {
+    impl<'w> MakeWriter<'w> for CapturedLogs {
         type Writer = Self;
         fn make_writer(&'w self) -> Self::Writer {
             self.clone()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn a_log_line_is_json_with_the_request_id_and_the_correlation_id() {
-        let captured = Captured::default();
-        tracing::subscriber::with_default(subscriber(captured.clone()), || {
+        let captured = CapturedLogs::default();
+        {
+            let _guard = captured.install();
             let invoke = tracing::info_span!("Lambda runtime invoke", requestId = "req-42");
             let _invoke = invoke.enter();
             let correlated = correlation_span("corr-7");
             let _correlated = correlated.enter();
             tracing::info!(order_id = "o-1", "order placed");
-        });
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        }
+        let text = captured.text();
         let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
         assert_eq!(line["message"], "order placed");
         assert_eq!(line["level"], "INFO");

@@ -9,3 +9,4 @@ mod batch_processor;
 mod emulator;
 mod outbox_relay;
 mod unit_of_work;
+mod users;

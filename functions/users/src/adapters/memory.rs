@@ -1,0 +1,135 @@
+//! In-memory fakes of the ports, with the same semantics as the real adapters (atomic writes,
+//! unique emails, version checks). Public so handler tests in any crate can use them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use shared::envelope::EventEnvelope;
+use shared::events::{Event, UserProfileUpdated, UserRegistered};
+
+use crate::domain::{Password, PasswordHash, User, UserId};
+use crate::ports::{CreateUserError, PasswordHasher, UpdateUserError, UserRepository};
+
+#[derive(Debug, Default)]
+struct State {
+    users: HashMap<UserId, User>,
+    emails: HashMap<String, UserId>,
+    outbox: Vec<(String, serde_json::Value)>,
+}
+
+/// Users, email claims and outbox in a `HashMap`.
+#[derive(Debug, Default)]
+pub struct InMemoryUserRepository {
+    state: Mutex<State>,
+}
+
+impl InMemoryUserRepository {
+    /// The events recorded in the outbox so far: `(type, envelope JSON)`.
+    #[must_use]
+    pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
+        self.state
+            .lock()
+            .map(|s| s.outbox.clone())
+            .unwrap_or_default()
+    }
+
+    fn lock(&self) -> anyhow::Result<std::sync::MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("in-memory repository poisoned"))
+    }
+}
+
+fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
+    state
+        .outbox
+        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
+    Ok(())
+}
+
+impl UserRepository for InMemoryUserRepository {
+    async fn create(
+        &self,
+        user: &User,
+        event: &EventEnvelope<UserRegistered>,
+    ) -> Result<(), CreateUserError> {
+        let mut state = self.lock()?;
+        if state.emails.contains_key(&user.email.key()) {
+            return Err(CreateUserError::EmailTaken);
+        }
+        state.emails.insert(user.email.key(), user.id);
+        state.users.insert(user.id, user.clone());
+        record(&mut state, event)?;
+        Ok(())
+    }
+
+    async fn find_by_email(&self, email_key: &str) -> anyhow::Result<Option<User>> {
+        let state = self.lock()?;
+        Ok(state
+            .emails
+            .get(email_key)
+            .and_then(|id| state.users.get(id))
+            .cloned())
+    }
+
+    async fn get(&self, id: UserId) -> anyhow::Result<Option<User>> {
+        Ok(self.lock()?.users.get(&id).cloned())
+    }
+
+    async fn update(
+        &self,
+        previous: &User,
+        updated: &User,
+        event: &EventEnvelope<UserProfileUpdated>,
+    ) -> Result<(), UpdateUserError> {
+        let mut state = self.lock()?;
+        if state.users.get(&previous.id).map(|u| u.version) != Some(previous.version) {
+            return Err(UpdateUserError::Stale);
+        }
+        let (old_key, new_key) = (previous.email.key(), updated.email.key());
+        if old_key != new_key {
+            if state.emails.contains_key(&new_key) {
+                return Err(UpdateUserError::EmailTaken);
+            }
+            state.emails.remove(&old_key);
+            state.emails.insert(new_key, updated.id);
+        }
+        state.users.insert(updated.id, updated.clone());
+        record(&mut state, event)?;
+        Ok(())
+    }
+}
+
+/// A transparent "hash" that counts its calls: lets tests check that every login path does
+/// exactly one verification's worth of work, without Argon2's cost.
+#[derive(Clone, Debug, Default)]
+pub struct CountingHasher {
+    verifications: Arc<AtomicUsize>,
+}
+
+impl CountingHasher {
+    /// How many verifications (real or dummy) were done.
+    #[must_use]
+    pub fn verifications(&self) -> usize {
+        self.verifications.load(Ordering::SeqCst)
+    }
+}
+
+impl PasswordHasher for CountingHasher {
+    fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash> {
+        Ok(PasswordHash::from_phc(format!(
+            "plain:{}",
+            String::from_utf8_lossy(password.expose())
+        )))
+    }
+
+    fn verify(&self, password: &Password, hash: &PasswordHash) -> bool {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
+        hash.as_phc().strip_prefix("plain:").map(str::as_bytes) == Some(password.expose())
+    }
+
+    fn verify_dummy(&self, _password: &[u8]) {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
+    }
+}

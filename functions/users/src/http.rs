@@ -1,0 +1,274 @@
+//! lambda_http glue for users-api: routes, request bodies -> commands, results -> responses,
+//! and the one mapping from errors to problem responses.
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::header::{ALLOW, CACHE_CONTROL, HeaderValue, LOCATION};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use shared::auth::{Identity, JwtKeys, Role};
+use shared::envelope::Trace;
+use shared::http::{FieldError, Problem, correlation_id, json_response, parse_json, request_id};
+use tracing::Instrument as _;
+
+use crate::domain::{AdminEmails, Email, Name, Password, User, UserId};
+use crate::ports::{PasswordHasher, UserRepository};
+use crate::service::{
+    self, LoginError, ProfileError, ProfilePatch, Register, RegisterError, UpdateProfileError,
+};
+
+/// Everything users-api needs, built once per cold start.
+#[derive(Debug)]
+pub struct UsersApi<R, H> {
+    pub repo: R,
+    pub hasher: H,
+    pub keys: JwtKeys,
+    pub admins: AdminEmails,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+/// A user as the API shows it: never the password hash.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.as_str().to_owned(),
+            name: user.name.as_str().to_owned(),
+            role: user.role,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// Every way a request can fail, mapped to a response in [`ApiError::into_problem`] only.
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error(transparent)]
+    Problem(#[from] Problem),
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Update(#[from] UpdateProfileError),
+}
+
+impl ApiError {
+    fn into_problem(self, request_id: &str) -> Problem {
+        let unexpected = |err: anyhow::Error| {
+            tracing::error!(error = format!("{err:#}"), "request failed");
+            Problem::internal(request_id)
+        };
+        match self {
+            Self::Problem(problem) => problem,
+            Self::Register(RegisterError::EmailTaken)
+            | Self::Update(UpdateProfileError::EmailTaken) => {
+                Problem::conflict("an account with this email already exists")
+            }
+            Self::Login(LoginError::InvalidCredentials) => {
+                Problem::unauthorized("email or password is incorrect")
+            }
+            Self::Profile(ProfileError::NotFound) | Self::Update(UpdateProfileError::NotFound) => {
+                Problem::not_found("this user does not exist")
+            }
+            Self::Update(UpdateProfileError::Conflict) => {
+                Problem::conflict("the profile is being changed concurrently; try again")
+            }
+            Self::Register(RegisterError::Unexpected(err))
+            | Self::Login(LoginError::Unexpected(err))
+            | Self::Profile(ProfileError::Unexpected(err))
+            | Self::Update(UpdateProfileError::Unexpected(err)) => unexpected(err),
+        }
+    }
+}
+
+/// Collects field errors; 422 if there are any.
+#[derive(Default)]
+struct Validation(Vec<FieldError>);
+
+impl Validation {
+    fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        result
+            .map_err(|err| self.0.push(FieldError::new(field, err.to_string())))
+            .ok()
+    }
+
+    fn finish(self) -> Result<(), Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::validation(self.0))
+        }
+    }
+}
+
+const ROUTES: [(&str, &[Method]); 3] = [
+    ("/users", &[Method::POST]),
+    ("/auth/token", &[Method::POST]),
+    ("/users/me", &[Method::GET, Method::PATCH]),
+];
+
+impl<R: UserRepository, H: PasswordHasher> UsersApi<R, H> {
+    /// Handles one API Gateway request. Never fails: every error is a problem response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let request_id = request_id(&request);
+        let path = request.uri().path().trim_end_matches('/').to_owned();
+        let trace = Trace::from_request(&correlation_id(&request), &request_id);
+        let span = shared::telemetry::correlation_span(&trace.correlation_id);
+        let response = async {
+            match self.route(&request, trace).await {
+                Ok(response) => response,
+                Err(err) => err.into_problem(&request_id).into_response(),
+            }
+        }
+        .instrument(span)
+        .await;
+        with_allow_header(response, &path)
+    }
+
+    async fn route(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
+        let path = request.uri().path().trim_end_matches('/');
+        match (request.method().clone(), path) {
+            (Method::POST, "/users") => self.register(request, trace).await,
+            (Method::POST, "/auth/token") => self.token(request).await,
+            (Method::GET, "/users/me") => self.me(request).await,
+            (Method::PATCH, "/users/me") => self.patch_me(request, trace).await,
+            (_, path) => Err(route_problem(path).into()),
+        }
+    }
+
+    async fn register(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
+        let body: RegisterBody = parse_json(request)?;
+        let mut validation = Validation::default();
+        let email = validation.check("email", Email::parse(&body.email));
+        let password = validation.check("password", Password::new(body.password));
+        let name = validation.check("name", Name::parse(&body.name));
+        validation.finish()?;
+        let (Some(email), Some(password), Some(name)) = (email, password, name) else {
+            return Err(Problem::bad_request("invalid registration").into());
+        };
+        let user = service::register(
+            &self.repo,
+            &self.hasher,
+            &self.admins,
+            Register {
+                email,
+                password,
+                name,
+            },
+            trace,
+        )
+        .await?;
+        let mut response = json_response(StatusCode::CREATED, &UserView::from(&user));
+        response
+            .headers_mut()
+            .insert(LOCATION, HeaderValue::from_static("/users/me"));
+        Ok(response)
+    }
+
+    async fn token(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let body: TokenBody = parse_json(request)?;
+        let token = service::login(
+            &self.repo,
+            &self.hasher,
+            &self.keys,
+            &body.email,
+            body.password,
+            Utc::now(),
+        )
+        .await?;
+        let mut response = json_response(StatusCode::OK, &token);
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
+
+    fn caller(&self, request: &Request) -> Result<UserId, ApiError> {
+        let identity: Identity = self.keys.authenticate(request)?;
+        // A token this service signed always has a UUID subject; anything else is not ours.
+        UserId::parse(&identity.user_id)
+            .ok_or_else(|| Problem::unauthorized("the bearer token is invalid or expired").into())
+    }
+
+    async fn me(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let id = self.caller(request)?;
+        let user = service::get_profile(&self.repo, id).await?;
+        Ok(json_response(StatusCode::OK, &UserView::from(&user)))
+    }
+
+    async fn patch_me(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
+        let id = self.caller(request)?;
+        let body: PatchBody = parse_json(request)?;
+        let mut validation = Validation::default();
+        let patch = ProfilePatch {
+            name: body
+                .name
+                .and_then(|name| validation.check("name", Name::parse(&name))),
+            email: body
+                .email
+                .and_then(|email| validation.check("email", Email::parse(&email))),
+        };
+        validation.finish()?;
+        let user = service::update_profile(&self.repo, id, patch, trace).await?;
+        Ok(json_response(StatusCode::OK, &UserView::from(&user)))
+    }
+}
+
+/// 405 with `Allow` for a known path, 404 otherwise.
+fn route_problem(path: &str) -> Problem {
+    match ROUTES.iter().find(|(known, _)| *known == path) {
+        Some((_, methods)) => {
+            let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            Problem::method_not_allowed().with_detail(format!("allowed: {}", allow.join(", ")))
+        }
+        None => Problem::not_found("no such route"),
+    }
+}
+
+/// Adds the `Allow` header to 405 responses.
+fn with_allow_header(mut response: Response<Body>, path: &str) -> Response<Body> {
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && let Some((_, methods)) = ROUTES.iter().find(|(known, _)| *known == path)
+    {
+        let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
+        if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+            response.headers_mut().insert(ALLOW, value);
+        }
+    }
+    response
+}

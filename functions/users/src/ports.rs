@@ -1,0 +1,77 @@
+//! What the users use cases need from the outside world, as traits (capability-sized: the API
+//! function gets exactly these two).
+
+use std::future::Future;
+
+use shared::envelope::EventEnvelope;
+use shared::events::{UserProfileUpdated, UserRegistered};
+
+use crate::domain::{Password, PasswordHash, User, UserId};
+
+/// Why a new user could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// Another account holds this email (by [`crate::domain::Email::key`]).
+    #[error("email already registered")]
+    EmailTaken,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why a user update could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateUserError {
+    /// Another account holds the new email.
+    #[error("email already registered")]
+    EmailTaken,
+    /// The stored user changed since it was read (its version moved on).
+    #[error("user changed concurrently")]
+    Stale,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Storage of users, their email uniqueness, and their outbox.
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user, claims its email and records `event` in the outbox, atomically.
+    fn create(
+        &self,
+        user: &User,
+        event: &EventEnvelope<UserRegistered>,
+    ) -> impl Future<Output = Result<(), CreateUserError>> + Send;
+
+    /// The user whose [`crate::domain::Email::key`] is `email_key`.
+    fn find_by_email(
+        &self,
+        email_key: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<User>>> + Send;
+
+    /// The user with `id`.
+    fn get(&self, id: UserId) -> impl Future<Output = anyhow::Result<Option<User>>> + Send;
+
+    /// Replaces `previous` (same id, same version as stored) with `updated`, moving the email
+    /// claim if the email changed, and records `event` in the outbox, atomically.
+    fn update(
+        &self,
+        previous: &User,
+        updated: &User,
+        event: &EventEnvelope<UserProfileUpdated>,
+    ) -> impl Future<Output = Result<(), UpdateUserError>> + Send;
+}
+
+/// Password hashing. Implementations are CPU-bound and synchronous; use cases run them off the
+/// async executor.
+pub trait PasswordHasher: Clone + Send + Sync + 'static {
+    /// Hashes a new password with a fresh salt.
+    ///
+    /// # Errors
+    /// Only if the hashing library fails (e.g. cannot get randomness).
+    fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash>;
+
+    /// Whether `password` matches `hash`.
+    fn verify(&self, password: &Password, hash: &PasswordHash) -> bool;
+
+    /// Does the work of one [`verify`](Self::verify) against a hash no password matches, so a
+    /// login for an unknown email takes as long as one with a wrong password.
+    fn verify_dummy(&self, password: &[u8]);
+}

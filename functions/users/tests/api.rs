@@ -1,0 +1,477 @@
+//! users-api in process: every route and every error, with in-memory adapters and the sample
+//! events from events/users/.
+
+// Helpers are not #[test] functions, so clippy's allow-*-in-tests does not reach them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{Duration, Utc};
+use lambda_http::http::header::{
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION,
+};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use shared::auth::{JwtKeys, Role};
+use shared::telemetry::CapturedLogs;
+use users::adapters::memory::{CountingHasher, InMemoryUserRepository};
+use users::domain::AdminEmails;
+use users::http::UsersApi;
+
+const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+const PASSWORD: &str = "correct horse battery";
+
+fn api() -> UsersApi<InMemoryUserRepository, CountingHasher> {
+    UsersApi {
+        repo: InMemoryUserRepository::default(),
+        hasher: CountingHasher::default(),
+        keys: JwtKeys::from_secret(SECRET).unwrap(),
+        admins: AdminEmails::parse("ops@example.org").unwrap(),
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/../../events/users/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A sample event with its body replaced (when given) and a bearer token set (when given).
+fn request(name: &str, body: Option<Value>, token: Option<&str>) -> Request {
+    let mut event = fixture(name);
+    if let Some(body) = body {
+        event["body"] = Value::String(body.to_string());
+    }
+    if let Some(token) = token {
+        event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+    }
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+fn raw_request(method: &str, path: &str, body: &str) -> Request {
+    let mut event = fixture("register.json");
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["body"] = json!(body);
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+fn body(response: &Response<Body>) -> Value {
+    match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    }
+}
+
+fn assert_problem(response: &Response<Body>, status: u16) -> Value {
+    assert_eq!(response.status(), status, "{:?}", response.body());
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+    let problem = body(response);
+    assert_eq!(problem["status"], status);
+    problem
+}
+
+async fn register(api: &UsersApi<InMemoryUserRepository, CountingHasher>, email: &str) -> Value {
+    let response = api
+        .handle(request(
+            "register.json",
+            Some(json!({"email": email, "password": PASSWORD, "name": "Ada"})),
+            None,
+        ))
+        .await;
+    assert_eq!(response.status(), 201, "{:?}", response.body());
+    body(&response)
+}
+
+async fn token(api: &UsersApi<InMemoryUserRepository, CountingHasher>, email: &str) -> String {
+    let response = api
+        .handle(request(
+            "token.json",
+            Some(json!({"email": email, "password": PASSWORD})),
+            None,
+        ))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.body());
+    body(&response)["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn register_returns_201_with_the_profile_and_records_user_registered_in_the_outbox() {
+    let api = api();
+    let response = api.handle(request("register.json", None, None)).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()[LOCATION], "/users/me");
+    let user = body(&response);
+    assert_eq!(user["email"], "ada@example.org");
+    assert_eq!(user["name"], "Ada Lovelace");
+    assert_eq!(user["role"], "customer");
+    assert!(user.get("password_hash").is_none() && user.get("password").is_none());
+
+    let outbox = api.repo.outbox();
+    assert_eq!(outbox.len(), 1);
+    let (event_type, envelope) = &outbox[0];
+    assert_eq!(event_type, "UserRegistered");
+    assert_eq!(envelope["data"]["user_id"], user["id"]);
+    assert_eq!(envelope["correlation_id"], "sample-correlation-1");
+    assert_eq!(envelope["causation_id"], "sample-post-users");
+}
+
+#[tokio::test]
+async fn register_gives_the_admin_role_only_to_configured_emails() {
+    let api = api();
+    assert_eq!(register(&api, "OPS@Example.org").await["role"], "admin");
+    let token = token(&api, "ops@example.org").await;
+    let identity = api.keys.verify(&token).unwrap();
+    assert_eq!(identity.role, Role::Admin);
+}
+
+#[tokio::test]
+async fn register_returns_409_when_the_email_is_taken_even_in_another_case() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let response = api
+        .handle(request(
+            "register.json",
+            Some(json!({"email": " ADA@example.ORG", "password": PASSWORD, "name": "Imposter"})),
+            None,
+        ))
+        .await;
+    assert_problem(&response, 409);
+    assert_eq!(
+        api.repo.outbox().len(),
+        1,
+        "no event for the refused registration"
+    );
+}
+
+#[tokio::test]
+async fn register_returns_422_listing_every_invalid_field() {
+    let response = api()
+        .handle(request(
+            "register.json",
+            Some(json!({"email": "nope", "password": "short", "name": " "})),
+            None,
+        ))
+        .await;
+    let problem = assert_problem(&response, 422);
+    let fields: Vec<_> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "password", "name"]);
+}
+
+#[tokio::test]
+async fn register_refuses_a_role_in_the_body_with_422() {
+    let response = api()
+        .handle(request(
+            "register.json",
+            Some(json!({"email": "eve@example.org", "password": PASSWORD, "name": "Eve", "role": "admin"})),
+            None,
+        ))
+        .await;
+    assert_eq!(assert_problem(&response, 422)["errors"][0]["field"], "role");
+}
+
+#[tokio::test]
+async fn register_returns_400_for_malformed_json_and_413_for_a_huge_body() {
+    assert_problem(
+        &api()
+            .handle(raw_request("POST", "/users", "{\"email\":"))
+            .await,
+        400,
+    );
+    let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(70_000));
+    assert_problem(
+        &api().handle(raw_request("POST", "/users", &huge)).await,
+        413,
+    );
+}
+
+#[tokio::test]
+async fn a_password_of_more_than_128_bytes_is_refused_before_hashing() {
+    let api = api();
+    let response = api
+        .handle(request(
+            "register.json",
+            Some(json!({"email": "a@example.org", "password": "x".repeat(129), "name": "A"})),
+            None,
+        ))
+        .await;
+    assert_eq!(
+        assert_problem(&response, 422)["errors"][0]["field"],
+        "password"
+    );
+}
+
+#[tokio::test]
+async fn token_returns_a_non_cacheable_jwt_that_authenticates_get_me() {
+    let api = api();
+    let user = register(&api, "ada@example.org").await;
+    let response = api.handle(request("token.json", None, None)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    let issued = body(&response);
+    assert_eq!(issued["token_type"], "Bearer");
+    assert_eq!(issued["expires_in"], 3600);
+    let me = api
+        .handle(request("me.json", None, issued["access_token"].as_str()))
+        .await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(body(&me), user);
+}
+
+#[tokio::test]
+async fn token_gives_the_same_401_after_one_verification_for_unknown_email_and_wrong_password() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let attempts = [
+        json!({"email": "nobody@example.org", "password": PASSWORD}),
+        json!({"email": "ada@example.org", "password": "wrong horse battery"}),
+        json!({"email": "not an email", "password": PASSWORD}),
+        json!({"email": "ada@example.org", "password": "x".repeat(500)}),
+    ];
+    let mut problems = Vec::new();
+    for attempt in attempts {
+        let before = api.hasher.verifications();
+        let response = api
+            .handle(request("token.json", Some(attempt.clone()), None))
+            .await;
+        assert_eq!(
+            api.hasher.verifications() - before,
+            1,
+            "one verification's work for {attempt}"
+        );
+        problems.push(assert_problem(&response, 401));
+    }
+    assert!(
+        problems.windows(2).all(|pair| pair[0] == pair[1]),
+        "{problems:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_returns_422_when_a_field_is_missing() {
+    let response = api()
+        .handle(request(
+            "token.json",
+            Some(json!({"email": "ada@example.org"})),
+            None,
+        ))
+        .await;
+    assert_problem(&response, 422);
+}
+
+#[tokio::test]
+async fn me_returns_401_without_a_valid_token() {
+    let api = api();
+    let forged = JwtKeys::from_secret(b"another-secret-another-secret-xx")
+        .unwrap()
+        .issue(
+            "6c2a3f0e-0000-4000-8000-000000000000",
+            Role::Admin,
+            Utc::now(),
+        )
+        .unwrap()
+        .access_token;
+    let expired = api
+        .keys
+        .issue(
+            "6c2a3f0e-0000-4000-8000-000000000000",
+            Role::Customer,
+            Utc::now() - Duration::hours(3),
+        )
+        .unwrap()
+        .access_token;
+    let not_a_uuid = api
+        .keys
+        .issue("someone", Role::Customer, Utc::now())
+        .unwrap()
+        .access_token;
+    for token in [
+        None,
+        Some("garbage"),
+        Some(forged.as_str()),
+        Some(expired.as_str()),
+        Some(not_a_uuid.as_str()),
+    ] {
+        let mut req = request("me.json", None, token);
+        if token.is_none() {
+            req.headers_mut().remove(AUTHORIZATION);
+        }
+        let response = api.handle(req).await;
+        assert_problem(&response, 401);
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    }
+}
+
+#[tokio::test]
+async fn me_returns_404_when_the_tokens_user_does_not_exist() {
+    let api = api();
+    let token = api
+        .keys
+        .issue(
+            &uuid::Uuid::new_v4().to_string(),
+            Role::Customer,
+            Utc::now(),
+        )
+        .unwrap();
+    assert_problem(
+        &api.handle(request("me.json", None, Some(&token.access_token)))
+            .await,
+        404,
+    );
+}
+
+#[tokio::test]
+async fn patch_me_changes_name_and_email_and_records_user_profile_updated() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let token = token(&api, "ada@example.org").await;
+    let response = api
+        .handle(request(
+            "me-patch.json",
+            Some(json!({"name": "Augusta", "email": "augusta@example.org"})),
+            Some(&token),
+        ))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.body());
+    let user = body(&response);
+    assert_eq!(
+        (user["name"].as_str(), user["email"].as_str()),
+        (Some("Augusta"), Some("augusta@example.org"))
+    );
+
+    let outbox = api.repo.outbox();
+    assert_eq!(outbox.last().unwrap().0, "UserProfileUpdated");
+    assert_eq!(
+        outbox.last().unwrap().1["data"]["email"],
+        "augusta@example.org"
+    );
+    // The old email is free again and the new one logs in.
+    register(&api, "ada@example.org").await;
+    token_for_email_works(&api, "augusta@example.org").await;
+}
+
+async fn token_for_email_works(
+    api: &UsersApi<InMemoryUserRepository, CountingHasher>,
+    email: &str,
+) {
+    let response = api
+        .handle(request(
+            "token.json",
+            Some(json!({"email": email, "password": PASSWORD})),
+            None,
+        ))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.body());
+}
+
+#[tokio::test]
+async fn patch_me_returns_409_when_the_new_email_belongs_to_someone_else() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    register(&api, "grace@example.org").await;
+    let token = token(&api, "ada@example.org").await;
+    let response = api
+        .handle(request(
+            "me-patch.json",
+            Some(json!({"email": "Grace@example.org"})),
+            Some(&token),
+        ))
+        .await;
+    assert_problem(&response, 409);
+}
+
+#[tokio::test]
+async fn patch_me_without_a_change_records_no_event() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let token = token(&api, "ada@example.org").await;
+    for patch in [json!({}), json!({"name": "Ada"})] {
+        let response = api
+            .handle(request("me-patch.json", Some(patch), Some(&token)))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(api.repo.outbox().len(), 1, "only UserRegistered");
+}
+
+#[tokio::test]
+async fn patch_me_returns_422_for_invalid_fields_and_401_without_a_token() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let token = token(&api, "ada@example.org").await;
+    let response = api
+        .handle(request(
+            "me-patch.json",
+            Some(json!({"name": "", "email": "x@"})),
+            Some(&token),
+        ))
+        .await;
+    assert_eq!(
+        assert_problem(&response, 422)["errors"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let response = api
+        .handle(request(
+            "me-patch.json",
+            Some(json!({"password": "new password!"})),
+            Some(&token),
+        ))
+        .await;
+    assert_problem(&response, 422);
+    let mut anonymous = request("me-patch.json", None, None);
+    anonymous.headers_mut().remove(AUTHORIZATION);
+    assert_problem(&api.handle(anonymous).await, 401);
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_404_and_a_wrong_method_is_405_with_allow() {
+    let api = api();
+    assert_problem(&api.handle(raw_request("GET", "/nope", "")).await, 404);
+    let response = api.handle(raw_request("DELETE", "/users/me", "")).await;
+    assert_problem(&response, 405);
+    assert_eq!(
+        response.headers()[ALLOW],
+        HeaderValue::from_static("GET, PATCH")
+    );
+}
+
+#[tokio::test]
+async fn neither_responses_nor_logs_ever_contain_the_password_its_hash_or_the_token() {
+    let logs = CapturedLogs::default();
+    let _guard = logs.install();
+    let api = api();
+    let mut bodies = String::new();
+    for req in [
+        request("register.json", None, None),
+        request("register.json", None, None),
+        request(
+            "token.json",
+            Some(json!({"email": "ada@example.org", "password": "wrong horse battery"})),
+            None,
+        ),
+    ] {
+        bodies.push_str(&format!("{:?}", api.handle(req).await.body()));
+    }
+    let token = token(&api, "ada@example.org").await;
+    bodies.push_str(&format!(
+        "{:?}",
+        api.handle(request("me.json", None, Some(&token)))
+            .await
+            .body()
+    ));
+    let logs = logs.text();
+    assert!(
+        logs.contains("user registered"),
+        "logging is captured: {logs}"
+    );
+    for secret in [PASSWORD, "wrong horse battery", "plain:", token.as_str()] {
+        assert!(!bodies.contains(secret), "{secret:?} in a response");
+        assert!(!logs.contains(secret), "{secret:?} in the logs");
+    }
+}
