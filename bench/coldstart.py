@@ -36,6 +36,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
             # Second poll after the first event: hold it until the process is killed.
             time.sleep(30)
             return
+
         request_id = str(uuid.uuid4())
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -45,7 +46,10 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
         self.send_header("Content-Length", str(len(RuntimeApi.event)))
         self.end_headers()
-        self.wfile.write(RuntimeApi.event)
+        try:
+            self.wfile.write(RuntimeApi.event)
+        except BrokenPipeError:
+            pass  # the previous run's process was killed while polling
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
