@@ -43,7 +43,7 @@ test: setup ## everything CI runs: fmt, clippy, cfn-lint, emulator, all tests
 	@scripts/test.sh
 
 test-emulator: ## only the emulator suite, against an emulator already up (make up)
-	cargo nextest run --locked -p emulator-tests
+	cargo nextest run --locked --workspace -E 'package(emulator-tests)'
 
 lint: setup ## clippy with warnings as errors, and cfn-lint on the SAM template
 	cargo clippy --locked --workspace --all-targets -- -D warnings

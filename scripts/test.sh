@@ -28,9 +28,11 @@ fi
 cleanup() { if [[ $started_emulator == 1 ]]; then scripts/emulator.sh down; fi; }
 trap cleanup EXIT
 
+# Same --workspace selection as the real run below, so this reuses its build (a `-p` run would
+# unify features differently and rebuild half the dependency tree).
 step "the emulator suite must fail when the emulator is unreachable"
 negative_log=$(mktemp)
-if AWS_ENDPOINT_URL=http://127.0.0.1:9 cargo nextest run --locked -p emulator-tests --no-fail-fast >"$negative_log" 2>&1; then
+if AWS_ENDPOINT_URL=http://127.0.0.1:9 cargo nextest run --locked --workspace -E 'package(emulator-tests)' --no-fail-fast >"$negative_log" 2>&1; then
   cat "$negative_log"; echo "emulator tests passed without an emulator: they do not test it" >&2; exit 1
 fi
 failed=$(grep -oE '[0-9]+ failed' "$negative_log" | tail -n1 | grep -oE '[0-9]+' || echo 0)

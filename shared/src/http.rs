@@ -56,6 +56,35 @@ pub struct ProblemDetails {
     pub errors: Vec<FieldError>,
 }
 
+/// Collects the errors of a request's fields as each is parsed, so one 422 lists them all.
+#[derive(Debug, Default)]
+pub struct Validation(Vec<FieldError>);
+
+impl Validation {
+    /// The parsed value, or `None` after recording `field`'s error.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        result
+            .map_err(|err| self.0.push(FieldError::new(field, err.to_string())))
+            .ok()
+    }
+
+    /// `Ok` when no field failed.
+    ///
+    /// # Errors
+    /// A 422 problem listing every failed field.
+    pub fn finish(self) -> Result<(), Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::validation(self.0))
+        }
+    }
+}
+
 /// An RFC 9457 problem: the body of every error response. Boxed, so `Result<T, Problem>` stays
 /// one pointer wide on the happy path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +201,12 @@ impl Problem {
     #[must_use]
     pub fn precondition_failed(detail: impl Into<String>) -> Self {
         Self::plain(StatusCode::PRECONDITION_FAILED).with_detail(detail)
+    }
+
+    /// 428: the request must be conditional (`If-Match`).
+    #[must_use]
+    pub fn precondition_required(detail: impl Into<String>) -> Self {
+        Self::plain(StatusCode::PRECONDITION_REQUIRED).with_detail(detail)
     }
 
     /// 413.
@@ -516,6 +551,20 @@ mod tests {
                 "errors": [{"field": "email", "message": "is not an email address"}]
             })
         );
+    }
+
+    #[test]
+    fn validation_reports_every_failed_field_in_order() {
+        let mut validation = Validation::default();
+        assert_eq!(validation.check("a", Ok::<_, String>(1)), Some(1));
+        assert_eq!(validation.check("b", Err::<u8, _>("bad b")), None);
+        assert_eq!(validation.check("c", Err::<u8, _>("bad c")), None);
+        let problem = validation.finish().unwrap_err();
+        assert_eq!(
+            problem.errors,
+            [FieldError::new("b", "bad b"), FieldError::new("c", "bad c")]
+        );
+        assert!(Validation::default().finish().is_ok());
     }
 
     #[test]

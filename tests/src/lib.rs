@@ -13,8 +13,8 @@ use anyhow::Context as _;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use futures::FutureExt as _;
@@ -107,6 +107,22 @@ pub async fn create_service_table(
     client: &aws_sdk_dynamodb::Client,
     prefix: &str,
 ) -> anyhow::Result<String> {
+    create_service_table_with_indexes(client, prefix, &[]).await
+}
+
+/// A global secondary index: `(name, partition key attribute, sort key attribute)`, strings,
+/// projecting everything, as the template declares them.
+pub type IndexSpec<'a> = (&'a str, &'a str, &'a str);
+
+/// [`create_service_table`] plus global secondary indexes.
+///
+/// # Errors
+/// When the emulator refuses.
+pub async fn create_service_table_with_indexes(
+    client: &aws_sdk_dynamodb::Client,
+    prefix: &str,
+    indexes: &[IndexSpec<'_>],
+) -> anyhow::Result<String> {
     let name = unique_name(prefix);
     let key = |attr: &str, key_type| {
         KeySchemaElement::builder()
@@ -120,13 +136,34 @@ pub async fn create_service_table(
             .attribute_type(ScalarAttributeType::S)
             .build()
     };
-    client
-        .create_table()
+    let mut attributes = vec![PK, SK];
+    let mut request = client.create_table();
+    for (index, partition, sort) in indexes {
+        for attribute in [partition, sort] {
+            if !attributes.contains(attribute) {
+                attributes.push(attribute);
+            }
+        }
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(*index)
+                .key_schema(key(partition, KeyType::Hash)?)
+                .key_schema(key(sort, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()?,
+        );
+    }
+    for attribute in attributes {
+        request = request.attribute_definitions(attr(attribute)?);
+    }
+    request
         .table_name(&name)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
-        .attribute_definitions(attr(PK)?)
-        .attribute_definitions(attr(SK)?)
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
             StreamSpecification::builder()
@@ -138,6 +175,37 @@ pub async fn create_service_table(
         .await
         .with_context(|| format!("creating table {name}"))?;
     Ok(name)
+}
+
+/// Runs `body` with a fresh service table (see [`create_service_table`]) and its client, and
+/// deletes the table afterwards, also when `body` panics.
+///
+/// # Panics
+/// When the table cannot be created.
+pub async fn with_service_table<F>(prefix: &str, body: F)
+where
+    F: AsyncFnOnce(aws_sdk_dynamodb::Client, String),
+{
+    with_indexed_service_table(prefix, &[], body).await;
+}
+
+/// [`with_service_table`] with global secondary indexes.
+///
+/// # Panics
+/// When the table cannot be created.
+pub async fn with_indexed_service_table<F>(prefix: &str, indexes: &[IndexSpec<'_>], body: F)
+where
+    F: AsyncFnOnce(aws_sdk_dynamodb::Client, String),
+{
+    let client = dynamodb().await;
+    let table = create_service_table_with_indexes(&client, prefix, indexes)
+        .await
+        .unwrap_or_else(|err| panic!("creating a {prefix} table: {err:#}"));
+    with_cleanup(
+        body(client.clone(), table.clone()),
+        delete_table(&client, &table),
+    )
+    .await;
 }
 
 /// Deletes a table, logging rather than failing (cleanup must not mask the test's outcome).

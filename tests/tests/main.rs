@@ -8,5 +8,6 @@
 mod batch_processor;
 mod emulator;
 mod outbox_relay;
+mod products;
 mod unit_of_work;
 mod users;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use emulator_tests::{create_service_table, delete_table, dynamodb, with_cleanup};
+use emulator_tests::with_service_table;
 use shared::dynamo::{CommitError, KIND, OUTBOX_ENVELOPE, PK, SK, UnitOfWork, inbox_pk, outbox_pk};
 use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
 use shared::events::{ProductArchived, StockReserved};
@@ -61,151 +61,131 @@ fn increment(unit: &UnitOfWork, id: &str) -> aws_sdk_dynamodb::types::TransactWr
 
 #[tokio::test]
 async fn an_outbox_item_commits_in_the_same_transaction_as_the_state_change() {
-    let client = dynamodb().await;
-    let table = create_service_table(&client, "uow-outbox").await.unwrap();
-    with_cleanup(
-        async {
-            let event = archived();
-            let mut unit = UnitOfWork::new(&table);
-            let product = unit
-                .put(
-                    key("PRODUCT#1", "PRODUCT")
-                        .into_iter()
-                        .chain([(KIND.into(), s("product"))])
-                        .collect(),
-                    None,
-                )
-                .unwrap();
-            unit.push(product);
-            unit.publish(&event).unwrap();
-            unit.commit(&client).await.unwrap();
+    with_service_table("uow-outbox", async |client, table| {
+        let event = archived();
+        let mut unit = UnitOfWork::new(&table);
+        let product = unit
+            .put(
+                key("PRODUCT#1", "PRODUCT")
+                    .into_iter()
+                    .chain([(KIND.into(), s("product"))])
+                    .collect(),
+                None,
+            )
+            .unwrap();
+        unit.push(product);
+        unit.publish(&event).unwrap();
+        unit.commit(&client).await.unwrap();
 
-            assert!(get(&client, &table, "PRODUCT#1", "PRODUCT").await.is_some());
-            let outbox = get(&client, &table, &outbox_pk(&event.id), "OUTBOX")
-                .await
-                .expect("outbox item written");
-            assert_eq!(outbox[KIND], s("outbox"));
-            let AttributeValue::S(json) = &outbox[OUTBOX_ENVELOPE] else {
-                panic!("envelope not a string")
-            };
-            let stored = RawEnvelope::parse(json).unwrap().decode().unwrap();
-            assert_eq!(stored.id, event.id);
-            assert_eq!(stored.time, event.time);
-            assert_eq!(stored.correlation_id, "corr");
-        },
-        delete_table(&client, &table),
-    )
+        assert!(get(&client, &table, "PRODUCT#1", "PRODUCT").await.is_some());
+        let outbox = get(&client, &table, &outbox_pk(&event.id), "OUTBOX")
+            .await
+            .expect("outbox item written");
+        assert_eq!(outbox[KIND], s("outbox"));
+        let AttributeValue::S(json) = &outbox[OUTBOX_ENVELOPE] else {
+            panic!("envelope not a string")
+        };
+        let stored = RawEnvelope::parse(json).unwrap().decode().unwrap();
+        assert_eq!(stored.id, event.id);
+        assert_eq!(stored.time, event.time);
+        assert_eq!(stored.correlation_id, "corr");
+    })
     .await;
 }
 
 #[tokio::test]
 async fn a_failed_condition_on_the_state_change_writes_no_outbox_item() {
-    let client = dynamodb().await;
-    let table = create_service_table(&client, "uow-atomic").await.unwrap();
-    with_cleanup(
-        async {
-            let event = archived();
-            let mut unit = UnitOfWork::new(&table);
-            unit.publish(&event).unwrap();
-            // The product does not exist, so this conditional put must fail.
-            let guarded = unit
-                .put(key("PRODUCT#2", "PRODUCT"), Some("attribute_exists(pk)"))
-                .unwrap();
-            let index = unit.push(guarded);
-            let err = unit.commit(&client).await.unwrap_err();
-            assert!(
-                matches!(err, CommitError::ConditionFailed { index: i } if i == index),
-                "{err:?}"
-            );
-            assert!(
-                get(&client, &table, &outbox_pk(&event.id), "OUTBOX")
-                    .await
-                    .is_none()
-            );
-        },
-        delete_table(&client, &table),
-    )
+    with_service_table("uow-atomic", async |client, table| {
+        let event = archived();
+        let mut unit = UnitOfWork::new(&table);
+        unit.publish(&event).unwrap();
+        // The product does not exist, so this conditional put must fail.
+        let guarded = unit
+            .put(key("PRODUCT#2", "PRODUCT"), Some("attribute_exists(pk)"))
+            .unwrap();
+        let index = unit.push(guarded);
+        let err = unit.commit(&client).await.unwrap_err();
+        assert!(
+            matches!(err, CommitError::ConditionFailed { index: i } if i == index),
+            "{err:?}"
+        );
+        assert!(
+            get(&client, &table, &outbox_pk(&event.id), "OUTBOX")
+                .await
+                .is_none()
+        );
+    })
     .await;
 }
 
 #[tokio::test]
 async fn an_event_processed_twice_changes_state_once_and_the_second_is_reported_as_a_duplicate() {
-    let client = dynamodb().await;
-    let table = create_service_table(&client, "uow-inbox").await.unwrap();
-    with_cleanup(
-        async {
-            let event = archived();
-            let reaction = EventEnvelope::new(
-                StockReserved {
-                    order_id: Uuid::new_v4(),
-                    lines: vec![],
-                },
-                Trace::caused_by(&event),
-            );
-            for attempt in 0..2 {
-                let mut unit = UnitOfWork::new(&table);
-                let change = increment(&unit, "p");
-                unit.push(change);
-                unit.record_inbox(&event)
-                    .unwrap()
-                    .publish(&reaction)
-                    .unwrap();
-                let result = unit.commit(&client).await;
-                match attempt {
-                    0 => result.unwrap(),
-                    _ => assert!(
-                        matches!(result, Err(CommitError::AlreadyProcessed)),
-                        "{result:?}"
-                    ),
-                }
+    with_service_table("uow-inbox", async |client, table| {
+        let event = archived();
+        let reaction = EventEnvelope::new(
+            StockReserved {
+                order_id: Uuid::new_v4(),
+                lines: vec![],
+            },
+            Trace::caused_by(&event),
+        );
+        for attempt in 0..2 {
+            let mut unit = UnitOfWork::new(&table);
+            let change = increment(&unit, "p");
+            unit.push(change);
+            unit.record_inbox(&event)
+                .unwrap()
+                .publish(&reaction)
+                .unwrap();
+            let result = unit.commit(&client).await;
+            match attempt {
+                0 => result.unwrap(),
+                _ => assert!(
+                    matches!(result, Err(CommitError::AlreadyProcessed)),
+                    "{result:?}"
+                ),
             }
-            let counter = get(&client, &table, "PRODUCT#p", "STOCK").await.unwrap();
-            assert_eq!(counter["applied"], AttributeValue::N("1".into()));
-            assert!(
-                get(&client, &table, &inbox_pk(&event.id), "INBOX")
-                    .await
-                    .is_some()
-            );
-        },
-        delete_table(&client, &table),
-    )
+        }
+        let counter = get(&client, &table, "PRODUCT#p", "STOCK").await.unwrap();
+        assert_eq!(counter["applied"], AttributeValue::N("1".into()));
+        assert!(
+            get(&client, &table, &inbox_pk(&event.id), "INBOX")
+                .await
+                .is_some()
+        );
+    })
     .await;
 }
 
 #[tokio::test]
 async fn concurrent_deliveries_of_one_event_apply_it_exactly_once() {
-    let client = dynamodb().await;
-    let table = create_service_table(&client, "uow-race").await.unwrap();
-    with_cleanup(
-        async {
-            let event = archived();
-            let attempts = (0..10).map(|_| {
-                let (client, table, event) = (client.clone(), table.clone(), event.clone());
-                tokio::spawn(async move {
-                    // A consumer retries conflicts, as SQS redelivery would.
-                    loop {
-                        let mut unit = UnitOfWork::new(&table);
-                        let change = increment(&unit, "race");
-                        unit.push(change);
-                        unit.record_inbox(&event).unwrap();
-                        match unit.commit(&client).await {
-                            Err(CommitError::Conflict) => continue,
-                            other => return other,
-                        }
+    with_service_table("uow-race", async |client, table| {
+        let event = archived();
+        let attempts = (0..10).map(|_| {
+            let (client, table, event) = (client.clone(), table.clone(), event.clone());
+            tokio::spawn(async move {
+                // A consumer retries conflicts, as SQS redelivery would.
+                loop {
+                    let mut unit = UnitOfWork::new(&table);
+                    let change = increment(&unit, "race");
+                    unit.push(change);
+                    unit.record_inbox(&event).unwrap();
+                    match unit.commit(&client).await {
+                        Err(CommitError::Conflict) => continue,
+                        other => return other,
                     }
-                })
-            });
-            let outcomes = futures::future::join_all(attempts).await;
-            let applied = outcomes.iter().filter(|o| matches!(o, Ok(Ok(())))).count();
-            let duplicates = outcomes
-                .iter()
-                .filter(|o| matches!(o, Ok(Err(CommitError::AlreadyProcessed))))
-                .count();
-            assert_eq!((applied, duplicates), (1, 9), "{outcomes:?}");
-            let counter = get(&client, &table, "PRODUCT#race", "STOCK").await.unwrap();
-            assert_eq!(counter["applied"], AttributeValue::N("1".into()));
-        },
-        delete_table(&client, &table),
-    )
+                }
+            })
+        });
+        let outcomes = futures::future::join_all(attempts).await;
+        let applied = outcomes.iter().filter(|o| matches!(o, Ok(Ok(())))).count();
+        let duplicates = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(Err(CommitError::AlreadyProcessed))))
+            .count();
+        assert_eq!((applied, duplicates), (1, 9), "{outcomes:?}");
+        let counter = get(&client, &table, "PRODUCT#race", "STOCK").await.unwrap();
+        assert_eq!(counter["applied"], AttributeValue::N("1".into()));
+    })
     .await;
 }

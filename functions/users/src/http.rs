@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use shared::auth::{Identity, JwtKeys, Role};
 use shared::envelope::Trace;
-use shared::http::{FieldError, Problem, correlation_id, json_response, parse_json, request_id};
+use shared::http::{Problem, Validation, correlation_id, json_response, parse_json, request_id};
 use tracing::Instrument as _;
 
 use crate::domain::{AdminEmails, Email, Name, Password, User, UserId};
@@ -112,26 +112,6 @@ impl ApiError {
             | Self::Login(LoginError::Unexpected(err))
             | Self::Profile(ProfileError::Unexpected(err))
             | Self::Update(UpdateProfileError::Unexpected(err)) => unexpected(err),
-        }
-    }
-}
-
-/// Collects field errors; 422 if there are any.
-#[derive(Default)]
-struct Validation(Vec<FieldError>);
-
-impl Validation {
-    fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
-        result
-            .map_err(|err| self.0.push(FieldError::new(field, err.to_string())))
-            .ok()
-    }
-
-    fn finish(self) -> Result<(), Problem> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Problem::validation(self.0))
         }
     }
 }

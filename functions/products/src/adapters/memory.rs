@@ -1,0 +1,136 @@
+//! The catalog in memory, with the DynamoDB adapter's semantics (unique SKUs, version checks,
+//! active-only lists ordered by name, opaque tokens).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use shared::envelope::EventEnvelope;
+use shared::events::{Event, ProductCreated};
+use shared::http::Problem;
+
+use crate::domain::{Category, Product, ProductId, ProductStatus};
+use crate::ports::{ListError, ProductEvent, ProductPage, ProductRepository, WriteError};
+
+#[derive(Debug, Default)]
+struct State {
+    products: HashMap<ProductId, Product>,
+    skus: HashSet<String>,
+    outbox: Vec<(String, serde_json::Value)>,
+}
+
+/// Products in a `HashMap`.
+#[derive(Debug, Default)]
+pub struct InMemoryProductRepository {
+    state: Mutex<State>,
+}
+
+impl InMemoryProductRepository {
+    /// Events recorded so far: `(type, envelope JSON)`.
+    #[must_use]
+    pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
+        self.state
+            .lock()
+            .map(|s| s.outbox.clone())
+            .unwrap_or_default()
+    }
+
+    fn lock(&self) -> anyhow::Result<std::sync::MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("in-memory repository poisoned"))
+    }
+}
+
+fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
+    state
+        .outbox
+        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
+    Ok(())
+}
+
+fn sort_key(product: &Product) -> String {
+    format!("{}#{}", product.name.as_str().to_lowercase(), product.id)
+}
+
+impl ProductRepository for InMemoryProductRepository {
+    async fn create(
+        &self,
+        product: &Product,
+        event: &EventEnvelope<ProductCreated>,
+    ) -> Result<(), WriteError> {
+        let mut state = self.lock()?;
+        if !state.skus.insert(product.sku.as_str().to_owned()) {
+            return Err(WriteError::SkuTaken);
+        }
+        state.products.insert(product.id, product.clone());
+        record(&mut state, event)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: ProductId) -> anyhow::Result<Option<Product>> {
+        Ok(self.lock()?.products.get(&id).cloned())
+    }
+
+    async fn update(
+        &self,
+        product: &Product,
+        expected_version: u64,
+        event: ProductEvent<'_>,
+    ) -> Result<(), WriteError> {
+        let mut state = self.lock()?;
+        if state.products.get(&product.id).map(|p| p.version) != Some(expected_version) {
+            return Err(WriteError::Stale);
+        }
+        state.products.insert(product.id, product.clone());
+        match event {
+            ProductEvent::Updated(event) => record(&mut state, event)?,
+            ProductEvent::Archived(event) => record(&mut state, event)?,
+        }
+        Ok(())
+    }
+
+    async fn list_active(
+        &self,
+        category: Option<&Category>,
+        limit: i32,
+        next_token: Option<&str>,
+    ) -> Result<ProductPage, ListError> {
+        let state = self.lock()?;
+        let mut active: Vec<&Product> = state
+            .products
+            .values()
+            .filter(|p| {
+                p.status == ProductStatus::Active && category.is_none_or(|c| &p.category == c)
+            })
+            .collect();
+        active.sort_by_key(|p| sort_key(p));
+        let after = next_token
+            .map(|token| {
+                shared::pagination::decode_token(token, &["name_sort"]).and_then(|key| {
+                    match key.get("name_sort") {
+                        Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => Ok(s.clone()),
+                        _ => Err(Problem::bad_request("next_token is not valid")),
+                    }
+                })
+            })
+            .transpose()
+            .map_err(ListError::BadToken)?;
+        let rest: Vec<&Product> = active
+            .into_iter()
+            .filter(|p| after.as_ref().is_none_or(|a| sort_key(p) > *a))
+            .collect();
+        let take = usize::try_from(limit).unwrap_or(0);
+        let page: Vec<Product> = rest.iter().take(take).map(|p| (*p).clone()).collect();
+        let next_token = (rest.len() > take).then(|| {
+            let last = page.last().map(sort_key).unwrap_or_default();
+            shared::pagination::encode_token(Some(&HashMap::from([(
+                "name_sort".to_owned(),
+                aws_sdk_dynamodb::types::AttributeValue::S(last),
+            )])))
+        });
+        Ok(ProductPage {
+            products: page,
+            next_token: next_token.flatten(),
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! lambda_http glue for products-api: routes, bodies -> commands, results -> responses, and the
+//! one mapping from errors to problems.
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::header::{ETAG, HeaderValue, IF_MATCH, LOCATION};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use shared::auth::JwtKeys;
+use shared::envelope::Trace;
+use shared::http::{
+    Problem, Validation, correlation_id, json_response, parse_json, query_param, request_id,
+};
+use shared::money::Money;
+use shared::pagination::{Page, parse_limit};
+use tracing::Instrument as _;
+
+use crate::domain::{
+    Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
+    Sku,
+};
+use crate::ports::{ListError, ProductRepository};
+use crate::service::{self, ChangeError, CreateError, NewProduct};
+
+/// Everything products-api needs, built once per cold start.
+#[derive(Debug)]
+pub struct ProductsApi<R> {
+    pub repo: R,
+    pub keys: JwtKeys,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceBody {
+    amount_minor: i64,
+    currency: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    sku: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    category: String,
+    price: PriceBody,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    name: Option<String>,
+    description: Option<String>,
+    category: Option<String>,
+    price: Option<PriceBody>,
+}
+
+/// A product as the API shows it.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProductView {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub price: Money,
+    pub status: ProductStatus,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Product> for ProductView {
+    fn from(p: &Product) -> Self {
+        Self {
+            id: p.id.to_string(),
+            sku: p.sku.as_str().to_owned(),
+            name: p.name.as_str().to_owned(),
+            description: p.description.as_str().to_owned(),
+            category: p.category.as_str().to_owned(),
+            price: p.price.money(),
+            status: p.status,
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error(transparent)]
+    Problem(#[from] Problem),
+    #[error(transparent)]
+    Create(#[from] CreateError),
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    #[error(transparent)]
+    List(#[from] ListError),
+}
+
+impl ApiError {
+    fn into_problem(self, request_id: &str) -> Problem {
+        let unexpected = |err: anyhow::Error| {
+            tracing::error!(error = format!("{err:#}"), "request failed");
+            Problem::internal(request_id)
+        };
+        match self {
+            Self::Problem(problem) | Self::List(ListError::BadToken(problem)) => problem,
+            Self::Create(CreateError::SkuTaken) => {
+                Problem::conflict("another product already has this SKU")
+            }
+            Self::Change(ChangeError::NotFound) => Problem::not_found("no such product"),
+            Self::Change(ChangeError::VersionMismatch { current }) => {
+                Problem::precondition_failed(format!(
+                    "the product changed; it is now at version {current}: GET it again and retry with If-Match: \"{current}\""
+                ))
+            }
+            Self::Change(ChangeError::Archived) => {
+                Problem::conflict("archived products cannot be changed")
+            }
+            Self::Create(CreateError::Unexpected(err))
+            | Self::Change(ChangeError::Unexpected(err))
+            | Self::List(ListError::Unexpected(err)) => unexpected(err),
+        }
+    }
+}
+
+fn with_etag(mut response: Response<Body>, version: u64) -> Response<Body> {
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(ETAG, value);
+    }
+    response
+}
+
+/// The version an `If-Match` header names: `"3"`, `W/"3"` or `3`.
+fn if_match(request: &Request) -> Result<u64, Problem> {
+    let header = request.headers().get(IF_MATCH).ok_or_else(|| {
+        Problem::precondition_required("send If-Match with the ETag from GET /products/{id}")
+    })?;
+    header
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| Problem::bad_request("If-Match must be an ETag such as \"3\""))
+}
+
+enum Route {
+    Collection,
+    Item(Option<ProductId>),
+    Unknown,
+}
+
+fn route_of(path: &str) -> Route {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["products"] => Route::Collection,
+        ["products", id] => Route::Item(ProductId::parse(id)),
+        _ => Route::Unknown,
+    }
+}
+
+impl<R: ProductRepository> ProductsApi<R> {
+    /// Handles one API Gateway request. Never fails: every error is a problem response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let request_id = request_id(&request);
+        let trace = Trace::from_request(&correlation_id(&request), &request_id);
+        let span = shared::telemetry::correlation_span(&trace.correlation_id);
+        async {
+            match self.route(&request, trace).await {
+                Ok(response) => response,
+                Err(err) => err.into_problem(&request_id).into_response(),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn route(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
+        match (route_of(request.uri().path()), request.method().clone()) {
+            (Route::Collection, Method::GET) => self.list(request).await,
+            (Route::Collection, Method::POST) => self.create(request, trace).await,
+            (Route::Item(None), Method::GET | Method::PATCH | Method::DELETE) => {
+                Err(Problem::not_found("no such product").into())
+            }
+            (Route::Item(Some(id)), Method::GET) => {
+                let product = service::get_product(&self.repo, id).await?;
+                Ok(with_etag(
+                    json_response(StatusCode::OK, &ProductView::from(&product)),
+                    product.version,
+                ))
+            }
+            (Route::Item(Some(id)), Method::PATCH) => self.patch(request, id, trace).await,
+            (Route::Item(Some(id)), Method::DELETE) => {
+                self.keys.authenticate(request)?.require_admin()?;
+                let product = service::archive_product(&self.repo, id, trace).await?;
+                Ok(with_etag(
+                    json_response(StatusCode::OK, &ProductView::from(&product)),
+                    product.version,
+                ))
+            }
+            (Route::Collection | Route::Item(_), _) => Err(Problem::method_not_allowed().into()),
+            (Route::Unknown, _) => Err(Problem::not_found("no such route").into()),
+        }
+    }
+
+    async fn list(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let limit = parse_limit(query_param(request, "limit").as_deref())?;
+        let category = query_param(request, "category")
+            .map(|raw| {
+                Category::parse(&raw)
+                    .map_err(|err| Problem::invalid_field("category", err.to_string()))
+            })
+            .transpose()?;
+        let token = query_param(request, "next_token");
+        let page =
+            service::list_products(&self.repo, category.as_ref(), limit, token.as_deref()).await?;
+        let body = Page {
+            items: page.products.iter().map(ProductView::from).collect(),
+            next_token: page.next_token,
+        };
+        Ok(json_response(StatusCode::OK, &body))
+    }
+
+    async fn create(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
+        self.keys.authenticate(request)?.require_admin()?;
+        let body: CreateBody = parse_json(request)?;
+        let mut v = Validation::default();
+        let sku = v.check("sku", Sku::parse(&body.sku));
+        let name = v.check("name", ProductName::parse(&body.name));
+        let description = v.check("description", Description::parse(&body.description));
+        let category = v.check("category", Category::parse(&body.category));
+        let price = v.check(
+            "price",
+            Price::parse(body.price.amount_minor, &body.price.currency),
+        );
+        v.finish()?;
+        let (Some(sku), Some(name), Some(description), Some(category), Some(price)) =
+            (sku, name, description, category, price)
+        else {
+            return Err(Problem::bad_request("invalid product").into());
+        };
+        let new = NewProduct {
+            sku,
+            name,
+            description,
+            category,
+            price,
+        };
+        let product = service::create_product(&self.repo, new, trace).await?;
+        let mut response = with_etag(
+            json_response(StatusCode::CREATED, &ProductView::from(&product)),
+            product.version,
+        );
+        if let Ok(location) = HeaderValue::from_str(&format!("/products/{}", product.id)) {
+            response.headers_mut().insert(LOCATION, location);
+        }
+        Ok(response)
+    }
+
+    async fn patch(
+        &self,
+        request: &Request,
+        id: ProductId,
+        trace: Trace,
+    ) -> Result<Response<Body>, ApiError> {
+        self.keys.authenticate(request)?.require_admin()?;
+        let expected = if_match(request)?;
+        let body: PatchBody = parse_json(request)?;
+        let mut v = Validation::default();
+        let changes = ProductChanges {
+            name: body
+                .name
+                .and_then(|raw| v.check("name", ProductName::parse(&raw))),
+            description: body
+                .description
+                .and_then(|raw| v.check("description", Description::parse(&raw))),
+            category: body
+                .category
+                .and_then(|raw| v.check("category", Category::parse(&raw))),
+            price: body
+                .price
+                .and_then(|p| v.check("price", Price::parse(p.amount_minor, &p.currency))),
+        };
+        v.finish()?;
+        let product = service::update_product(&self.repo, id, expected, changes, trace).await?;
+        Ok(with_etag(
+            json_response(StatusCode::OK, &ProductView::from(&product)),
+            product.version,
+        ))
+    }
+}

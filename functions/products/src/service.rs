@@ -1,0 +1,210 @@
+//! The catalog use cases.
+
+use chrono::Utc;
+use shared::envelope::{EventEnvelope, Trace};
+use shared::events::{ProductArchived, ProductCreated, ProductUpdated};
+
+use crate::domain::{
+    Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
+    Sku,
+};
+use crate::ports::{ListError, ProductEvent, ProductPage, ProductRepository, WriteError};
+
+const ARCHIVE_ATTEMPTS: usize = 3;
+
+/// A new product, parsed.
+#[derive(Debug)]
+pub struct NewProduct {
+    pub sku: Sku,
+    pub name: ProductName,
+    pub description: Description,
+    pub category: Category,
+    pub price: Price,
+}
+
+/// Why a product could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("SKU already in use")]
+    SkuTaken,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why a product could not be changed or archived.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("product not found")]
+    NotFound,
+    /// The caller's `If-Match` version is not the current one.
+    #[error("product is at version {current}")]
+    VersionMismatch { current: u64 },
+    /// Archived products are not edited.
+    #[error("product is archived")]
+    Archived,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Creates an active product at version 1 and publishes `ProductCreated`.
+///
+/// # Errors
+/// [`CreateError::SkuTaken`].
+pub async fn create_product<R: ProductRepository>(
+    repo: &R,
+    new: NewProduct,
+    trace: Trace,
+) -> Result<Product, CreateError> {
+    let now = Utc::now();
+    let product = Product {
+        id: ProductId::new(),
+        sku: new.sku,
+        name: new.name,
+        description: new.description,
+        category: new.category,
+        price: new.price,
+        status: ProductStatus::Active,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let event = EventEnvelope::new(
+        ProductCreated {
+            product_id: product.id.0,
+            sku: product.sku.as_str().to_owned(),
+            name: product.name.as_str().to_owned(),
+            category: product.category.as_str().to_owned(),
+            price: product.price.money(),
+            version: product.version,
+        },
+        trace,
+    );
+    repo.create(&product, &event)
+        .await
+        .map_err(|err| match err {
+            WriteError::SkuTaken => CreateError::SkuTaken,
+            WriteError::Stale => {
+                CreateError::Unexpected(anyhow::anyhow!("a new product cannot be stale"))
+            }
+            WriteError::Unexpected(err) => CreateError::Unexpected(err),
+        })?;
+    tracing::info!(product_id = %product.id, "product created");
+    Ok(product)
+}
+
+/// A product by id.
+///
+/// # Errors
+/// [`ChangeError::NotFound`].
+pub async fn get_product<R: ProductRepository>(
+    repo: &R,
+    id: ProductId,
+) -> Result<Product, ChangeError> {
+    repo.get(id).await?.ok_or(ChangeError::NotFound)
+}
+
+fn stale_as_mismatch(err: WriteError, expected: u64) -> ChangeError {
+    match err {
+        // Someone else changed it between our read and our write: the caller's version is stale.
+        WriteError::Stale => ChangeError::VersionMismatch {
+            current: expected + 1,
+        },
+        WriteError::SkuTaken => ChangeError::Unexpected(anyhow::anyhow!("SKU cannot change")),
+        WriteError::Unexpected(err) => ChangeError::Unexpected(err),
+    }
+}
+
+/// Applies `changes` if the product is still at `if_match`; publishes `ProductUpdated` (with the
+/// new price) when something changed.
+///
+/// # Errors
+/// See [`ChangeError`].
+pub async fn update_product<R: ProductRepository>(
+    repo: &R,
+    id: ProductId,
+    if_match: u64,
+    changes: ProductChanges,
+    trace: Trace,
+) -> Result<Product, ChangeError> {
+    let current = get_product(repo, id).await?;
+    if current.version != if_match {
+        return Err(ChangeError::VersionMismatch {
+            current: current.version,
+        });
+    }
+    if current.status == ProductStatus::Archived {
+        return Err(ChangeError::Archived);
+    }
+    let Some(updated) = current.apply(&changes, Utc::now()) else {
+        return Ok(current);
+    };
+    let event = EventEnvelope::new(
+        ProductUpdated {
+            product_id: updated.id.0,
+            sku: updated.sku.as_str().to_owned(),
+            name: updated.name.as_str().to_owned(),
+            category: updated.category.as_str().to_owned(),
+            price: updated.price.money(),
+            version: updated.version,
+        },
+        trace,
+    );
+    repo.update(&updated, current.version, ProductEvent::Updated(&event))
+        .await
+        .map_err(|err| stale_as_mismatch(err, current.version))?;
+    tracing::info!(product_id = %id, version = updated.version, "product updated");
+    Ok(updated)
+}
+
+/// Archives a product (idempotent: archiving an archived product changes nothing and publishes
+/// nothing).
+///
+/// # Errors
+/// [`ChangeError::NotFound`].
+pub async fn archive_product<R: ProductRepository>(
+    repo: &R,
+    id: ProductId,
+    trace: Trace,
+) -> Result<Product, ChangeError> {
+    // Archiving needs no If-Match: whatever changed concurrently, the outcome is "archived".
+    for _ in 0..ARCHIVE_ATTEMPTS {
+        let current = get_product(repo, id).await?;
+        let Some(archived) = current.archive(Utc::now()) else {
+            return Ok(current);
+        };
+        let event = EventEnvelope::new(
+            ProductArchived {
+                product_id: archived.id.0,
+                version: archived.version,
+            },
+            trace.clone(),
+        );
+        match repo
+            .update(&archived, current.version, ProductEvent::Archived(&event))
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(product_id = %id, "product archived");
+                return Ok(archived);
+            }
+            Err(WriteError::Stale) => continue,
+            Err(err) => return Err(stale_as_mismatch(err, current.version)),
+        }
+    }
+    Err(ChangeError::Unexpected(anyhow::anyhow!(
+        "product {id} kept changing while being archived"
+    )))
+}
+
+/// A page of active products.
+///
+/// # Errors
+/// [`ListError`].
+pub async fn list_products<R: ProductRepository>(
+    repo: &R,
+    category: Option<&Category>,
+    limit: i32,
+    next_token: Option<&str>,
+) -> Result<ProductPage, ListError> {
+    repo.list_active(category, limit, next_token).await
+}
