@@ -36,6 +36,15 @@ pub enum RecordError {
 #[error("a record without a messageId failed; failing the whole batch so nothing is lost")]
 pub struct UnidentifiableFailure;
 
+impl From<UnidentifiableFailure> for lambda_runtime::Diagnostic {
+    fn from(failure: UnidentifiableFailure) -> Self {
+        Self {
+            error_type: "UnidentifiableFailure".to_owned(),
+            error_message: failure.to_string(),
+        }
+    }
+}
+
 /// The body SNS puts on SQS without raw message delivery.
 #[derive(Deserialize)]
 struct SnsNotification {

@@ -7,6 +7,7 @@
 
 mod batch_processor;
 mod emulator;
+mod inventory;
 mod outbox_relay;
 mod products;
 mod unit_of_work;

@@ -1,0 +1,241 @@
+//! The inventory in memory, with the DynamoDB adapter's semantics: every write that consumes an
+//! event is all-or-nothing together with its inbox marker, and conditions are checked before
+//! anything changes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use shared::envelope::EventEnvelope;
+use shared::events::{Event, StockLine, StockReleased, StockReservationFailed, StockReserved};
+use uuid::Uuid;
+
+use crate::domain::{Reservation, ReservationStatus, StockChange, StockLevel};
+use crate::ports::{Applied, ChangeStockError, Consumed, InventoryStore, ReserveAttempt};
+
+#[derive(Debug, Default)]
+struct State {
+    stock: HashMap<Uuid, StockLevel>,
+    reservations: HashMap<Uuid, Reservation>,
+    inbox: HashSet<Uuid>,
+    outbox: Vec<(String, serde_json::Value)>,
+}
+
+/// Stock, reservations, inbox and outbox in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryInventoryStore {
+    state: Mutex<State>,
+}
+
+impl InMemoryInventoryStore {
+    /// Sets a product's stock directly (test setup).
+    pub fn put_stock(&self, product_id: Uuid, available: u32, reserved: u32) {
+        if let Ok(mut state) = self.state.lock() {
+            state.stock.insert(
+                product_id,
+                StockLevel {
+                    product_id,
+                    available,
+                    reserved,
+                },
+            );
+        }
+    }
+
+    /// Events recorded so far: `(type, envelope JSON)`.
+    #[must_use]
+    pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
+        self.state
+            .lock()
+            .map(|s| s.outbox.clone())
+            .unwrap_or_default()
+    }
+
+    fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("in-memory store poisoned"))
+    }
+}
+
+fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
+    state
+        .outbox
+        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
+    Ok(())
+}
+
+impl InventoryStore for InMemoryInventoryStore {
+    async fn stock(&self, product_id: Uuid) -> anyhow::Result<Option<StockLevel>> {
+        Ok(self.lock()?.stock.get(&product_id).copied())
+    }
+
+    async fn change_stock(
+        &self,
+        current: &StockLevel,
+        change: StockChange,
+    ) -> Result<StockLevel, ChangeStockError> {
+        let available = change.apply(current)?;
+        let mut state = self.lock()?;
+        let stored = state
+            .stock
+            .get_mut(&current.product_id)
+            .ok_or(ChangeStockError::NotFound)?;
+        if stored != current {
+            return Err(ChangeStockError::Conflict);
+        }
+        stored.available = available;
+        Ok(*stored)
+    }
+
+    async fn add_product(&self, event: &Consumed, product_id: Uuid) -> anyhow::Result<Applied> {
+        let mut state = self.lock()?;
+        if !state.inbox.insert(event.id) {
+            return Ok(Applied::AlreadyProcessed);
+        }
+        state.stock.entry(product_id).or_insert(StockLevel {
+            product_id,
+            available: 0,
+            reserved: 0,
+        });
+        Ok(Applied::Done)
+    }
+
+    async fn try_reserve(
+        &self,
+        event: &Consumed,
+        lines: &[StockLine],
+        reserved: &EventEnvelope<StockReserved>,
+    ) -> anyhow::Result<ReserveAttempt> {
+        let mut state = self.lock()?;
+        if state.inbox.contains(&event.id) {
+            return Ok(ReserveAttempt::AlreadyProcessed);
+        }
+        let covered = lines.iter().all(|line| {
+            state
+                .stock
+                .get(&line.product_id)
+                .is_some_and(|s| s.available >= line.quantity)
+        });
+        if !covered {
+            return Ok(ReserveAttempt::Short);
+        }
+        state.inbox.insert(event.id);
+        let order_id = reserved.data.order_id;
+        if state.reservations.contains_key(&order_id) {
+            return Ok(ReserveAttempt::OrderClosed);
+        }
+        for line in lines {
+            if let Some(stock) = state.stock.get_mut(&line.product_id) {
+                stock.available -= line.quantity;
+                stock.reserved += line.quantity;
+            }
+        }
+        state.reservations.insert(
+            order_id,
+            Reservation {
+                order_id,
+                status: ReservationStatus::Reserved,
+                lines: lines.to_vec(),
+            },
+        );
+        record(&mut state, reserved)?;
+        Ok(ReserveAttempt::Reserved)
+    }
+
+    async fn record_failure(
+        &self,
+        event: &Consumed,
+        failed: &EventEnvelope<StockReservationFailed>,
+    ) -> anyhow::Result<Applied> {
+        let mut state = self.lock()?;
+        if !state.inbox.insert(event.id) {
+            return Ok(Applied::AlreadyProcessed);
+        }
+        let order_id = failed.data.order_id;
+        if let std::collections::hash_map::Entry::Vacant(slot) = state.reservations.entry(order_id) {
+            slot.insert(Reservation {
+                order_id,
+                status: ReservationStatus::Failed,
+                lines: Vec::new(),
+            });
+            record(&mut state, failed)?;
+        }
+        Ok(Applied::Done)
+    }
+
+    async fn reservation(&self, order_id: Uuid) -> anyhow::Result<Option<Reservation>> {
+        Ok(self.lock()?.reservations.get(&order_id).cloned())
+    }
+
+    async fn release(
+        &self,
+        event: &Consumed,
+        reservation: &Reservation,
+        released: &EventEnvelope<StockReleased>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let mut state = self.lock()?;
+        if state.inbox.contains(&event.id) {
+            return Ok(Some(Applied::AlreadyProcessed));
+        }
+        if state
+            .reservations
+            .get(&reservation.order_id)
+            .map(|r| r.status)
+            != Some(ReservationStatus::Reserved)
+        {
+            return Ok(None);
+        }
+        for line in &reservation.lines {
+            let stock = state
+                .stock
+                .get_mut(&line.product_id)
+                .filter(|s| s.reserved >= line.quantity)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "stock of {} holds less than its reservation",
+                        line.product_id
+                    )
+                })?;
+            stock.reserved -= line.quantity;
+            stock.available += line.quantity;
+        }
+        state.inbox.insert(event.id);
+        if let Some(record) = state.reservations.get_mut(&reservation.order_id) {
+            record.status = ReservationStatus::Released;
+        }
+        record(&mut state, released)?;
+        Ok(Some(Applied::Done))
+    }
+
+    async fn close_unreserved(
+        &self,
+        event: &Consumed,
+        order_id: Uuid,
+    ) -> anyhow::Result<Option<Applied>> {
+        let mut state = self.lock()?;
+        if state.inbox.contains(&event.id) {
+            return Ok(Some(Applied::AlreadyProcessed));
+        }
+        if state.reservations.contains_key(&order_id) {
+            return Ok(None);
+        }
+        state.inbox.insert(event.id);
+        state.reservations.insert(
+            order_id,
+            Reservation {
+                order_id,
+                status: ReservationStatus::Released,
+                lines: Vec::new(),
+            },
+        );
+        Ok(Some(Applied::Done))
+    }
+
+    async fn acknowledge(&self, event: &Consumed) -> anyhow::Result<Applied> {
+        Ok(if self.lock()?.inbox.insert(event.id) {
+            Applied::Done
+        } else {
+            Applied::AlreadyProcessed
+        })
+    }
+}

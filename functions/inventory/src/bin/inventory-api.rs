@@ -1,0 +1,24 @@
+use std::convert::Infallible;
+
+use inventory::adapters::dynamodb::DynamoDbInventoryStore;
+use inventory::http::InventoryApi;
+use lambda_http::{Request, service_fn};
+use shared::auth::JwtKeys;
+use shared::config;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let table = config::required("INVENTORY_TABLE")?;
+    let keys = JwtKeys::from_secret(config::required("JWT_SECRET")?.as_bytes())?;
+    let sdk = config::aws_sdk_config().await;
+    let api = InventoryApi {
+        store: DynamoDbInventoryStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+        keys,
+    };
+    let api = &api;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(api.handle(request).await)
+    }))
+    .await
+}

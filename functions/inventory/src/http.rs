@@ -1,0 +1,136 @@
+//! lambda_http glue for inventory-api: `GET /inventory/{productId}` (public) and
+//! `PUT /inventory/{productId}` (admin: set or adjust what is on hand).
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use shared::auth::JwtKeys;
+use shared::http::{Problem, correlation_id, json_response, parse_json, request_id};
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::domain::{StockChange, StockChangeError, StockLevel};
+use crate::ports::{ChangeStockError, InventoryStore};
+use crate::service;
+
+/// Everything inventory-api needs, built once per cold start.
+#[derive(Debug)]
+pub struct InventoryApi<S> {
+    pub store: S,
+    pub keys: JwtKeys,
+}
+
+/// `{"on_hand": 25}` sets, `{"adjust": -3}` adjusts; exactly one of them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PutBody {
+    on_hand: Option<u32>,
+    adjust: Option<i64>,
+}
+
+/// Stock as the API shows it.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StockView {
+    pub product_id: Uuid,
+    pub on_hand: u64,
+    pub available: u32,
+    pub reserved: u32,
+}
+
+impl From<StockLevel> for StockView {
+    fn from(level: StockLevel) -> Self {
+        Self {
+            product_id: level.product_id,
+            on_hand: level.on_hand(),
+            available: level.available,
+            reserved: level.reserved,
+        }
+    }
+}
+
+fn into_problem(err: ChangeStockError, request_id: &str) -> Problem {
+    match err {
+        ChangeStockError::NotFound => {
+            Problem::not_found("inventory has no stock record for this product")
+        }
+        ChangeStockError::Refused(StockChangeError::BelowReserved { reserved }) => {
+            Problem::conflict(format!(
+                "stock cannot go below the {reserved} units reserved for orders"
+            ))
+        }
+        ChangeStockError::Refused(StockChangeError::TooLarge) => {
+            Problem::invalid_field("on_hand", "is too large")
+        }
+        ChangeStockError::Conflict => {
+            Problem::conflict("stock is changing concurrently; try again")
+        }
+        ChangeStockError::Unexpected(err) => {
+            tracing::error!(error = format!("{err:#}"), "request failed");
+            Problem::internal(request_id)
+        }
+    }
+}
+
+impl<S: InventoryStore> InventoryApi<S> {
+    /// Handles one API Gateway request. Never fails: every error is a problem response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let request_id = request_id(&request);
+        let span = shared::telemetry::correlation_span(&correlation_id(&request));
+        async {
+            match self.route(&request).await {
+                Ok(response) => response,
+                Err(RouteError::Problem(problem)) => problem.into_response(),
+                Err(RouteError::Stock(err)) => into_problem(err, &request_id).into_response(),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn route(&self, request: &Request) -> Result<Response<Body>, RouteError> {
+        let segments: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
+        let ["inventory", id] = segments.as_slice() else {
+            return Err(Problem::not_found("no such route").into());
+        };
+        let product_id = Uuid::parse_str(id)
+            .map_err(|_| Problem::not_found("inventory has no stock record for this product"))?;
+        match *request.method() {
+            Method::GET => {
+                let level = service::get_stock(&self.store, product_id).await?;
+                Ok(json_response(StatusCode::OK, &StockView::from(level)))
+            }
+            Method::PUT => {
+                self.keys.authenticate(request)?.require_admin()?;
+                let change = match parse_json::<PutBody>(request)? {
+                    PutBody {
+                        on_hand: Some(units),
+                        adjust: None,
+                    } => StockChange::SetOnHand(units),
+                    PutBody {
+                        on_hand: None,
+                        adjust: Some(delta),
+                    } => StockChange::Adjust(delta),
+                    _ => {
+                        return Err(Problem::invalid_field(
+                            "body",
+                            "send exactly one of on_hand (set) or adjust (add or remove)",
+                        )
+                        .into());
+                    }
+                };
+                let level = service::change_stock(&self.store, product_id, change).await?;
+                tracing::info!(%product_id, available = level.available, reserved = level.reserved, "stock changed");
+                Ok(json_response(StatusCode::OK, &StockView::from(level)))
+            }
+            _ => Err(Problem::method_not_allowed().into()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RouteError {
+    #[error(transparent)]
+    Problem(#[from] Problem),
+    #[error(transparent)]
+    Stock(#[from] ChangeStockError),
+}

@@ -1,0 +1,55 @@
+//! SQS glue for inventory-worker: each record through the shared batch processor, each event to
+//! its use case.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use shared::events::DomainEvent;
+use shared::sqs::{UnidentifiableFailure, process_batch};
+
+use crate::ports::{Consumed, InventoryStore};
+use crate::service::{self, Outcome, WorkerError};
+
+/// Records handled concurrently per batch. Reservations of different orders are independent,
+/// and conditional writes keep concurrent ones on one product correct.
+pub const CONCURRENCY: usize = 4;
+
+/// Routes one event to its use case; events this service does not consume are acknowledged.
+///
+/// # Errors
+/// [`WorkerError`]: the record is retried, then dead-lettered.
+pub async fn handle_event<S: InventoryStore>(
+    store: &S,
+    event: Consumed,
+) -> Result<Outcome, WorkerError> {
+    let outcome = match &event.data {
+        DomainEvent::ProductCreated(created) => {
+            service::on_product_created(store, &event, created.product_id).await?
+        }
+        DomainEvent::OrderPlaced(placed) => service::on_order_placed(store, &event, placed).await?,
+        DomainEvent::OrderCancelled(cancelled) => {
+            service::on_order_cancelled(store, &event, cancelled).await?
+        }
+        other => {
+            tracing::warn!(
+                event_type = other.event_type(),
+                "event not consumed by inventory; check the subscription filter"
+            );
+            Outcome::Ignored
+        }
+    };
+    tracing::info!(?outcome, "event handled");
+    Ok(outcome)
+}
+
+/// Handles a batch from the inventory queue, reporting only the failed records.
+///
+/// # Errors
+/// [`UnidentifiableFailure`] (see [`process_batch`]).
+pub async fn handle_batch<S: InventoryStore>(
+    store: &S,
+    event: SqsEvent,
+) -> Result<SqsBatchResponse, UnidentifiableFailure> {
+    process_batch(event, CONCURRENCY, |envelope| async move {
+        handle_event(store, envelope).await.map(|_| ())
+    })
+    .await
+}

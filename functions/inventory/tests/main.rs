@@ -1,0 +1,19 @@
+//! inventory in process: the API routes and the worker's saga steps, with the in-memory store
+//! and the sample events from events/inventory/.
+
+// Helpers are not #[test] functions, so clippy's allow-*-in-tests does not reach them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod worker;
+
+use serde_json::Value;
+
+/// A sample event from events/inventory/.
+pub fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/../../events/inventory/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}

@@ -1,0 +1,250 @@
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use chrono::Utc;
+use inventory::adapters::memory::InMemoryInventoryStore;
+use inventory::ports::InventoryStore;
+use inventory::service::Outcome;
+use inventory::worker::{handle_batch, handle_event};
+use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
+use shared::events::{
+    CancellationReason, DomainEvent, Event, OrderCancelled, OrderLine, OrderPlaced, StockReleased,
+};
+use shared::money::{Currency, Money};
+use uuid::Uuid;
+
+use crate::fixture;
+
+fn eur(amount: i64) -> Money {
+    Money::new(amount, Currency::parse("EUR").unwrap())
+}
+
+fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
+    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
+        .to_json()
+        .unwrap();
+    RawEnvelope::parse(&json).unwrap().decode().unwrap()
+}
+
+fn placed(order_id: Uuid, lines: &[(Uuid, u32)]) -> EventEnvelope<DomainEvent> {
+    decoded(OrderPlaced {
+        order_id,
+        customer_id: Uuid::new_v4(),
+        lines: lines
+            .iter()
+            .map(|(product_id, quantity)| OrderLine {
+                product_id: *product_id,
+                quantity: *quantity,
+                unit_price: eur(100),
+            })
+            .collect(),
+        total: eur(100),
+        placed_at: Utc::now(),
+    })
+}
+
+fn cancelled(order_id: Uuid) -> EventEnvelope<DomainEvent> {
+    decoded(OrderCancelled {
+        order_id,
+        customer_id: Uuid::new_v4(),
+        reason: CancellationReason::Customer,
+        lines: vec![],
+        total: eur(100),
+        refunded: None,
+    })
+}
+
+async fn level(store: &InMemoryInventoryStore, product: Uuid) -> (u32, u32) {
+    let level = store.stock(product).await.unwrap().unwrap();
+    (level.available, level.reserved)
+}
+
+fn types(store: &InMemoryInventoryStore) -> Vec<String> {
+    store.outbox().into_iter().map(|(t, _)| t).collect()
+}
+
+#[tokio::test]
+async fn the_sample_product_created_creates_a_zero_stock_record_once() {
+    let store = InMemoryInventoryStore::default();
+    let event: SqsEvent = serde_json::from_value(fixture("sqs-product-created.json")).unwrap();
+    for _ in 0..2 {
+        let response = handle_batch(&store, event.clone()).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let product = Uuid::parse_str("7d0f3b3e-1c2a-4c55-9a43-0b6f7f3f9d10").unwrap();
+    assert_eq!(level(&store, product).await, (0, 0));
+}
+
+#[tokio::test]
+async fn order_placed_reserves_every_line_and_publishes_stock_reserved_caused_by_it() {
+    let store = InMemoryInventoryStore::default();
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    store.put_stock(a, 5, 0);
+    store.put_stock(b, 1, 0);
+    let order = Uuid::new_v4();
+    let event = placed(order, &[(a, 2), (b, 1), (a, 1)]);
+    let event_id = event.id;
+    assert_eq!(
+        handle_event(&store, event).await.unwrap(),
+        Outcome::Reserved
+    );
+    assert_eq!(level(&store, a).await, (2, 3));
+    assert_eq!(level(&store, b).await, (0, 1));
+    let (event_type, envelope) = store.outbox().pop().unwrap();
+    assert_eq!(event_type, "StockReserved");
+    assert_eq!(envelope["data"]["order_id"], order.to_string());
+    assert_eq!(envelope["causation_id"], event_id.to_string());
+    assert_eq!(envelope["correlation_id"], "corr");
+}
+
+#[tokio::test]
+async fn a_short_line_reserves_nothing_and_names_the_shortage() {
+    let store = InMemoryInventoryStore::default();
+    let (a, b, unknown) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    store.put_stock(a, 5, 0);
+    store.put_stock(b, 1, 0);
+    let outcome = handle_event(
+        &store,
+        placed(Uuid::new_v4(), &[(a, 2), (b, 2), (unknown, 1)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome, Outcome::ReservationFailed);
+    assert_eq!(level(&store, a).await, (5, 0), "nothing reserved");
+    let (event_type, envelope) = store.outbox().pop().unwrap();
+    assert_eq!(event_type, "StockReservationFailed");
+    let unavailable = envelope["data"]["unavailable"].as_array().unwrap().clone();
+    assert_eq!(unavailable.len(), 2);
+    assert!(
+        unavailable.iter().any(|s| s["product_id"] == b.to_string()
+            && s["requested"] == 2
+            && s["available"] == 1)
+    );
+    assert!(
+        unavailable
+            .iter()
+            .any(|s| s["product_id"] == unknown.to_string() && s["available"] == 0)
+    );
+}
+
+#[tokio::test]
+async fn a_duplicated_order_placed_reserves_once() {
+    let store = InMemoryInventoryStore::default();
+    let a = Uuid::new_v4();
+    store.put_stock(a, 5, 0);
+    let event = placed(Uuid::new_v4(), &[(a, 2)]);
+    assert_eq!(
+        handle_event(&store, event.clone()).await.unwrap(),
+        Outcome::Reserved
+    );
+    assert_eq!(
+        handle_event(&store, event).await.unwrap(),
+        Outcome::Duplicate
+    );
+    assert_eq!(level(&store, a).await, (3, 2));
+    assert_eq!(types(&store), ["StockReserved"]);
+}
+
+#[tokio::test]
+async fn order_cancelled_releases_the_reservation_once() {
+    let store = InMemoryInventoryStore::default();
+    let a = Uuid::new_v4();
+    store.put_stock(a, 5, 0);
+    let order = Uuid::new_v4();
+    handle_event(&store, placed(order, &[(a, 2)]))
+        .await
+        .unwrap();
+    let cancel = cancelled(order);
+    assert_eq!(
+        handle_event(&store, cancel.clone()).await.unwrap(),
+        Outcome::Released
+    );
+    assert_eq!(
+        handle_event(&store, cancel).await.unwrap(),
+        Outcome::Duplicate
+    );
+    assert_eq!(
+        handle_event(&store, cancelled(order)).await.unwrap(),
+        Outcome::NothingToRelease,
+        "a second cancellation event"
+    );
+    assert_eq!(level(&store, a).await, (5, 0));
+    assert_eq!(types(&store), ["StockReserved", "StockReleased"]);
+    let released: EventEnvelope<StockReleased> =
+        serde_json::from_value(store.outbox()[1].1.clone()).unwrap();
+    assert_eq!(released.data.lines[0].quantity, 2);
+}
+
+#[tokio::test]
+async fn a_cancellation_that_overtakes_its_placement_makes_the_late_placement_reserve_nothing() {
+    let store = InMemoryInventoryStore::default();
+    let a = Uuid::new_v4();
+    store.put_stock(a, 5, 0);
+    let order = Uuid::new_v4();
+    assert_eq!(
+        handle_event(&store, cancelled(order)).await.unwrap(),
+        Outcome::NothingToRelease
+    );
+    assert_eq!(
+        handle_event(&store, placed(order, &[(a, 2)]))
+            .await
+            .unwrap(),
+        Outcome::OrderAlreadyClosed
+    );
+    assert_eq!(level(&store, a).await, (5, 0));
+    assert!(types(&store).is_empty());
+}
+
+#[tokio::test]
+async fn a_cancelled_order_whose_reservation_failed_releases_nothing() {
+    let store = InMemoryInventoryStore::default();
+    let order = Uuid::new_v4();
+    handle_event(&store, placed(order, &[(Uuid::new_v4(), 1)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        handle_event(&store, cancelled(order)).await.unwrap(),
+        Outcome::NothingToRelease
+    );
+    assert_eq!(types(&store), ["StockReservationFailed"]);
+}
+
+#[tokio::test]
+async fn a_malformed_record_fails_alone_and_the_rest_of_the_batch_is_handled() {
+    let store = InMemoryInventoryStore::default();
+    let event: SqsEvent = serde_json::from_value(fixture("sqs-batch-with-poison.json")).unwrap();
+    let response = handle_batch(&store, event).await.unwrap();
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["msg-poison"]);
+}
+
+#[tokio::test]
+async fn an_order_line_with_quantity_zero_fails_its_record_for_the_dlq() {
+    let store = InMemoryInventoryStore::default();
+    let mut record = SqsMessage::default();
+    record.message_id = Some("zero".into());
+    record.body = Some(serde_json::to_string(&serde_json::json!({
+        "id": Uuid::new_v4(), "type": "OrderPlaced", "version": 1, "source": "orders",
+        "time": "2026-11-26T12:00:00Z", "correlation_id": "c", "causation_id": "r",
+        "data": {"order_id": Uuid::new_v4(), "customer_id": Uuid::new_v4(), "total": {"amount_minor": 0, "currency": "EUR"},
+                 "placed_at": "2026-11-26T12:00:00Z",
+                 "lines": [{"product_id": Uuid::new_v4(), "quantity": 0, "unit_price": {"amount_minor": 1, "currency": "EUR"}}]}
+    })).unwrap());
+    let mut event = SqsEvent::default();
+    event.records = vec![record];
+    let response = handle_batch(&store, event).await.unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert!(types(&store).is_empty());
+}
+
+#[tokio::test]
+async fn events_inventory_does_not_consume_are_acknowledged_and_ignored() {
+    let store = InMemoryInventoryStore::default();
+    let event = decoded(shared::events::ProductArchived {
+        product_id: Uuid::new_v4(),
+        version: 2,
+    });
+    assert_eq!(handle_event(&store, event).await.unwrap(), Outcome::Ignored);
+}
