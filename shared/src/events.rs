@@ -149,7 +149,7 @@ pub struct OrderConfirmed {
 }
 
 /// Why an order was rejected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectionReason {
     /// Inventory could not reserve every line.
@@ -168,7 +168,7 @@ pub struct OrderRejected {
 }
 
 /// Why an order was cancelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CancellationReason {
     /// The customer cancelled it.

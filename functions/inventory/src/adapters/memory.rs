@@ -152,7 +152,8 @@ impl InventoryStore for InMemoryInventoryStore {
             return Ok(Applied::AlreadyProcessed);
         }
         let order_id = failed.data.order_id;
-        if let std::collections::hash_map::Entry::Vacant(slot) = state.reservations.entry(order_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = state.reservations.entry(order_id)
+        {
             slot.insert(Reservation {
                 order_id,
                 status: ReservationStatus::Failed,

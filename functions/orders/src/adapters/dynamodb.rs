@@ -1,0 +1,423 @@
+//! The orders table on DynamoDB.
+//!
+//! Items:
+//! - `ORDER#<id>` / `ORDER`, kind `order`: the order, its `version`, and `customer_pk`
+//!   (`CUSTOMER#<id>`) + `placed_sort` (`<placed_at>#<id>`), the keys of the `by-customer`
+//!   index that lists a customer's orders newest first;
+//! - `IDEMPOTENCY#<customer>#<key>` / `IDEMPOTENCY`: the order a key placed and the body's
+//!   fingerprint (24 h TTL), created in the same transaction as the order;
+//! - `PRICE#<product>` / `PRICE`: the price snapshot, written only by newer product versions;
+//! - payment records (see [`super::payment`]).
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use shared::dynamo::{CommitError, EXPIRES_AT, KIND, PK, SK, UnitOfWork};
+use shared::envelope::EventEnvelope;
+use shared::events::{OrderLine, OrderPlaced};
+use shared::money::{Currency, Money};
+use shared::pagination::{decode_token, encode_token};
+use uuid::Uuid;
+
+use crate::domain::{IdempotencyKey, Order, OrderState, PaymentToken};
+use crate::ports::{
+    Applied, Consumed, CreateOrderError, ListError, OrderPage, OrderRepository, Outgoing,
+    PriceSnapshot, StoredKey, TransitionError,
+};
+
+/// Index of a customer's orders by placement time.
+pub const BY_CUSTOMER_INDEX: &str = "by-customer";
+/// How long an idempotency key is remembered.
+const KEY_TTL: Duration = Duration::hours(24);
+
+/// The orders table.
+#[derive(Clone, Debug)]
+pub struct DynamoDbOrderRepository {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbOrderRepository {
+    #[must_use]
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+fn order_key(id: Uuid) -> HashMap<String, AttributeValue> {
+    key(format!("ORDER#{id}"), "ORDER")
+}
+
+fn idempotency_key(customer_id: Uuid, key_text: &str) -> HashMap<String, AttributeValue> {
+    key(
+        format!("IDEMPOTENCY#{customer_id}#{key_text}"),
+        "IDEMPOTENCY",
+    )
+}
+
+fn price_key(product_id: Uuid) -> HashMap<String, AttributeValue> {
+    key(format!("PRICE#{product_id}"), "PRICE")
+}
+
+#[derive(Serialize, Deserialize)]
+struct OrderItem {
+    pk: String,
+    sk: String,
+    kind: String,
+    order_id: Uuid,
+    customer_id: Uuid,
+    lines: Vec<OrderLine>,
+    total: Money,
+    #[serde(flatten)]
+    state: OrderState,
+    payment_token: String,
+    #[serde(default)]
+    refunded: Option<Money>,
+    placed_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: u64,
+    customer_pk: String,
+    placed_sort: String,
+}
+
+impl OrderItem {
+    fn from_order(order: &Order) -> Self {
+        Self {
+            pk: format!("ORDER#{}", order.id),
+            sk: "ORDER".to_owned(),
+            kind: "order".to_owned(),
+            order_id: order.id,
+            customer_id: order.customer_id,
+            lines: order.lines.clone(),
+            total: order.total,
+            state: order.state,
+            payment_token: order.payment_token.expose().to_owned(),
+            refunded: order.refunded,
+            placed_at: order.placed_at,
+            updated_at: order.updated_at,
+            version: order.version,
+            customer_pk: format!("CUSTOMER#{}", order.customer_id),
+            placed_sort: format!(
+                "{}#{}",
+                order
+                    .placed_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                order.id
+            ),
+        }
+    }
+
+    fn into_order(self) -> anyhow::Result<Order> {
+        Ok(Order {
+            id: self.order_id,
+            customer_id: self.customer_id,
+            lines: self.lines,
+            total: self.total,
+            state: self.state,
+            payment_token: PaymentToken::parse(&self.payment_token)
+                .with_context(|| format!("stored payment token of {}", self.order_id))?,
+            refunded: self.refunded,
+            placed_at: self.placed_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        })
+    }
+}
+
+fn to_order(item: HashMap<String, AttributeValue>) -> anyhow::Result<Order> {
+    serde_dynamo::from_item::<_, OrderItem>(item)
+        .context("deserialising order")?
+        .into_order()
+}
+
+fn order_put(
+    table: &str,
+    order: &Order,
+    condition: &str,
+    expected: Option<u64>,
+) -> anyhow::Result<TransactWriteItem> {
+    let item = serde_dynamo::to_item(OrderItem::from_order(order)).context("serialising order")?;
+    let put =
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(expected.map(|v| {
+                HashMap::from([(":expected".to_owned(), AttributeValue::N(v.to_string()))])
+            }))
+            .build()
+            .context("building Put")?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl OrderRepository for DynamoDbOrderRepository {
+    async fn active_prices(&self, product_ids: &[Uuid]) -> anyhow::Result<HashMap<Uuid, Money>> {
+        let mut unique: Vec<Uuid> = product_ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut prices = HashMap::new();
+        // BatchGetItem takes 100 keys; orders have at most 50 lines.
+        for chunk in unique.chunks(100) {
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|id| price_key(*id)).collect()))
+                .consistent_read(true)
+                .build()
+                .context("building BatchGetItem keys")?;
+            let mut request = HashMap::from([(self.table.clone(), keys)]);
+            // Unprocessed keys are retried until none remain.
+            for _ in 0..5 {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(request))
+                    .send()
+                    .await
+                    .context("BatchGetItem prices")?;
+                for item in output
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let (
+                        Some(AttributeValue::S(id)),
+                        Some(AttributeValue::Bool(true)),
+                        Some(AttributeValue::N(minor)),
+                        Some(AttributeValue::S(currency)),
+                    ) = (
+                        item.get("product_id"),
+                        item.get("active"),
+                        item.get("price_minor"),
+                        item.get("currency"),
+                    )
+                    else {
+                        continue;
+                    };
+                    let money = Money::new(
+                        minor.parse().context("stored price")?,
+                        Currency::parse(currency).context("stored currency")?,
+                    );
+                    prices.insert(Uuid::parse_str(id).context("stored product id")?, money);
+                }
+                match output.unprocessed_keys().filter(|keys| !keys.is_empty()) {
+                    Some(rest) => request = rest.clone(),
+                    None => break,
+                }
+            }
+        }
+        Ok(prices)
+    }
+
+    async fn apply_snapshot(
+        &self,
+        event: &Consumed,
+        snapshot: PriceSnapshot,
+    ) -> anyhow::Result<Applied> {
+        let mut unit = UnitOfWork::new(&self.table);
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(price_key(snapshot.product_id)))
+            .condition_expression("attribute_not_exists(pk) OR version < :version")
+            .expression_attribute_values(
+                ":version",
+                AttributeValue::N(snapshot.version.to_string()),
+            )
+            .expression_attribute_values(":kind", s("price"))
+            .expression_attribute_values(":product", s(snapshot.product_id.to_string()))
+            .expression_attribute_values(":active", AttributeValue::Bool(snapshot.price.is_some()));
+        update = match snapshot.price {
+            Some(price) => update
+                .update_expression("SET kind = :kind, product_id = :product, active = :active, version = :version, price_minor = :minor, currency = :currency")
+                .expression_attribute_values(":minor", AttributeValue::N(price.amount_minor.to_string()))
+                .expression_attribute_values(":currency", s(price.currency.to_string())),
+            None => update.update_expression("SET kind = :kind, product_id = :product, active = :active, version = :version"),
+        };
+        let change = unit.push(
+            TransactWriteItem::builder()
+                .update(update.build().context("building Update")?)
+                .build(),
+        );
+        unit.record_inbox(event)?;
+        match unit.commit(&self.client).await {
+            Ok(()) => Ok(Applied::Done),
+            Err(CommitError::AlreadyProcessed) => Ok(Applied::AlreadyProcessed),
+            // A newer version is stored: this event is stale (SNS/SQS reorder). Keep the newer.
+            Err(CommitError::ConditionFailed { index }) if index == change => {
+                self.acknowledge(event).await
+            }
+            Err(err) => Err(anyhow::Error::new(err).context("storing price snapshot")),
+        }
+    }
+
+    async fn stored_key(
+        &self,
+        customer_id: Uuid,
+        key_text: &str,
+    ) -> anyhow::Result<Option<StoredKey>> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(idempotency_key(customer_id, key_text)))
+            .consistent_read(true)
+            .send()
+            .await
+            .context("GetItem idempotency key")?
+            .item;
+        let Some(item) = item else { return Ok(None) };
+        match (item.get("order_id"), item.get("fingerprint")) {
+            (Some(AttributeValue::S(order_id)), Some(AttributeValue::S(fingerprint))) => {
+                Ok(Some(StoredKey {
+                    order_id: Uuid::parse_str(order_id).context("stored order id")?,
+                    fingerprint: fingerprint.clone(),
+                }))
+            }
+            _ => anyhow::bail!("malformed idempotency item for customer {customer_id}"),
+        }
+    }
+
+    async fn create(
+        &self,
+        order: &Order,
+        idempotency: &IdempotencyKey,
+        event: &EventEnvelope<OrderPlaced>,
+    ) -> Result<(), CreateOrderError> {
+        let mut unit = UnitOfWork::new(&self.table);
+        unit.push(order_put(
+            &self.table,
+            order,
+            "attribute_not_exists(pk)",
+            None,
+        )?);
+        let mut key_item = idempotency_key(order.customer_id, &idempotency.key);
+        key_item.extend([
+            (KIND.to_owned(), s("idempotency_key")),
+            ("order_id".to_owned(), s(order.id.to_string())),
+            ("fingerprint".to_owned(), s(&idempotency.fingerprint)),
+            (
+                EXPIRES_AT.to_owned(),
+                AttributeValue::N((Utc::now() + KEY_TTL).timestamp().to_string()),
+            ),
+        ]);
+        let key_index = unit.push(unit.put(key_item, Some("attribute_not_exists(pk)"))?);
+        unit.publish(event).map_err(|err| anyhow::anyhow!(err))?;
+        match unit.commit(&self.client).await {
+            Ok(()) => Ok(()),
+            Err(CommitError::ConditionFailed { index }) if index == key_index => {
+                Err(CreateOrderError::KeyTaken)
+            }
+            Err(err) => Err(anyhow::Error::new(err).context("storing new order").into()),
+        }
+    }
+
+    async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(order_key(order_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .context("GetItem order")?
+            .item
+            .map(to_order)
+            .transpose()
+    }
+
+    async fn list_for_customer(
+        &self,
+        customer_id: Uuid,
+        limit: i32,
+        next_token: Option<&str>,
+    ) -> Result<OrderPage, ListError> {
+        let start = next_token
+            .map(|token| decode_token(token, &["customer_pk", "placed_sort", PK, SK]))
+            .transpose()
+            .map_err(ListError::BadToken)?;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_CUSTOMER_INDEX)
+            .key_condition_expression("customer_pk = :customer")
+            .expression_attribute_values(":customer", s(format!("CUSTOMER#{customer_id}")))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .context("querying customer orders")?;
+        let orders = output
+            .items()
+            .iter()
+            .cloned()
+            .map(to_order)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(OrderPage {
+            orders,
+            next_token: encode_token(output.last_evaluated_key()),
+        })
+    }
+
+    async fn transition(
+        &self,
+        before: &Order,
+        after: &Order,
+        consumed: Option<&Consumed>,
+        event: Outgoing<'_>,
+    ) -> Result<Applied, TransitionError> {
+        let mut unit = UnitOfWork::new(&self.table);
+        let put = unit.push(order_put(
+            &self.table,
+            after,
+            "version = :expected",
+            Some(before.version),
+        )?);
+        if let Some(consumed) = consumed {
+            unit.record_inbox(consumed)
+                .map_err(|err| anyhow::anyhow!(err))?;
+        }
+        match event {
+            Outgoing::Confirmed(event) => unit.publish(event),
+            Outgoing::Rejected(event) => unit.publish(event),
+            Outgoing::Cancelled(event) => unit.publish(event),
+        }
+        .map_err(|err| anyhow::anyhow!(err))?;
+        match unit.commit(&self.client).await {
+            Ok(()) => Ok(Applied::Done),
+            Err(CommitError::AlreadyProcessed) => Ok(Applied::AlreadyProcessed),
+            Err(CommitError::ConditionFailed { index }) if index == put => {
+                Err(TransitionError::Stale)
+            }
+            Err(CommitError::Conflict) => Err(TransitionError::Stale),
+            Err(err) => Err(anyhow::Error::new(err)
+                .context("storing order transition")
+                .into()),
+        }
+    }
+
+    async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
+        let mut unit = UnitOfWork::new(&self.table);
+        unit.record_inbox(consumed)?;
+        match unit.commit(&self.client).await {
+            Ok(()) => Ok(Applied::Done),
+            Err(CommitError::AlreadyProcessed) => Ok(Applied::AlreadyProcessed),
+            Err(err) => Err(anyhow::Error::new(err).context("recording inbox marker")),
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! In-memory fakes with the real adapters' semantics: the orders table (atomic transitions
+//! with inbox and outbox, version checks, idempotency keys, snapshots that only move forward)
+//! and the payment simulator (same token rules, idempotent per order, counting every call).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use shared::envelope::EventEnvelope;
+use shared::events::{Event, OrderPlaced};
+use shared::money::Money;
+use uuid::Uuid;
+
+use super::payment::{TokenBehaviour, behaviour};
+use crate::domain::{IdempotencyKey, Order, PaymentToken};
+use crate::ports::{
+    Applied, Charge, Consumed, CreateOrderError, ListError, OrderPage, OrderRepository, Outgoing,
+    PaymentError, PaymentGateway, PriceSnapshot, StoredKey, TransitionError,
+};
+
+#[derive(Debug, Default)]
+struct State {
+    orders: HashMap<Uuid, Order>,
+    keys: HashMap<(Uuid, String), StoredKey>,
+    prices: HashMap<Uuid, PriceSnapshot>,
+    inbox: HashSet<Uuid>,
+    outbox: Vec<(String, serde_json::Value)>,
+}
+
+/// The orders table in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryOrderRepository {
+    state: Mutex<State>,
+}
+
+impl InMemoryOrderRepository {
+    /// Events recorded so far: `(type, envelope JSON)`.
+    #[must_use]
+    pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
+        self.state
+            .lock()
+            .map(|s| s.outbox.clone())
+            .unwrap_or_default()
+    }
+
+    /// Test setup: an active product at `price`.
+    pub fn put_price(&self, product_id: Uuid, price: Money) {
+        if let Ok(mut state) = self.state.lock() {
+            state.prices.insert(
+                product_id,
+                PriceSnapshot {
+                    product_id,
+                    price: Some(price),
+                    version: 1,
+                },
+            );
+        }
+    }
+
+    /// The stored snapshot of a product.
+    #[must_use]
+    pub fn snapshot(&self, product_id: Uuid) -> Option<PriceSnapshot> {
+        self.state
+            .lock()
+            .ok()
+            .and_then(|s| s.prices.get(&product_id).copied())
+    }
+
+    fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("in-memory repository poisoned"))
+    }
+}
+
+fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
+    state
+        .outbox
+        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
+    Ok(())
+}
+
+impl OrderRepository for InMemoryOrderRepository {
+    async fn active_prices(&self, product_ids: &[Uuid]) -> anyhow::Result<HashMap<Uuid, Money>> {
+        let state = self.lock()?;
+        Ok(product_ids
+            .iter()
+            .filter_map(|id| {
+                state
+                    .prices
+                    .get(id)
+                    .and_then(|p| p.price)
+                    .map(|price| (*id, price))
+            })
+            .collect())
+    }
+
+    async fn apply_snapshot(
+        &self,
+        event: &Consumed,
+        snapshot: PriceSnapshot,
+    ) -> anyhow::Result<Applied> {
+        let mut state = self.lock()?;
+        if !state.inbox.insert(event.id) {
+            return Ok(Applied::AlreadyProcessed);
+        }
+        let newer = state
+            .prices
+            .get(&snapshot.product_id)
+            .is_none_or(|stored| stored.version < snapshot.version);
+        if newer {
+            state.prices.insert(snapshot.product_id, snapshot);
+        }
+        Ok(Applied::Done)
+    }
+
+    async fn stored_key(&self, customer_id: Uuid, key: &str) -> anyhow::Result<Option<StoredKey>> {
+        Ok(self
+            .lock()?
+            .keys
+            .get(&(customer_id, key.to_owned()))
+            .cloned())
+    }
+
+    async fn create(
+        &self,
+        order: &Order,
+        key: &IdempotencyKey,
+        event: &EventEnvelope<OrderPlaced>,
+    ) -> Result<(), CreateOrderError> {
+        let mut state = self.lock()?;
+        let slot = (order.customer_id, key.key.clone());
+        if state.keys.contains_key(&slot) {
+            return Err(CreateOrderError::KeyTaken);
+        }
+        state.keys.insert(
+            slot,
+            StoredKey {
+                order_id: order.id,
+                fingerprint: key.fingerprint.clone(),
+            },
+        );
+        state.orders.insert(order.id, order.clone());
+        record(&mut state, event)?;
+        Ok(())
+    }
+
+    async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
+        Ok(self.lock()?.orders.get(&order_id).cloned())
+    }
+
+    async fn list_for_customer(
+        &self,
+        customer_id: Uuid,
+        limit: i32,
+        next_token: Option<&str>,
+    ) -> Result<OrderPage, ListError> {
+        let state = self.lock()?;
+        let sort = |o: &Order| {
+            format!(
+                "{}#{}",
+                o.placed_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                o.id
+            )
+        };
+        let mut mine: Vec<&Order> = state
+            .orders
+            .values()
+            .filter(|o| o.customer_id == customer_id)
+            .collect();
+        mine.sort_by_key(|o| std::cmp::Reverse(sort(o)));
+        let before = next_token
+            .map(|token| {
+                shared::pagination::decode_token(token, &["placed_sort"]).and_then(|key| match key
+                    .get("placed_sort")
+                {
+                    Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => Ok(s.clone()),
+                    _ => Err(shared::http::Problem::bad_request(
+                        "next_token is not valid",
+                    )),
+                })
+            })
+            .transpose()
+            .map_err(ListError::BadToken)?;
+        let rest: Vec<&Order> = mine
+            .into_iter()
+            .filter(|o| before.as_ref().is_none_or(|b| sort(o) < *b))
+            .collect();
+        let take = usize::try_from(limit).unwrap_or(0);
+        let page: Vec<Order> = rest.iter().take(take).map(|o| (*o).clone()).collect();
+        let next_token = if rest.len() > take {
+            page.last().and_then(|last| {
+                shared::pagination::encode_token(Some(&HashMap::from([(
+                    "placed_sort".to_owned(),
+                    aws_sdk_dynamodb::types::AttributeValue::S(sort(last)),
+                )])))
+            })
+        } else {
+            None
+        };
+        Ok(OrderPage {
+            orders: page,
+            next_token,
+        })
+    }
+
+    async fn transition(
+        &self,
+        before: &Order,
+        after: &Order,
+        consumed: Option<&Consumed>,
+        event: Outgoing<'_>,
+    ) -> Result<Applied, TransitionError> {
+        let mut state = self.lock()?;
+        if let Some(consumed) = consumed
+            && state.inbox.contains(&consumed.id)
+        {
+            return Ok(Applied::AlreadyProcessed);
+        }
+        if state.orders.get(&before.id).map(|o| o.version) != Some(before.version) {
+            return Err(TransitionError::Stale);
+        }
+        if let Some(consumed) = consumed {
+            state.inbox.insert(consumed.id);
+        }
+        state.orders.insert(after.id, after.clone());
+        match event {
+            Outgoing::Confirmed(event) => record(&mut state, event)?,
+            Outgoing::Rejected(event) => record(&mut state, event)?,
+            Outgoing::Cancelled(event) => record(&mut state, event)?,
+        }
+        Ok(Applied::Done)
+    }
+
+    async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
+        Ok(if self.lock()?.inbox.insert(consumed.id) {
+            Applied::Done
+        } else {
+            Applied::AlreadyProcessed
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Ledger {
+    charges: HashMap<Uuid, Result<String, String>>,
+    charge_calls: HashMap<Uuid, usize>,
+    refunds: HashMap<Uuid, Money>,
+    attempts: HashSet<Uuid>,
+}
+
+/// The payment simulator in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryPaymentGateway {
+    ledger: Mutex<Ledger>,
+}
+
+impl InMemoryPaymentGateway {
+    /// Charges actually taken (approved, once per order).
+    #[must_use]
+    pub fn captured(&self, order_id: Uuid) -> usize {
+        self.ledger
+            .lock()
+            .map(|l| usize::from(matches!(l.charges.get(&order_id), Some(Ok(_)))))
+            .unwrap_or(0)
+    }
+
+    /// Every charge call for the order, replays included.
+    #[must_use]
+    pub fn charge_calls(&self, order_id: Uuid) -> usize {
+        self.ledger
+            .lock()
+            .map(|l| l.charge_calls.get(&order_id).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// The refund of the order, if any.
+    #[must_use]
+    pub fn refunded(&self, order_id: Uuid) -> Option<Money> {
+        self.ledger
+            .lock()
+            .ok()
+            .and_then(|l| l.refunds.get(&order_id).copied())
+    }
+}
+
+impl PaymentGateway for InMemoryPaymentGateway {
+    async fn charge(
+        &self,
+        order_id: Uuid,
+        _amount: Money,
+        token: &PaymentToken,
+    ) -> Result<Charge, PaymentError> {
+        let mut ledger = self
+            .ledger
+            .lock()
+            .map_err(|_| PaymentError::Transient(anyhow::anyhow!("poisoned")))?;
+        *ledger.charge_calls.entry(order_id).or_insert(0) += 1;
+        let rule = behaviour(token.expose());
+        if rule == TokenBehaviour::FailOnceThenApprove && ledger.attempts.insert(order_id) {
+            return Err(PaymentError::Transient(anyhow::anyhow!(
+                "simulated gateway timeout"
+            )));
+        }
+        let outcome = ledger
+            .charges
+            .entry(order_id)
+            .or_insert_with(|| {
+                if rule == TokenBehaviour::Decline {
+                    Err("card declined".to_owned())
+                } else {
+                    Ok(format!("pay_{}", Uuid::new_v4().simple()))
+                }
+            })
+            .clone();
+        outcome
+            .map(|payment_id| Charge { payment_id })
+            .map_err(PaymentError::Declined)
+    }
+
+    async fn refund(&self, order_id: Uuid, amount: Money) -> Result<(), PaymentError> {
+        let mut ledger = self
+            .ledger
+            .lock()
+            .map_err(|_| PaymentError::Transient(anyhow::anyhow!("poisoned")))?;
+        ledger.refunds.entry(order_id).or_insert(amount);
+        Ok(())
+    }
+}

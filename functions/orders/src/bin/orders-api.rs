@@ -1,0 +1,25 @@
+use std::convert::Infallible;
+
+use lambda_http::{Request, service_fn};
+use orders::adapters::{dynamodb::DynamoDbOrderRepository, payment::SimulatedPaymentGateway};
+use orders::http::OrdersApi;
+use shared::auth::JwtKeys;
+use shared::config;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let table = config::required("ORDERS_TABLE")?;
+    let keys = JwtKeys::from_secret(config::required("JWT_SECRET")?.as_bytes())?;
+    let client = aws_sdk_dynamodb::Client::new(&config::aws_sdk_config().await);
+    let api = OrdersApi {
+        repo: DynamoDbOrderRepository::new(client.clone(), &table),
+        gateway: SimulatedPaymentGateway::new(client, &table),
+        keys,
+    };
+    let api = &api;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(api.handle(request).await)
+    }))
+    .await
+}

@@ -1,0 +1,7 @@
+//! Pure order domain: the state machine, the order aggregate and the rules for new orders.
+
+mod order;
+mod state;
+
+pub use order::{IdempotencyKey, NewOrderLine, Order, OrderError, PaymentToken, price_lines};
+pub use state::{Decision, Effect, OrderState, Trigger, decide};

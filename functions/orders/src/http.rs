@@ -1,0 +1,259 @@
+//! lambda_http glue for orders-api: `POST /orders` (with `Idempotency-Key`), `GET /orders`,
+//! `GET /orders/{id}`, `POST /orders/{id}/cancel`; errors mapped to problems in one place.
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::header::{HeaderValue, LOCATION};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use shared::auth::JwtKeys;
+use shared::envelope::Trace;
+use shared::events::OrderLine;
+use shared::http::{
+    FieldError, Problem, correlation_id, json_response, parse_json, query_param, request_id,
+};
+use shared::money::Money;
+use shared::pagination::{Page, parse_limit};
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::domain::{IdempotencyKey, NewOrderLine, Order, OrderError, OrderState, PaymentToken};
+use crate::ports::{ListError, OrderRepository, PaymentGateway};
+use crate::service::{self, OrderAccessError, PlaceOrderError};
+
+/// Everything orders-api needs, built once per cold start.
+#[derive(Debug)]
+pub struct OrdersApi<R, G> {
+    pub repo: R,
+    pub gateway: G,
+    pub keys: JwtKeys,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineBody {
+    product_id: Uuid,
+    quantity: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceBody {
+    lines: Vec<LineBody>,
+    payment_token: String,
+}
+
+/// An order as its owner sees it (never the payment token).
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refunded: Option<Money>,
+    pub placed_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Order> for OrderView {
+    fn from(order: &Order) -> Self {
+        let reason = match order.state {
+            OrderState::Rejected(reason) => serde_json::to_value(reason).ok(),
+            OrderState::Cancelled(reason) => serde_json::to_value(reason).ok(),
+            OrderState::Pending | OrderState::Confirmed => None,
+        }
+        .and_then(|value| value.as_str().map(str::to_owned));
+        Self {
+            id: order.id,
+            status: order.state.status().to_owned(),
+            reason,
+            lines: order.lines.clone(),
+            total: order.total,
+            refunded: order.refunded,
+            placed_at: order.placed_at,
+            updated_at: order.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error(transparent)]
+    Problem(#[from] Problem),
+    #[error(transparent)]
+    Place(#[from] PlaceOrderError),
+    #[error(transparent)]
+    Access(#[from] OrderAccessError),
+    #[error(transparent)]
+    List(#[from] ListError),
+}
+
+fn order_problem(err: OrderError) -> Problem {
+    match err {
+        OrderError::LineCount => Problem::invalid_field("lines", err.to_string()),
+        OrderError::Quantity { index } => Problem::invalid_field(
+            format!("lines[{index}].quantity"),
+            "must be between 1 and 100",
+        ),
+        OrderError::NotForSale(lines) => Problem::validation(
+            lines
+                .into_iter()
+                .map(|(index, product_id)| {
+                    FieldError::new(
+                        format!("lines[{index}].product_id"),
+                        format!("product {product_id} is not for sale"),
+                    )
+                })
+                .collect(),
+        ),
+        OrderError::MixedCurrencies => Problem::invalid_field("lines", err.to_string()),
+        OrderError::Money(_) => Problem::invalid_field("lines", "the order total is too large"),
+    }
+}
+
+impl ApiError {
+    fn into_problem(self, request_id: &str) -> Problem {
+        let unexpected = |err: &dyn std::fmt::Display| {
+            tracing::error!(error = %err, "request failed");
+            Problem::internal(request_id)
+        };
+        match self {
+            Self::Problem(problem) | Self::List(ListError::BadToken(problem)) => problem,
+            Self::Place(PlaceOrderError::KeyReused) => Problem::invalid_field(
+                "Idempotency-Key",
+                "was already used for a different request; use a new key",
+            ),
+            Self::Place(PlaceOrderError::Invalid(err)) => order_problem(err),
+            Self::Access(OrderAccessError::NotFound) => Problem::not_found("no such order"),
+            Self::Access(OrderAccessError::Refused(why)) => Problem::conflict(why),
+            Self::Access(OrderAccessError::Payment(err)) => unexpected(&err),
+            Self::Place(PlaceOrderError::Unexpected(err))
+            | Self::Access(OrderAccessError::Unexpected(err))
+            | Self::List(ListError::Unexpected(err)) => unexpected(&format!("{err:#}")),
+        }
+    }
+}
+
+fn body_bytes(request: &Request) -> &[u8] {
+    match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+impl<R: OrderRepository, G: PaymentGateway> OrdersApi<R, G> {
+    /// Handles one API Gateway request. Never fails: every error is a problem response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let request_id = request_id(&request);
+        let trace = Trace::from_request(&correlation_id(&request), &request_id);
+        let span = shared::telemetry::correlation_span(&trace.correlation_id);
+        async {
+            match self.route(&request, trace).await {
+                Ok(response) => response,
+                Err(err) => err.into_problem(&request_id).into_response(),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn route(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
+        let segments: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
+        let method = request.method().clone();
+        let known = matches!(
+            segments.as_slice(),
+            ["orders"] | ["orders", _] | ["orders", _, "cancel"]
+        );
+        if !known {
+            return Err(Problem::not_found("no such route").into());
+        }
+        let identity = self.keys.authenticate(request)?;
+        let customer_id = Uuid::parse_str(&identity.user_id)
+            .map_err(|_| Problem::unauthorized("the bearer token is invalid or expired"))?;
+        let order_id = |raw: &str| {
+            Uuid::parse_str(raw).map_err(|_| ApiError::from(Problem::not_found("no such order")))
+        };
+        match (segments.as_slice(), method) {
+            (["orders"], Method::POST) => self.place(request, customer_id, trace).await,
+            (["orders"], Method::GET) => self.list(request, customer_id).await,
+            (["orders", id], Method::GET) => {
+                let order = service::get_order(&self.repo, customer_id, order_id(id)?).await?;
+                Ok(json_response(StatusCode::OK, &OrderView::from(&order)))
+            }
+            (["orders", id, "cancel"], Method::POST) => {
+                let order = service::cancel_order(
+                    &self.repo,
+                    &self.gateway,
+                    customer_id,
+                    order_id(id)?,
+                    trace,
+                )
+                .await?;
+                Ok(json_response(StatusCode::OK, &OrderView::from(&order)))
+            }
+            _ => Err(Problem::method_not_allowed().into()),
+        }
+    }
+
+    async fn place(
+        &self,
+        request: &Request,
+        customer_id: Uuid,
+        trace: Trace,
+    ) -> Result<Response<Body>, ApiError> {
+        let raw_key = request.headers().get("idempotency-key").ok_or_else(|| {
+            Problem::bad_request(
+                "an Idempotency-Key header is required (any unique string per order)",
+            )
+        })?;
+        let body = body_bytes(request);
+        let key = raw_key
+            .to_str()
+            .ok()
+            .and_then(|raw| IdempotencyKey::parse(raw, body))
+            .ok_or_else(|| {
+                Problem::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters")
+            })?;
+        let parsed: PlaceBody = parse_json(request)?;
+        let token = PaymentToken::parse(&parsed.payment_token).ok_or_else(|| {
+            Problem::invalid_field("payment_token", "must be a card token such as tok_visa")
+        })?;
+        let lines: Vec<NewOrderLine> = parsed
+            .lines
+            .iter()
+            .map(|l| NewOrderLine {
+                product_id: l.product_id,
+                quantity: l.quantity,
+            })
+            .collect();
+        let (order, created) =
+            service::place_order(&self.repo, customer_id, &key, &lines, token, trace).await?;
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        let mut response = json_response(status, &OrderView::from(&order));
+        if let Ok(location) = HeaderValue::from_str(&format!("/orders/{}", order.id)) {
+            response.headers_mut().insert(LOCATION, location);
+        }
+        Ok(response)
+    }
+
+    async fn list(&self, request: &Request, customer_id: Uuid) -> Result<Response<Body>, ApiError> {
+        let limit = parse_limit(query_param(request, "limit").as_deref())?;
+        let token = query_param(request, "next_token");
+        let page = service::list_orders(&self.repo, customer_id, limit, token.as_deref()).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &Page {
+                items: page.orders.iter().map(OrderView::from).collect(),
+                next_token: page.next_token,
+            },
+        ))
+    }
+}

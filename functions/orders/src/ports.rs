@@ -1,0 +1,175 @@
+//! What the order use cases need: storage of orders, price snapshots and idempotency keys
+//! (one table), and a payment gateway.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use shared::envelope::EventEnvelope;
+use shared::events::{DomainEvent, OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected};
+use shared::money::Money;
+use uuid::Uuid;
+
+use crate::domain::{IdempotencyKey, Order, PaymentToken};
+
+/// The event being consumed.
+pub type Consumed = EventEnvelope<DomainEvent>;
+
+/// Outcome of a write that consumes an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    AlreadyProcessed,
+}
+
+/// The orders service's copy of a product's price, kept from product events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriceSnapshot {
+    pub product_id: Uuid,
+    /// The selling price; `None` once the product is archived (not sold any more).
+    pub price: Option<Money>,
+    /// The product version it reflects; older events never overwrite newer ones.
+    pub version: u64,
+}
+
+/// A stored idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+    pub order_id: Uuid,
+    pub fingerprint: String,
+}
+
+/// Why a new order was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateOrderError {
+    /// The idempotency key was taken by a concurrent request.
+    #[error("idempotency key already used")]
+    KeyTaken,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why a transition was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    /// The order changed since it was read.
+    #[error("order changed concurrently")]
+    Stale,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The event published with a transition.
+#[derive(Debug)]
+pub enum Outgoing<'a> {
+    Confirmed(&'a EventEnvelope<OrderConfirmed>),
+    Rejected(&'a EventEnvelope<OrderRejected>),
+    Cancelled(&'a EventEnvelope<OrderCancelled>),
+}
+
+/// One page of a customer's orders, newest first.
+#[derive(Debug)]
+pub struct OrderPage {
+    pub orders: Vec<Order>,
+    pub next_token: Option<String>,
+}
+
+/// Why a page could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("invalid next_token")]
+    BadToken(shared::http::Problem),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The orders table.
+pub trait OrderRepository: Send + Sync {
+    /// Prices of the active products among `product_ids`.
+    fn active_prices(
+        &self,
+        product_ids: &[Uuid],
+    ) -> impl Future<Output = anyhow::Result<HashMap<Uuid, Money>>> + Send;
+
+    /// Stores `snapshot` unless a newer version is stored, with the event's inbox marker.
+    fn apply_snapshot(
+        &self,
+        event: &Consumed,
+        snapshot: PriceSnapshot,
+    ) -> impl Future<Output = anyhow::Result<Applied>> + Send;
+
+    /// What `customer_id` already placed with `key`.
+    fn stored_key(
+        &self,
+        customer_id: Uuid,
+        key: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<StoredKey>>> + Send;
+
+    /// Stores a new order, its idempotency key and `OrderPlaced`, atomically.
+    fn create(
+        &self,
+        order: &Order,
+        key: &IdempotencyKey,
+        event: &EventEnvelope<OrderPlaced>,
+    ) -> impl Future<Output = Result<(), CreateOrderError>> + Send;
+
+    /// An order by id.
+    fn get(&self, order_id: Uuid) -> impl Future<Output = anyhow::Result<Option<Order>>> + Send;
+
+    /// A customer's orders, newest first.
+    fn list_for_customer(
+        &self,
+        customer_id: Uuid,
+        limit: i32,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<OrderPage, ListError>> + Send;
+
+    /// Replaces `before` (same version as stored) with `after` and publishes `event`, with the
+    /// inbox marker of `consumed` when a worker does it.
+    fn transition(
+        &self,
+        before: &Order,
+        after: &Order,
+        consumed: Option<&Consumed>,
+        event: Outgoing<'_>,
+    ) -> impl Future<Output = Result<Applied, TransitionError>> + Send;
+
+    /// Records only the inbox marker of `consumed`.
+    fn acknowledge(
+        &self,
+        consumed: &Consumed,
+    ) -> impl Future<Output = anyhow::Result<Applied>> + Send;
+}
+
+/// A successful charge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charge {
+    pub payment_id: String,
+}
+
+/// Why a charge or refund did not go through.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// The card was declined: final.
+    #[error("payment declined: {0}")]
+    Declined(String),
+    /// The gateway could not answer: retry later.
+    #[error("payment gateway unavailable")]
+    Transient(#[source] anyhow::Error),
+}
+
+/// Takes and gives back money. Both calls are idempotent per order: a retried charge returns the
+/// first charge's outcome, a retried refund refunds nothing more.
+pub trait PaymentGateway: Send + Sync {
+    fn charge(
+        &self,
+        order_id: Uuid,
+        amount: Money,
+        token: &PaymentToken,
+    ) -> impl Future<Output = Result<Charge, PaymentError>> + Send;
+
+    fn refund(
+        &self,
+        order_id: Uuid,
+        amount: Money,
+    ) -> impl Future<Output = Result<(), PaymentError>> + Send;
+}

@@ -1,0 +1,427 @@
+//! The order use cases: placing, reading and cancelling orders, and the saga steps the worker
+//! runs. Every state change goes through [`decide`].
+
+use chrono::Utc;
+use shared::envelope::{EventEnvelope, Trace};
+use shared::events::{OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected, Shortage};
+use uuid::Uuid;
+
+use crate::domain::{
+    Decision, Effect, IdempotencyKey, NewOrderLine, Order, OrderError, OrderState, PaymentToken,
+    Trigger, decide, price_lines,
+};
+use crate::ports::{
+    Applied, Consumed, CreateOrderError, ListError, OrderPage, OrderRepository, Outgoing,
+    PaymentError, PaymentGateway, PriceSnapshot, TransitionError,
+};
+
+/// How often a use case re-reads and retries after losing a race.
+const ATTEMPTS: usize = 5;
+
+/// Why an order was not placed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    /// The key was used before with another body.
+    #[error("Idempotency-Key was already used for a different request")]
+    KeyReused,
+    #[error(transparent)]
+    Invalid(#[from] OrderError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why an order could not be read or cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderAccessError {
+    /// No such order, or someone else's.
+    #[error("order not found")]
+    NotFound,
+    #[error("{0}")]
+    Refused(&'static str),
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why the worker could not handle an event: the record is retried, then dead-lettered.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("event for unknown order {0}")]
+    UnknownOrder(Uuid),
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error("kept losing races on order {0}")]
+    Contended(Uuid),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Places an order, or returns the order this key already placed (`false`: not new).
+///
+/// # Errors
+/// See [`PlaceOrderError`].
+pub async fn place_order<R: OrderRepository>(
+    repo: &R,
+    customer_id: Uuid,
+    key: &IdempotencyKey,
+    lines: &[NewOrderLine],
+    token: PaymentToken,
+    trace: Trace,
+) -> Result<(Order, bool), PlaceOrderError> {
+    if let Some(order) = replay(repo, customer_id, key).await? {
+        return Ok((order, false));
+    }
+    let ids: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
+    let prices = repo.active_prices(&ids).await?;
+    let (priced, total) = price_lines(lines, &prices)?;
+    let now = Utc::now();
+    let order = Order {
+        id: Uuid::new_v4(),
+        customer_id,
+        lines: priced,
+        total,
+        state: OrderState::Pending,
+        payment_token: token,
+        refunded: None,
+        placed_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let event = EventEnvelope::new(
+        OrderPlaced {
+            order_id: order.id,
+            customer_id,
+            lines: order.lines.clone(),
+            total,
+            placed_at: now,
+        },
+        trace,
+    );
+    match repo.create(&order, key, &event).await {
+        Ok(()) => {
+            tracing::info!(order_id = %order.id, total = %order.total, "order placed");
+            Ok((order, true))
+        }
+        // A concurrent request with the same key won: answer as it did.
+        Err(CreateOrderError::KeyTaken) => match replay(repo, customer_id, key).await? {
+            Some(order) => Ok((order, false)),
+            None => Err(anyhow::anyhow!("idempotency key taken but not readable").into()),
+        },
+        Err(CreateOrderError::Unexpected(err)) => Err(err.into()),
+    }
+}
+
+async fn replay<R: OrderRepository>(
+    repo: &R,
+    customer_id: Uuid,
+    key: &IdempotencyKey,
+) -> Result<Option<Order>, PlaceOrderError> {
+    let Some(stored) = repo.stored_key(customer_id, &key.key).await? else {
+        return Ok(None);
+    };
+    if stored.fingerprint != key.fingerprint {
+        return Err(PlaceOrderError::KeyReused);
+    }
+    repo.get(stored.order_id).await?.map(Some).ok_or_else(|| {
+        anyhow::anyhow!(
+            "idempotency key points at missing order {}",
+            stored.order_id
+        )
+        .into()
+    })
+}
+
+/// The caller's order.
+///
+/// # Errors
+/// [`OrderAccessError::NotFound`] also for someone else's order.
+pub async fn get_order<R: OrderRepository>(
+    repo: &R,
+    customer_id: Uuid,
+    order_id: Uuid,
+) -> Result<Order, OrderAccessError> {
+    repo.get(order_id)
+        .await?
+        .filter(|order| order.customer_id == customer_id)
+        .ok_or(OrderAccessError::NotFound)
+}
+
+/// The caller's orders, newest first.
+///
+/// # Errors
+/// [`ListError`].
+pub async fn list_orders<R: OrderRepository>(
+    repo: &R,
+    customer_id: Uuid,
+    limit: i32,
+    next_token: Option<&str>,
+) -> Result<OrderPage, ListError> {
+    repo.list_for_customer(customer_id, limit, next_token).await
+}
+
+fn cancelled_event(order: &Order, trace: Trace) -> EventEnvelope<OrderCancelled> {
+    let reason = match order.state {
+        OrderState::Cancelled(reason) => reason,
+        _ => shared::events::CancellationReason::Customer,
+    };
+    EventEnvelope::new(
+        OrderCancelled {
+            order_id: order.id,
+            customer_id: order.customer_id,
+            reason,
+            lines: order.lines.clone(),
+            total: order.total,
+            refunded: order.refunded,
+        },
+        trace,
+    )
+}
+
+fn moved(before: &Order, state: OrderState, effects: &[Effect]) -> Order {
+    Order {
+        state,
+        refunded: if effects.contains(&Effect::Refund) {
+            Some(before.total)
+        } else {
+            before.refunded
+        },
+        updated_at: Utc::now(),
+        version: before.version + 1,
+        ..before.clone()
+    }
+}
+
+/// Cancels the caller's order (PENDING or CONFIRMED), refunding a charge, and publishes
+/// `OrderCancelled`. Cancelling a cancelled order returns it unchanged.
+///
+/// # Errors
+/// See [`OrderAccessError`].
+pub async fn cancel_order<R: OrderRepository, G: PaymentGateway>(
+    repo: &R,
+    gateway: &G,
+    customer_id: Uuid,
+    order_id: Uuid,
+    trace: Trace,
+) -> Result<Order, OrderAccessError> {
+    for _ in 0..ATTEMPTS {
+        let order = get_order(repo, customer_id, order_id).await?;
+        match decide(order.state, Trigger::CustomerCancels) {
+            Decision::Become(next, effects) => {
+                if effects.contains(&Effect::Refund) {
+                    gateway.refund(order.id, order.total).await?;
+                }
+                let after = moved(&order, next, effects);
+                let event = cancelled_event(&after, trace.clone());
+                match repo
+                    .transition(&order, &after, None, Outgoing::Cancelled(&event))
+                    .await
+                {
+                    Ok(_) => {
+                        tracing::info!(%order_id, refunded = after.refunded.is_some(), "order cancelled by customer");
+                        return Ok(after);
+                    }
+                    Err(TransitionError::Stale) => continue,
+                    Err(TransitionError::Unexpected(err)) => return Err(err.into()),
+                }
+            }
+            Decision::Ignore => return Ok(order),
+            Decision::Refuse(why) => return Err(OrderAccessError::Refused(why)),
+            other => {
+                return Err(anyhow::anyhow!(
+                    "unexpected decision {other:?} for a customer cancellation"
+                )
+                .into());
+            }
+        }
+    }
+    Err(anyhow::anyhow!("order {order_id} kept changing while being cancelled").into())
+}
+
+/// A product event: update the price snapshot.
+///
+/// # Errors
+/// [`WorkerError::Unexpected`].
+pub async fn on_product_event<R: OrderRepository>(
+    repo: &R,
+    consumed: &Consumed,
+    snapshot: PriceSnapshot,
+) -> Result<Applied, WorkerError> {
+    Ok(repo.apply_snapshot(consumed, snapshot).await?)
+}
+
+/// What the worker did with a saga event, for logs and tests.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SagaOutcome {
+    Confirmed,
+    PaymentDeclined,
+    Rejected,
+    Refunded,
+    Ignored,
+    Duplicate,
+}
+
+fn done(applied: Applied, outcome: SagaOutcome) -> SagaOutcome {
+    match applied {
+        Applied::Done => outcome,
+        Applied::AlreadyProcessed => SagaOutcome::Duplicate,
+    }
+}
+
+/// `StockReserved`: charge, then confirm, or cancel on a decline. A charge is idempotent per
+/// order, so a redelivered or concurrent `StockReserved` never charges twice.
+///
+/// # Errors
+/// [`WorkerError`]; a transient payment failure is retried through SQS.
+pub async fn on_stock_reserved<R: OrderRepository, G: PaymentGateway>(
+    repo: &R,
+    gateway: &G,
+    consumed: &Consumed,
+    order_id: Uuid,
+) -> Result<SagaOutcome, WorkerError> {
+    let mut payment: Option<Trigger> = None;
+    for _ in 0..ATTEMPTS {
+        let order = repo
+            .get(order_id)
+            .await?
+            .ok_or(WorkerError::UnknownOrder(order_id))?;
+        let trigger = match payment {
+            Some(outcome) => outcome,
+            None => Trigger::StockReserved,
+        };
+        let decision = match decide(order.state, trigger) {
+            Decision::Charge => {
+                let outcome = match gateway
+                    .charge(order.id, order.total, &order.payment_token)
+                    .await
+                {
+                    Ok(charge) => {
+                        tracing::info!(%order_id, payment_id = charge.payment_id, "payment approved");
+                        Trigger::PaymentApproved
+                    }
+                    Err(PaymentError::Declined(reason)) => {
+                        tracing::info!(%order_id, reason, "payment declined");
+                        Trigger::PaymentDeclined
+                    }
+                    Err(err @ PaymentError::Transient(_)) => return Err(err.into()),
+                };
+                payment = Some(outcome);
+                decide(order.state, outcome)
+            }
+            other => other,
+        };
+        match decision {
+            Decision::Become(next, effects) => {
+                let after = moved(&order, next, effects);
+                let trace = Trace::caused_by(consumed);
+                let result = match next {
+                    OrderState::Confirmed => {
+                        let event = EventEnvelope::new(
+                            OrderConfirmed {
+                                order_id,
+                                customer_id: order.customer_id,
+                                lines: order.lines.clone(),
+                                total: order.total,
+                            },
+                            trace,
+                        );
+                        repo.transition(&order, &after, Some(consumed), Outgoing::Confirmed(&event))
+                            .await
+                    }
+                    _ => {
+                        let event = cancelled_event(&after, trace);
+                        repo.transition(&order, &after, Some(consumed), Outgoing::Cancelled(&event))
+                            .await
+                    }
+                };
+                match result {
+                    Ok(applied) => {
+                        let outcome = if next == OrderState::Confirmed {
+                            SagaOutcome::Confirmed
+                        } else {
+                            SagaOutcome::PaymentDeclined
+                        };
+                        return Ok(done(applied, outcome));
+                    }
+                    Err(TransitionError::Stale) => continue,
+                    Err(TransitionError::Unexpected(err)) => return Err(err.into()),
+                }
+            }
+            Decision::Compensate(effects) => {
+                if effects.contains(&Effect::Refund) {
+                    gateway.refund(order.id, order.total).await?;
+                    tracing::warn!(%order_id, state = order.state.status(), "charge arrived after the order stopped waiting for it; refunded");
+                }
+                return Ok(done(
+                    repo.acknowledge(consumed).await?,
+                    SagaOutcome::Refunded,
+                ));
+            }
+            Decision::Ignore | Decision::Refuse(_) => {
+                return Ok(done(
+                    repo.acknowledge(consumed).await?,
+                    SagaOutcome::Ignored,
+                ));
+            }
+            Decision::Charge => {
+                return Err(anyhow::anyhow!("charge decided twice for order {order_id}").into());
+            }
+        }
+    }
+    Err(WorkerError::Contended(order_id))
+}
+
+/// `StockReservationFailed`: reject the order with the shortages.
+///
+/// # Errors
+/// [`WorkerError`].
+pub async fn on_stock_short<R: OrderRepository>(
+    repo: &R,
+    consumed: &Consumed,
+    order_id: Uuid,
+    unavailable: &[Shortage],
+) -> Result<SagaOutcome, WorkerError> {
+    for _ in 0..ATTEMPTS {
+        let order = repo
+            .get(order_id)
+            .await?
+            .ok_or(WorkerError::UnknownOrder(order_id))?;
+        match decide(order.state, Trigger::StockShort) {
+            Decision::Become(next @ OrderState::Rejected(reason), effects) => {
+                let after = moved(&order, next, effects);
+                let event = EventEnvelope::new(
+                    OrderRejected {
+                        order_id,
+                        customer_id: order.customer_id,
+                        reason,
+                        lines: order.lines.clone(),
+                        total: order.total,
+                        unavailable: unavailable.to_vec(),
+                    },
+                    Trace::caused_by(consumed),
+                );
+                match repo
+                    .transition(&order, &after, Some(consumed), Outgoing::Rejected(&event))
+                    .await
+                {
+                    Ok(applied) => return Ok(done(applied, SagaOutcome::Rejected)),
+                    Err(TransitionError::Stale) => continue,
+                    Err(TransitionError::Unexpected(err)) => return Err(err.into()),
+                }
+            }
+            Decision::Ignore | Decision::Refuse(_) => {
+                return Ok(done(
+                    repo.acknowledge(consumed).await?,
+                    SagaOutcome::Ignored,
+                ));
+            }
+            other => {
+                return Err(anyhow::anyhow!(
+                    "unexpected decision {other:?} on StockReservationFailed"
+                )
+                .into());
+            }
+        }
+    }
+    Err(WorkerError::Contended(order_id))
+}

@@ -1,0 +1,495 @@
+use chrono::Utc;
+use lambda_http::http::header::CONTENT_TYPE;
+use lambda_http::{Body, Request, Response};
+use orders::adapters::memory::{InMemoryOrderRepository, InMemoryPaymentGateway};
+use orders::http::OrdersApi;
+use orders::worker::handle_event;
+use serde_json::{Value, json};
+use shared::auth::{JwtKeys, Role};
+use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
+use shared::events::{StockLine, StockReserved};
+use uuid::Uuid;
+
+use crate::{SECRET, api, fixture};
+
+type Api = OrdersApi<InMemoryOrderRepository, InMemoryPaymentGateway>;
+
+struct Req(Value);
+
+impl Req {
+    fn sample(name: &str) -> Self {
+        Self(fixture(name))
+    }
+    fn by(mut self, customer: Uuid) -> Self {
+        let token = JwtKeys::from_secret(SECRET)
+            .unwrap()
+            .issue(&customer.to_string(), Role::Customer, Utc::now())
+            .unwrap();
+        self.0["headers"]["authorization"] = json!(format!("Bearer {}", token.access_token));
+        self
+    }
+    fn path(mut self, path: &str) -> Self {
+        self.0["rawPath"] = json!(path);
+        self.0["requestContext"]["http"]["path"] = json!(path);
+        self
+    }
+    fn method(mut self, method: &str) -> Self {
+        self.0["requestContext"]["http"]["method"] = json!(method);
+        self
+    }
+    fn body(mut self, body: &Value) -> Self {
+        self.0["body"] = json!(body.to_string());
+        self
+    }
+    fn key(mut self, key: Option<&str>) -> Self {
+        match key {
+            Some(key) => self.0["headers"]["idempotency-key"] = json!(key),
+            None => {
+                self.0["headers"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("idempotency-key");
+            }
+        }
+        self
+    }
+    fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        self.0["rawQueryString"] = json!(
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        );
+        self.0["queryStringParameters"] = Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                .collect(),
+        );
+        self
+    }
+    fn build(self) -> Request {
+        lambda_http::request::from_str(&self.0.to_string()).unwrap()
+    }
+}
+
+fn body(response: &Response<Body>) -> Value {
+    match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    }
+}
+
+fn problem(response: &Response<Body>, status: u16) -> Value {
+    assert_eq!(response.status(), status, "{:?}", response.body());
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+    body(response)
+}
+
+fn order_body(product: Uuid, quantity: u32, token: &str) -> Value {
+    json!({"lines": [{"product_id": product, "quantity": quantity}], "payment_token": token})
+}
+
+async fn place(api: &Api, customer: Uuid, product: Uuid, key: &str) -> Value {
+    let response = api
+        .handle(
+            Req::sample("place.json")
+                .by(customer)
+                .key(Some(key))
+                .body(&order_body(product, 2, "tok_visa"))
+                .build(),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "{:?}", response.body());
+    body(&response)
+}
+
+#[tokio::test]
+async fn placing_an_order_prices_it_from_the_snapshots_and_records_order_placed() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    let response = api
+        .handle(Req::sample("place.json").by(customer).body(&json!({"lines": [{"product_id": product, "quantity": 3}], "payment_token": "tok_visa"})).build())
+        .await;
+    assert_eq!(response.status(), 201, "{:?}", response.body());
+    let order = body(&response);
+    assert_eq!(order["status"], "PENDING");
+    assert_eq!(
+        order["lines"][0]["unit_price"],
+        json!({"amount_minor": 1000, "currency": "EUR"})
+    );
+    assert_eq!(
+        order["total"],
+        json!({"amount_minor": 3000, "currency": "EUR"})
+    );
+    assert!(order.get("payment_token").is_none());
+    assert_eq!(
+        response.headers()["location"],
+        format!("/orders/{}", order["id"].as_str().unwrap())
+    );
+    let (event_type, envelope) = api.repo.outbox().pop().unwrap();
+    assert_eq!(event_type, "OrderPlaced");
+    assert_eq!(envelope["data"]["customer_id"], customer.to_string());
+    assert_eq!(envelope["data"]["total"]["amount_minor"], 3000);
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_and_body_return_the_same_order_with_200() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    let first = place(&api, customer, product, "k-1").await;
+    let again = api
+        .handle(
+            Req::sample("place.json")
+                .by(customer)
+                .key(Some("k-1"))
+                .body(&order_body(product, 2, "tok_visa"))
+                .build(),
+        )
+        .await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(body(&again), first);
+    assert_eq!(api.repo.outbox().len(), 1, "one OrderPlaced");
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_a_422_and_keys_are_per_customer() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    place(&api, customer, product, "k-1").await;
+    let other_body = api
+        .handle(
+            Req::sample("place.json")
+                .by(customer)
+                .key(Some("k-1"))
+                .body(&order_body(product, 5, "tok_visa"))
+                .build(),
+        )
+        .await;
+    assert_eq!(
+        problem(&other_body, 422)["errors"][0]["field"],
+        "Idempotency-Key"
+    );
+    // Another customer may use the same key.
+    place(&api, Uuid::new_v4(), product, "k-1").await;
+}
+
+#[tokio::test]
+async fn a_missing_or_malformed_idempotency_key_is_a_400() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    problem(
+        &api.handle(Req::sample("place.json").by(customer).key(None).build())
+            .await,
+        400,
+    );
+    problem(
+        &api.handle(
+            Req::sample("place.json")
+                .by(customer)
+                .key(Some("has space"))
+                .build(),
+        )
+        .await,
+        400,
+    );
+}
+
+#[tokio::test]
+async fn unknown_or_archived_products_are_a_422_naming_each_line() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let (unknown, customer) = (Uuid::new_v4(), Uuid::new_v4());
+    let body = json!({"lines": [{"product_id": product, "quantity": 1}, {"product_id": unknown, "quantity": 1}], "payment_token": "tok_visa"});
+    let response = api
+        .handle(Req::sample("place.json").by(customer).body(&body).build())
+        .await;
+    let problem = problem(&response, 422);
+    assert_eq!(problem["errors"][0]["field"], "lines[1].product_id");
+    assert!(api.repo.outbox().is_empty());
+}
+
+#[tokio::test]
+async fn invalid_orders_are_422_and_malformed_bodies_400() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    let cases = [
+        (json!({"lines": [], "payment_token": "tok_visa"}), "lines"),
+        (order_body(product, 0, "tok_visa"), "lines[0].quantity"),
+        (order_body(product, 101, "tok_visa"), "lines[0].quantity"),
+        (order_body(product, 1, "x"), "payment_token"),
+        (
+            json!({"lines": [{"product_id": product, "quantity": 1, "unit_price": 1}], "payment_token": "tok_visa"}),
+            "lines[0].unit_price",
+        ),
+        (
+            json!({"lines": [{"product_id": "nope", "quantity": 1}], "payment_token": "tok_visa"}),
+            "lines[0].product_id",
+        ),
+    ];
+    for (i, (bad, field)) in cases.into_iter().enumerate() {
+        let response = api
+            .handle(
+                Req::sample("place.json")
+                    .by(customer)
+                    .key(Some(&format!("bad-{i}")))
+                    .body(&bad)
+                    .build(),
+            )
+            .await;
+        assert_eq!(
+            problem(&response, 422)["errors"][0]["field"],
+            field,
+            "{bad}"
+        );
+    }
+    let mut malformed = Req::sample("place.json")
+        .by(customer)
+        .key(Some("malformed"));
+    malformed.0["body"] = json!("{\"lines\": [");
+    problem(&api.handle(malformed.build()).await, 400);
+}
+
+#[tokio::test]
+async fn every_order_route_needs_a_token() {
+    let api = api(&[]);
+    for name in ["place.json", "list.json", "get.json", "cancel.json"] {
+        problem(&api.handle(Req::sample(name).build()).await, 401);
+    }
+}
+
+#[tokio::test]
+async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let (ada, eve) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = place(&api, ada, product, "a-1").await;
+    let second = place(&api, ada, product, "a-2").await;
+    let third = place(&api, ada, product, "a-3").await;
+    let theirs = place(&api, eve, product, "e-1").await;
+
+    let page = body(
+        &api.handle(
+            Req::sample("list.json")
+                .by(ada)
+                .query(&[("limit", "2")])
+                .build(),
+        )
+        .await,
+    );
+    let ids: Vec<_> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].clone())
+        .collect();
+    assert_eq!(ids, [third["id"].clone(), second["id"].clone()]);
+    let token = page["next_token"].as_str().unwrap();
+    let rest = body(
+        &api.handle(
+            Req::sample("list.json")
+                .by(ada)
+                .query(&[("limit", "2"), ("next_token", token)])
+                .build(),
+        )
+        .await,
+    );
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["items"][0]["id"], first["id"]);
+
+    let mine = api
+        .handle(
+            Req::sample("get.json")
+                .by(ada)
+                .path(&format!("/orders/{}", first["id"].as_str().unwrap()))
+                .build(),
+        )
+        .await;
+    assert_eq!(body(&mine), first);
+    let not_mine = api
+        .handle(
+            Req::sample("get.json")
+                .by(ada)
+                .path(&format!("/orders/{}", theirs["id"].as_str().unwrap()))
+                .build(),
+        )
+        .await;
+    problem(&not_mine, 404);
+    problem(
+        &api.handle(
+            Req::sample("get.json")
+                .by(ada)
+                .path("/orders/not-a-uuid")
+                .build(),
+        )
+        .await,
+        404,
+    );
+    problem(
+        &api.handle(
+            Req::sample("list.json")
+                .by(ada)
+                .query(&[("next_token", "forged")])
+                .build(),
+        )
+        .await,
+        400,
+    );
+}
+
+async fn confirm(api: &Api, order_id: Uuid, product: Uuid) {
+    let reserved = EventEnvelope::new(
+        StockReserved {
+            order_id,
+            lines: vec![StockLine {
+                product_id: product,
+                quantity: 2,
+            }],
+        },
+        Trace::from_request("c", "r"),
+    );
+    let decoded = RawEnvelope::parse(&reserved.to_json().unwrap())
+        .unwrap()
+        .decode()
+        .unwrap();
+    handle_event(&api.repo, &api.gateway, decoded)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn cancelling_a_pending_order_publishes_order_cancelled_without_a_refund() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    let order = place(&api, customer, product, "k").await;
+    let path = format!("/orders/{}/cancel", order["id"].as_str().unwrap());
+    let response = api
+        .handle(Req::sample("cancel.json").by(customer).path(&path).build())
+        .await;
+    assert_eq!(response.status(), 200);
+    let cancelled = body(&response);
+    assert_eq!(
+        (cancelled["status"].as_str(), cancelled["reason"].as_str()),
+        (Some("CANCELLED"), Some("customer"))
+    );
+    assert!(cancelled.get("refunded").is_none());
+    let (event_type, envelope) = api.repo.outbox().pop().unwrap();
+    assert_eq!(event_type, "OrderCancelled");
+    assert_eq!(envelope["data"]["refunded"], Value::Null);
+    // Cancelling again changes nothing.
+    assert_eq!(
+        api.handle(Req::sample("cancel.json").by(customer).path(&path).build())
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(api.repo.outbox().len(), 2);
+}
+
+#[tokio::test]
+async fn cancelling_a_confirmed_order_refunds_the_charge() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    let order = place(&api, customer, product, "k").await;
+    let order_id: Uuid = order["id"].as_str().unwrap().parse().unwrap();
+    confirm(&api, order_id, product).await;
+    let response = api
+        .handle(
+            Req::sample("cancel.json")
+                .by(customer)
+                .path(&format!("/orders/{order_id}/cancel"))
+                .build(),
+        )
+        .await;
+    let cancelled = body(&response);
+    assert_eq!(
+        cancelled["refunded"],
+        json!({"amount_minor": 2000, "currency": "EUR"})
+    );
+    assert_eq!(api.gateway.refunded(order_id), Some(crate::eur(2000)));
+    let (_, envelope) = api.repo.outbox().pop().unwrap();
+    assert_eq!(envelope["data"]["refunded"]["amount_minor"], 2000);
+}
+
+#[tokio::test]
+async fn cancelling_someone_elses_or_a_rejected_order_is_refused() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    let order = place(&api, customer, product, "k").await;
+    let path = format!("/orders/{}/cancel", order["id"].as_str().unwrap());
+    problem(
+        &api.handle(
+            Req::sample("cancel.json")
+                .by(Uuid::new_v4())
+                .path(&path)
+                .build(),
+        )
+        .await,
+        404,
+    );
+    let failed = shared::events::StockReservationFailed {
+        order_id: order["id"].as_str().unwrap().parse().unwrap(),
+        unavailable: vec![],
+    };
+    let decoded = RawEnvelope::parse(
+        &EventEnvelope::new(failed, Trace::from_request("c", "r"))
+            .to_json()
+            .unwrap(),
+    )
+    .unwrap()
+    .decode()
+    .unwrap();
+    handle_event(&api.repo, &api.gateway, decoded)
+        .await
+        .unwrap();
+    problem(
+        &api.handle(Req::sample("cancel.json").by(customer).path(&path).build())
+            .await,
+        409,
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405() {
+    let api = api(&[]);
+    let customer = Uuid::new_v4();
+    problem(
+        &api.handle(
+            Req::sample("list.json")
+                .by(customer)
+                .path("/orderz")
+                .build(),
+        )
+        .await,
+        404,
+    );
+    problem(
+        &api.handle(
+            Req::sample("list.json")
+                .by(customer)
+                .method("DELETE")
+                .build(),
+        )
+        .await,
+        405,
+    );
+    problem(
+        &api.handle(
+            Req::sample("cancel.json")
+                .by(customer)
+                .method("GET")
+                .build(),
+        )
+        .await,
+        405,
+    );
+}

@@ -1,0 +1,294 @@
+use aws_lambda_events::event::sqs::SqsEvent;
+use orders::domain::{IdempotencyKey, NewOrderLine, OrderState, PaymentToken};
+use orders::ports::{Applied, OrderRepository};
+use orders::service::{self, SagaOutcome, WorkerError};
+use orders::worker::{Handled, handle_batch, handle_event};
+use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
+use shared::events::{
+    CancellationReason, DomainEvent, Event, ProductArchived, ProductCreated, ProductUpdated,
+    Shortage, StockLine, StockReservationFailed, StockReserved,
+};
+use uuid::Uuid;
+
+use crate::{api, eur, fixture};
+
+fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
+    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
+        .to_json()
+        .unwrap();
+    RawEnvelope::parse(&json).unwrap().decode().unwrap()
+}
+
+/// A placed order paid with `token`, returning (api, order id, product).
+async fn placed(
+    token: &str,
+) -> (
+    orders::http::OrdersApi<
+        orders::adapters::memory::InMemoryOrderRepository,
+        orders::adapters::memory::InMemoryPaymentGateway,
+    >,
+    Uuid,
+    Uuid,
+) {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let key = IdempotencyKey::parse("k", b"body").unwrap();
+    let lines = [NewOrderLine {
+        product_id: product,
+        quantity: 2,
+    }];
+    let (order, _) = service::place_order(
+        &api.repo,
+        Uuid::new_v4(),
+        &key,
+        &lines,
+        PaymentToken::parse(token).unwrap(),
+        Trace::from_request("corr", "req"),
+    )
+    .await
+    .unwrap();
+    (api, order.id, product)
+}
+
+fn reserved(order_id: Uuid, product: Uuid) -> EventEnvelope<DomainEvent> {
+    decoded(StockReserved {
+        order_id,
+        lines: vec![StockLine {
+            product_id: product,
+            quantity: 2,
+        }],
+    })
+}
+
+fn types(
+    api: &orders::http::OrdersApi<
+        orders::adapters::memory::InMemoryOrderRepository,
+        orders::adapters::memory::InMemoryPaymentGateway,
+    >,
+) -> Vec<String> {
+    api.repo.outbox().into_iter().map(|(t, _)| t).collect()
+}
+
+#[tokio::test]
+async fn stock_reserved_charges_and_confirms_caused_by_the_event() {
+    let (api, order_id, product) = placed("tok_visa").await;
+    let event = reserved(order_id, product);
+    let event_id = event.id;
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, event).await.unwrap(),
+        Handled::Saga(SagaOutcome::Confirmed)
+    );
+    assert_eq!(
+        api.repo.get(order_id).await.unwrap().unwrap().state,
+        OrderState::Confirmed
+    );
+    assert_eq!(api.gateway.captured(order_id), 1);
+    let (event_type, envelope) = api.repo.outbox().pop().unwrap();
+    assert_eq!(event_type, "OrderConfirmed");
+    assert_eq!(envelope["causation_id"], event_id.to_string());
+    assert_eq!(envelope["correlation_id"], "corr");
+    assert_eq!(envelope["data"]["total"]["amount_minor"], 2000);
+}
+
+#[tokio::test]
+async fn a_redelivered_stock_reserved_never_charges_twice() {
+    let (api, order_id, product) = placed("tok_visa").await;
+    let event = reserved(order_id, product);
+    handle_event(&api.repo, &api.gateway, event.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, event).await.unwrap(),
+        Handled::Saga(SagaOutcome::Duplicate)
+    );
+    // Even a different delivery of the same fact (a new event id) charges nothing more.
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, reserved(order_id, product))
+            .await
+            .unwrap(),
+        Handled::Saga(SagaOutcome::Ignored)
+    );
+    assert_eq!(
+        (
+            api.gateway.captured(order_id),
+            api.gateway.charge_calls(order_id)
+        ),
+        (1, 1)
+    );
+    assert_eq!(types(&api), ["OrderPlaced", "OrderConfirmed"]);
+}
+
+#[tokio::test]
+async fn a_declined_card_cancels_the_order_and_inventory_is_told() {
+    let (api, order_id, product) = placed("tok_chargeDeclined").await;
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, reserved(order_id, product))
+            .await
+            .unwrap(),
+        Handled::Saga(SagaOutcome::PaymentDeclined)
+    );
+    assert_eq!(
+        api.repo.get(order_id).await.unwrap().unwrap().state,
+        OrderState::Cancelled(CancellationReason::PaymentDeclined)
+    );
+    let (event_type, envelope) = api.repo.outbox().pop().unwrap();
+    assert_eq!(event_type, "OrderCancelled");
+    assert_eq!(envelope["data"]["reason"], "payment_declined");
+    assert_eq!(api.gateway.captured(order_id), 0);
+}
+
+#[tokio::test]
+async fn a_transient_payment_failure_fails_the_record_and_the_retry_confirms() {
+    let (api, order_id, product) = placed("tok_fail_once").await;
+    let event = reserved(order_id, product);
+    assert!(matches!(
+        handle_event(&api.repo, &api.gateway, event.clone()).await,
+        Err(WorkerError::Payment(_))
+    ));
+    assert_eq!(
+        api.repo.get(order_id).await.unwrap().unwrap().state,
+        OrderState::Pending
+    );
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, event).await.unwrap(),
+        Handled::Saga(SagaOutcome::Confirmed)
+    );
+    assert_eq!(api.gateway.captured(order_id), 1);
+}
+
+#[tokio::test]
+async fn stock_reservation_failed_rejects_the_order_with_the_shortages() {
+    let (api, order_id, product) = placed("tok_visa").await;
+    let failed = decoded(StockReservationFailed {
+        order_id,
+        unavailable: vec![Shortage {
+            product_id: product,
+            requested: 2,
+            available: 1,
+        }],
+    });
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, failed.clone())
+            .await
+            .unwrap(),
+        Handled::Saga(SagaOutcome::Rejected)
+    );
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, failed).await.unwrap(),
+        Handled::Saga(SagaOutcome::Duplicate)
+    );
+    let (event_type, envelope) = api.repo.outbox().pop().unwrap();
+    assert_eq!(event_type, "OrderRejected");
+    assert_eq!(envelope["data"]["reason"], "out_of_stock");
+    assert_eq!(envelope["data"]["unavailable"][0]["available"], 1);
+    // A late StockReserved for a rejected order is ignored and charges nothing.
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, reserved(order_id, product))
+            .await
+            .unwrap(),
+        Handled::Saga(SagaOutcome::Ignored)
+    );
+    assert_eq!(api.gateway.charge_calls(order_id), 0);
+}
+
+#[tokio::test]
+async fn stock_reserved_after_the_customer_cancelled_charges_nothing() {
+    let (api, order_id, product) = placed("tok_visa").await;
+    let order = api.repo.get(order_id).await.unwrap().unwrap();
+    service::cancel_order(
+        &api.repo,
+        &api.gateway,
+        order.customer_id,
+        order_id,
+        Trace::from_request("c", "r"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, reserved(order_id, product))
+            .await
+            .unwrap(),
+        Handled::Saga(SagaOutcome::Ignored)
+    );
+    assert_eq!(api.gateway.charge_calls(order_id), 0);
+}
+
+#[tokio::test]
+async fn product_events_keep_snapshots_and_never_go_back_a_version() {
+    let api = api(&[]);
+    let product = Uuid::new_v4();
+    let created = decoded(ProductCreated {
+        product_id: product,
+        sku: "A".into(),
+        name: "A".into(),
+        category: "c".into(),
+        price: eur(500),
+        version: 1,
+    });
+    let updated = decoded(ProductUpdated {
+        product_id: product,
+        sku: "A".into(),
+        name: "A".into(),
+        category: "c".into(),
+        price: eur(450),
+        version: 2,
+    });
+    // Delivered out of order: the update first, then the (older) creation.
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, updated)
+            .await
+            .unwrap(),
+        Handled::Snapshot(Applied::Done)
+    );
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, created)
+            .await
+            .unwrap(),
+        Handled::Snapshot(Applied::Done)
+    );
+    assert_eq!(api.repo.snapshot(product).unwrap().price, Some(eur(450)));
+    let archived = decoded(ProductArchived {
+        product_id: product,
+        version: 3,
+    });
+    handle_event(&api.repo, &api.gateway, archived.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, archived)
+            .await
+            .unwrap(),
+        Handled::Snapshot(Applied::AlreadyProcessed)
+    );
+    assert!(
+        api.repo.active_prices(&[product]).await.unwrap().is_empty(),
+        "archived products are not sold"
+    );
+}
+
+#[tokio::test]
+async fn the_sample_batch_creates_a_snapshot_and_a_poison_record_fails_alone() {
+    let api = api(&[]);
+    let mut event: SqsEvent = serde_json::from_value(fixture("sqs-product-created.json")).unwrap();
+    let mut poison = event.records[0].clone();
+    poison.message_id = Some("poison".into());
+    poison.body = Some("{}".into());
+    event.records.push(poison);
+    let response = handle_batch(&api.repo, &api.gateway, event).await.unwrap();
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["poison"]);
+    let product: Uuid = "7d0f3b3e-1c2a-4c55-9a43-0b6f7f3f9d10".parse().unwrap();
+    assert_eq!(api.repo.snapshot(product).unwrap().price, Some(eur(1999)));
+}
+
+#[tokio::test]
+async fn stock_reserved_for_an_unknown_order_fails_its_record() {
+    let api = api(&[]);
+    let event: SqsEvent = serde_json::from_value(fixture("sqs-stock-reserved.json")).unwrap();
+    let response = handle_batch(&api.repo, &api.gateway, event).await.unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1);
+}

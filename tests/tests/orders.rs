@@ -1,0 +1,251 @@
+//! The orders table adapter and the payment simulator on the emulator: one order per
+//! idempotency key under concurrent identical requests, and one charge per order under
+//! duplicated StockReserved.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use emulator_tests::with_indexed_service_table;
+use orders::adapters::dynamodb::{BY_CUSTOMER_INDEX, DynamoDbOrderRepository};
+use orders::adapters::payment::SimulatedPaymentGateway;
+use orders::domain::{IdempotencyKey, NewOrderLine, OrderState, PaymentToken};
+use orders::ports::{OrderRepository, PriceSnapshot};
+use orders::service::{self, SagaOutcome};
+use orders::worker::{Handled, handle_event};
+use shared::dynamo::{OUTBOX_ENVELOPE, SK};
+use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
+use shared::events::{DomainEvent, Event, ProductCreated, StockLine, StockReserved};
+use shared::money::{Currency, Money};
+use uuid::Uuid;
+
+const INDEXES: &[(&str, &str, &str)] = &[(BY_CUSTOMER_INDEX, "customer_pk", "placed_sort")];
+
+fn eur(amount: i64) -> Money {
+    Money::new(amount, Currency::parse("EUR").unwrap())
+}
+
+fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
+    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
+        .to_json()
+        .unwrap();
+    RawEnvelope::parse(&json).unwrap().decode().unwrap()
+}
+
+async fn product_for_sale(repo: &DynamoDbOrderRepository) -> Uuid {
+    let product = Uuid::new_v4();
+    let created = decoded(ProductCreated {
+        product_id: product,
+        sku: "A".into(),
+        name: "A".into(),
+        category: "c".into(),
+        price: eur(1250),
+        version: 1,
+    });
+    let DomainEvent::ProductCreated(p) = &created.data else {
+        unreachable!()
+    };
+    let snapshot = PriceSnapshot {
+        product_id: p.product_id,
+        price: Some(p.price),
+        version: p.version,
+    };
+    service::on_product_event(repo, &created, snapshot)
+        .await
+        .unwrap();
+    product
+}
+
+async fn outbox_types(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<String> {
+    let items = client
+        .scan()
+        .table_name(table)
+        .filter_expression("kind = :outbox")
+        .expression_attribute_values(":outbox", AttributeValue::S("outbox".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let mut types: Vec<String> = items
+        .iter()
+        .map(|item| {
+            let AttributeValue::S(json) = &item[OUTBOX_ENVELOPE] else {
+                panic!("no envelope")
+            };
+            RawEnvelope::parse(json).unwrap().event_type
+        })
+        .collect();
+    types.sort();
+    types
+}
+
+#[tokio::test]
+async fn concurrent_identical_requests_with_one_idempotency_key_place_exactly_one_order() {
+    with_indexed_service_table("orders-idem", INDEXES, async |client, table| {
+        let repo = DynamoDbOrderRepository::new(client.clone(), &table);
+        let product = product_for_sale(&repo).await;
+        let customer = Uuid::new_v4();
+        let key = IdempotencyKey::parse("checkout-42", b"same body").unwrap();
+        let lines = [NewOrderLine {
+            product_id: product,
+            quantity: 2,
+        }];
+        let attempts = (0..6).map(|_| {
+            service::place_order(
+                &repo,
+                customer,
+                &key,
+                &lines,
+                PaymentToken::parse("tok_visa").unwrap(),
+                Trace::from_request("c", "r"),
+            )
+        });
+        let outcomes = futures::future::join_all(attempts).await;
+        let orders: Vec<_> = outcomes.into_iter().map(|o| o.unwrap()).collect();
+        assert_eq!(orders.iter().filter(|(_, created)| *created).count(), 1);
+        assert!(orders.iter().all(|(order, _)| order.id == orders[0].0.id));
+        assert_eq!(orders[0].0.total, eur(2500));
+        assert_eq!(outbox_types(&client, &table).await, ["OrderPlaced"]);
+
+        let other_body = IdempotencyKey::parse("checkout-42", b"another body").unwrap();
+        assert!(matches!(
+            service::place_order(
+                &repo,
+                customer,
+                &other_body,
+                &lines,
+                PaymentToken::parse("tok_visa").unwrap(),
+                Trace::from_request("c", "r")
+            )
+            .await,
+            Err(service::PlaceOrderError::KeyReused)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn duplicated_stock_reserved_charges_exactly_once_and_confirms_once() {
+    with_indexed_service_table("orders-charge", INDEXES, async |client, table| {
+        let repo = DynamoDbOrderRepository::new(client.clone(), &table);
+        let gateway = SimulatedPaymentGateway::new(client.clone(), &table);
+        let product = product_for_sale(&repo).await;
+        let key = IdempotencyKey::parse("k", b"b").unwrap();
+        let lines = [NewOrderLine {
+            product_id: product,
+            quantity: 1,
+        }];
+        let (order, _) = service::place_order(
+            &repo,
+            Uuid::new_v4(),
+            &key,
+            &lines,
+            PaymentToken::parse("tok_visa").unwrap(),
+            Trace::from_request("c", "r"),
+        )
+        .await
+        .unwrap();
+        let event = decoded(StockReserved {
+            order_id: order.id,
+            lines: vec![StockLine {
+                product_id: product,
+                quantity: 1,
+            }],
+        });
+        // The same delivery three times at once, then once more later.
+        let outcomes =
+            futures::future::join_all((0..3).map(|_| handle_event(&repo, &gateway, event.clone())))
+                .await;
+        let confirmed = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(Handled::Saga(SagaOutcome::Confirmed))))
+            .count();
+        assert_eq!(confirmed, 1, "{outcomes:?}");
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        assert_eq!(
+            handle_event(&repo, &gateway, event).await.unwrap(),
+            Handled::Saga(SagaOutcome::Duplicate)
+        );
+
+        assert_eq!(
+            repo.get(order.id).await.unwrap().unwrap().state,
+            OrderState::Confirmed
+        );
+        let charges = client
+            .query()
+            .table_name(&table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("PAYMENT#{}", order.id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        let kinds: Vec<_> = charges
+            .iter()
+            .map(|item: &HashMap<String, AttributeValue>| item[SK].clone())
+            .collect();
+        assert_eq!(
+            kinds,
+            [AttributeValue::S("CHARGE".into())],
+            "exactly one charge record, no refund"
+        );
+        assert_eq!(charges[0]["outcome"], AttributeValue::S("approved".into()));
+        assert_eq!(charges[0]["amount_minor"], AttributeValue::N("1250".into()));
+        assert_eq!(
+            outbox_types(&client, &table).await,
+            ["OrderConfirmed", "OrderPlaced"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_customers_orders_list_newest_first_through_the_index() {
+    with_indexed_service_table("orders-list", INDEXES, async |client, table| {
+        let repo = DynamoDbOrderRepository::new(client, &table);
+        let product = product_for_sale(&repo).await;
+        let customer = Uuid::new_v4();
+        let mut placed = Vec::new();
+        for i in 0..3 {
+            let key = IdempotencyKey::parse(&format!("k{i}"), format!("b{i}").as_bytes()).unwrap();
+            let lines = [NewOrderLine {
+                product_id: product,
+                quantity: 1,
+            }];
+            let (order, _) = service::place_order(
+                &repo,
+                customer,
+                &key,
+                &lines,
+                PaymentToken::parse("tok_visa").unwrap(),
+                Trace::from_request("c", "r"),
+            )
+            .await
+            .unwrap();
+            placed.push(order.id);
+        }
+        let first = service::list_orders(&repo, customer, 2, None)
+            .await
+            .unwrap();
+        let ids: Vec<_> = first.orders.iter().map(|o| o.id).collect();
+        assert_eq!(ids, [placed[2], placed[1]]);
+        let rest = service::list_orders(&repo, customer, 2, first.next_token.as_deref())
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+            [placed[0]]
+        );
+        assert!(
+            service::list_orders(&repo, Uuid::new_v4(), 5, None)
+                .await
+                .unwrap()
+                .orders
+                .is_empty()
+        );
+    })
+    .await;
+}
