@@ -8,6 +8,7 @@
 mod batch_processor;
 mod emulator;
 mod inventory;
+mod notifications;
 mod orders;
 mod outbox_relay;
 mod products;

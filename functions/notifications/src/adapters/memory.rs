@@ -1,0 +1,223 @@
+//! In-memory fakes: the notifications table with the DynamoDB adapter's semantics, and a sender
+//! that records what it sends and fails on demand.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{Duration, Utc};
+use uuid::Uuid;
+
+use crate::ports::{
+    Applied, Claim, Consumed, ListError, Notification, NotificationPage, NotificationSender,
+    NotificationStatus, NotificationStore, Recipient, SendError,
+};
+use crate::render::Message;
+
+type NotificationKey = (Uuid, String);
+
+#[derive(Debug, Default)]
+struct State {
+    recipients: HashMap<Uuid, Recipient>,
+    notifications: BTreeMap<NotificationKey, (Notification, chrono::DateTime<Utc>)>,
+    inbox: HashSet<Uuid>,
+}
+
+/// The notifications table in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryNotificationStore {
+    state: Mutex<State>,
+}
+
+fn sort_key(n: &Notification) -> String {
+    format!(
+        "N#{}#{}",
+        n.event_time
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        n.event_id
+    )
+}
+
+impl InMemoryNotificationStore {
+    fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("in-memory store poisoned"))
+    }
+
+    /// Every notification record, any user.
+    #[must_use]
+    pub fn all(&self) -> Vec<Notification> {
+        self.state
+            .lock()
+            .map(|s| s.notifications.values().map(|(n, _)| n.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl NotificationStore for InMemoryNotificationStore {
+    async fn upsert_recipient(&self, recipient: &Recipient) -> anyhow::Result<()> {
+        let mut state = self.lock()?;
+        if state
+            .recipients
+            .get(&recipient.user_id)
+            .is_none_or(|stored| stored.as_of < recipient.as_of)
+        {
+            state
+                .recipients
+                .insert(recipient.user_id, recipient.clone());
+        }
+        Ok(())
+    }
+
+    async fn recipient(&self, user_id: Uuid) -> anyhow::Result<Option<Recipient>> {
+        Ok(self.lock()?.recipients.get(&user_id).cloned())
+    }
+
+    async fn claim(&self, fresh: &Notification, lease: Duration) -> anyhow::Result<Claim> {
+        let mut state = self.lock()?;
+        let key = (fresh.user_id, sort_key(fresh));
+        let now = Utc::now();
+        match state.notifications.get_mut(&key) {
+            None => {
+                state
+                    .notifications
+                    .insert(key, (fresh.clone(), now + lease));
+                Ok(Claim::Claimed(Box::new(fresh.clone())))
+            }
+            Some((existing, lease_until)) => match existing.status {
+                NotificationStatus::Sent => Ok(Claim::AlreadySent),
+                NotificationStatus::Sending if *lease_until >= now => Ok(Claim::InProgress),
+                NotificationStatus::Sending | NotificationStatus::Failed => {
+                    existing.status = NotificationStatus::Sending;
+                    existing.attempts += 1;
+                    *lease_until = now + lease;
+                    Ok(Claim::Claimed(Box::new(existing.clone())))
+                }
+            },
+        }
+    }
+
+    async fn mark_sent(
+        &self,
+        consumed: &Consumed,
+        notification: &Notification,
+        provider_message_id: &str,
+    ) -> anyhow::Result<Applied> {
+        let mut state = self.lock()?;
+        if !state.inbox.insert(consumed.id) {
+            return Ok(Applied::AlreadyProcessed);
+        }
+        let key = (notification.user_id, sort_key(notification));
+        let (stored, _) = state
+            .notifications
+            .get_mut(&key)
+            .ok_or_else(|| anyhow::anyhow!("no such notification"))?;
+        stored.status = NotificationStatus::Sent;
+        stored.provider_message_id = Some(provider_message_id.to_owned());
+        stored.error = None;
+        stored.sent_at = Some(Utc::now());
+        Ok(Applied::Done)
+    }
+
+    async fn mark_failed(&self, notification: &Notification, error: &str) -> anyhow::Result<()> {
+        let mut state = self.lock()?;
+        let key = (notification.user_id, sort_key(notification));
+        if let Some((stored, _)) = state.notifications.get_mut(&key) {
+            stored.status = NotificationStatus::Failed;
+            stored.error = Some(error.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        user_id: Uuid,
+        limit: i32,
+        next_token: Option<&str>,
+    ) -> Result<NotificationPage, ListError> {
+        let state = self.lock()?;
+        let before = next_token
+            .map(|token| {
+                shared::pagination::decode_token(token, &["sk"]).and_then(|key| {
+                    match key.get("sk") {
+                        Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => Ok(s.clone()),
+                        _ => Err(shared::http::Problem::bad_request(
+                            "next_token is not valid",
+                        )),
+                    }
+                })
+            })
+            .transpose()
+            .map_err(ListError::BadToken)?;
+        let mine: Vec<&Notification> = state
+            .notifications
+            .iter()
+            .rev()
+            .filter(|((user, sk), _)| *user == user_id && before.as_ref().is_none_or(|b| sk < b))
+            .map(|(_, (n, _))| n)
+            .collect();
+        let take = usize::try_from(limit).unwrap_or(0);
+        let page: Vec<Notification> = mine.iter().take(take).map(|n| (*n).clone()).collect();
+        let next_token = if mine.len() > take {
+            page.last().and_then(|last| {
+                shared::pagination::encode_token(Some(&HashMap::from([(
+                    "sk".to_owned(),
+                    aws_sdk_dynamodb::types::AttributeValue::S(sort_key(last)),
+                )])))
+            })
+        } else {
+            None
+        };
+        Ok(NotificationPage {
+            notifications: page,
+            next_token,
+        })
+    }
+
+    async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
+        Ok(if self.lock()?.inbox.insert(consumed.id) {
+            Applied::Done
+        } else {
+            Applied::AlreadyProcessed
+        })
+    }
+}
+
+/// A sender that records messages; `fail_next(n)` makes the next n sends fail.
+#[derive(Debug, Default)]
+pub struct RecordingSender {
+    sent: Mutex<Vec<(String, Message)>>,
+    failures: AtomicU32,
+}
+
+impl RecordingSender {
+    /// Makes the next `count` sends fail.
+    pub fn fail_next(&self, count: u32) {
+        self.failures.store(count, Ordering::SeqCst);
+    }
+
+    /// What was sent: `(to, message)`.
+    #[must_use]
+    pub fn sent(&self) -> Vec<(String, Message)> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl NotificationSender for RecordingSender {
+    async fn send(&self, to: &str, message: &Message) -> Result<String, SendError> {
+        let failing = self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(SendError(anyhow::anyhow!("simulated provider outage")));
+        }
+        let mut sent = self
+            .sent
+            .lock()
+            .map_err(|_| SendError(anyhow::anyhow!("poisoned")))?;
+        sent.push((to.to_owned(), message.clone()));
+        Ok(format!("msg-{}", sent.len()))
+    }
+}

@@ -1,0 +1,24 @@
+use std::convert::Infallible;
+
+use lambda_http::{Request, service_fn};
+use notifications::adapters::dynamodb::DynamoDbNotificationStore;
+use notifications::http::NotificationsApi;
+use shared::auth::JwtKeys;
+use shared::config;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let table = config::required("NOTIFICATIONS_TABLE")?;
+    let keys = JwtKeys::from_secret(config::required("JWT_SECRET")?.as_bytes())?;
+    let sdk = config::aws_sdk_config().await;
+    let api = NotificationsApi {
+        store: DynamoDbNotificationStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+        keys,
+    };
+    let api = &api;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(api.handle(request).await)
+    }))
+    .await
+}

@@ -1,0 +1,110 @@
+//! lambda_http glue for notifications-api: `GET /notifications`, the caller's own, newest first.
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use shared::auth::JwtKeys;
+use shared::http::{Problem, correlation_id, json_response, query_param, request_id};
+use shared::pagination::{Page, parse_limit};
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::ports::{ListError, Notification, NotificationStatus, NotificationStore};
+use crate::service;
+
+/// Everything notifications-api needs, built once per cold start.
+#[derive(Debug)]
+pub struct NotificationsApi<S> {
+    pub store: S,
+    pub keys: JwtKeys,
+}
+
+/// A notification as its recipient sees it.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NotificationView {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub status: NotificationStatus,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Notification> for NotificationView {
+    fn from(n: &Notification) -> Self {
+        Self {
+            event_id: n.event_id,
+            event_type: n.event_type.clone(),
+            channel: n.channel.clone(),
+            recipient: n.recipient.clone(),
+            subject: n.message.subject.clone(),
+            body: n.message.body.clone(),
+            status: n.status,
+            created_at: n.created_at,
+            sent_at: n.sent_at,
+        }
+    }
+}
+
+impl<S: NotificationStore> NotificationsApi<S> {
+    /// Handles one API Gateway request. Never fails: every error is a problem response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let request_id = request_id(&request);
+        let span = shared::telemetry::correlation_span(&correlation_id(&request));
+        async {
+            match self.route(&request).await {
+                Ok(response) => response,
+                Err(
+                    RouteProblem::Problem(problem)
+                    | RouteProblem::List(ListError::BadToken(problem)),
+                ) => problem.into_response(),
+                Err(RouteProblem::List(ListError::Unexpected(err))) => {
+                    tracing::error!(error = format!("{err:#}"), "request failed");
+                    Problem::internal(&request_id).into_response()
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn route(&self, request: &Request) -> Result<Response<Body>, RouteProblem> {
+        if request.uri().path().trim_end_matches('/') != "/notifications" {
+            return Err(Problem::not_found("no such route").into());
+        }
+        if request.method() != Method::GET {
+            return Err(Problem::method_not_allowed().into());
+        }
+        let identity = self.keys.authenticate(request)?;
+        let user_id = Uuid::parse_str(&identity.user_id)
+            .map_err(|_| Problem::unauthorized("the bearer token is invalid or expired"))?;
+        let limit = parse_limit(query_param(request, "limit").as_deref())?;
+        let token = query_param(request, "next_token");
+        let page =
+            service::list_notifications(&self.store, user_id, limit, token.as_deref()).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &Page {
+                items: page
+                    .notifications
+                    .iter()
+                    .map(NotificationView::from)
+                    .collect(),
+                next_token: page.next_token,
+            },
+        ))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RouteProblem {
+    #[error(transparent)]
+    Problem(#[from] Problem),
+    #[error(transparent)]
+    List(#[from] ListError),
+}

@@ -1,0 +1,154 @@
+//! What the notification use cases need: the table (recipients and notification records) and
+//! a sender.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::envelope::EventEnvelope;
+use shared::events::DomainEvent;
+use uuid::Uuid;
+
+use crate::render::Message;
+
+/// The event being consumed.
+pub type Consumed = EventEnvelope<DomainEvent>;
+
+/// Outcome of a write that consumes an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    AlreadyProcessed,
+}
+
+/// Where to reach a user, as learned from user events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    /// Time of the user event this reflects; an older event never overwrites a newer one.
+    pub as_of: DateTime<Utc>,
+}
+
+/// Where a notification is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationStatus {
+    /// A worker is sending it (until its lease expires).
+    Sending,
+    Sent,
+    /// The last send failed; the event will be retried.
+    Failed,
+}
+
+/// One notification: exactly one per (user, event).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub user_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub event_time: DateTime<Utc>,
+    pub channel: String,
+    pub recipient: String,
+    pub message: Message,
+    pub status: NotificationStatus,
+    pub attempts: u32,
+    pub provider_message_id: Option<String>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The result of trying to take a notification for sending.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This worker sends it now (the record, as stored, with `attempts` counted).
+    Claimed(Box<Notification>),
+    /// It was sent before: nothing to do.
+    AlreadySent,
+    /// Another worker holds it; try later.
+    InProgress,
+}
+
+/// A page of a user's notifications, newest first.
+#[derive(Debug)]
+pub struct NotificationPage {
+    pub notifications: Vec<Notification>,
+    pub next_token: Option<String>,
+}
+
+/// Why a page could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("invalid next_token")]
+    BadToken(shared::http::Problem),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The notifications table.
+pub trait NotificationStore: Send + Sync {
+    /// Stores `recipient` unless a newer version of it is stored.
+    fn upsert_recipient(
+        &self,
+        recipient: &Recipient,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// The recipient of `user_id`, if known.
+    fn recipient(
+        &self,
+        user_id: Uuid,
+    ) -> impl Future<Output = anyhow::Result<Option<Recipient>>> + Send;
+
+    /// Creates `fresh` (status sending) or takes over a failed or abandoned record of the same
+    /// (user, event), counting the attempt.
+    fn claim(
+        &self,
+        fresh: &Notification,
+        lease: chrono::Duration,
+    ) -> impl Future<Output = anyhow::Result<Claim>> + Send;
+
+    /// Marks a claimed notification sent, with the inbox marker of `consumed`, atomically.
+    fn mark_sent(
+        &self,
+        consumed: &Consumed,
+        notification: &Notification,
+        provider_message_id: &str,
+    ) -> impl Future<Output = anyhow::Result<Applied>> + Send;
+
+    /// Marks a claimed notification failed (it stays retryable).
+    fn mark_failed(
+        &self,
+        notification: &Notification,
+        error: &str,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// A user's notifications, newest first.
+    fn list(
+        &self,
+        user_id: Uuid,
+        limit: i32,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<NotificationPage, ListError>> + Send;
+
+    /// Records only the inbox marker of `consumed`.
+    fn acknowledge(
+        &self,
+        consumed: &Consumed,
+    ) -> impl Future<Output = anyhow::Result<Applied>> + Send;
+}
+
+/// Why a message was not sent.
+#[derive(Debug, thiserror::Error)]
+#[error("sending failed: {0:#}")]
+pub struct SendError(#[source] pub anyhow::Error);
+
+/// Delivers a rendered message to an address; returns the provider's message id.
+pub trait NotificationSender: Send + Sync {
+    fn send(
+        &self,
+        to: &str,
+        message: &Message,
+    ) -> impl Future<Output = Result<String, SendError>> + Send;
+}

@@ -1,0 +1,144 @@
+//! The notification use cases.
+
+use chrono::{Duration, Utc};
+use uuid::Uuid;
+
+use crate::ports::{
+    Applied, Claim, Consumed, ListError, Notification, NotificationPage, NotificationSender,
+    NotificationStatus, NotificationStore, Recipient, SendError,
+};
+use crate::render::Message;
+
+/// How long a worker may hold a notification while sending before another may take over.
+pub const SEND_LEASE: Duration = Duration::seconds(60);
+
+/// What the worker did, for logs and tests.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    RecipientUpdated,
+    Duplicate,
+    Ignored,
+}
+
+/// Why an event could not be handled now; the record is retried, then dead-lettered.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// The user's registration has not arrived yet (events are not ordered): retry later.
+    #[error("recipient {0} is not known yet")]
+    UnknownRecipient(Uuid),
+    /// Another delivery of this event is sending it.
+    #[error("notification for event {0} is being sent by another worker")]
+    InProgress(Uuid),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Learns (or updates) where to reach a user.
+///
+/// # Errors
+/// [`NotifyError::Unexpected`].
+pub async fn remember_recipient<S: NotificationStore>(
+    store: &S,
+    consumed: &Consumed,
+    user_id: Uuid,
+    email: &str,
+    name: &str,
+) -> Result<(), NotifyError> {
+    let recipient = Recipient {
+        user_id,
+        email: email.to_owned(),
+        name: name.to_owned(),
+        as_of: consumed.time,
+    };
+    store.upsert_recipient(&recipient).await?;
+    Ok(())
+}
+
+/// Acknowledges an event that needs nothing more.
+///
+/// # Errors
+/// [`NotifyError::Unexpected`].
+pub async fn acknowledge<S: NotificationStore>(
+    store: &S,
+    consumed: &Consumed,
+    outcome: Outcome,
+) -> Result<Outcome, NotifyError> {
+    Ok(match store.acknowledge(consumed).await? {
+        Applied::Done => outcome,
+        Applied::AlreadyProcessed => Outcome::Duplicate,
+    })
+}
+
+/// Sends the message `render` makes for `user_id`, once per event, and records it.
+///
+/// # Errors
+/// See [`NotifyError`]: every error leaves the event retryable.
+pub async fn notify<S, N, F>(
+    store: &S,
+    sender: &N,
+    consumed: &Consumed,
+    user_id: Uuid,
+    render: F,
+) -> Result<Outcome, NotifyError>
+where
+    S: NotificationStore,
+    N: NotificationSender,
+    F: FnOnce(&Recipient) -> Message,
+{
+    let recipient = store
+        .recipient(user_id)
+        .await?
+        .ok_or(NotifyError::UnknownRecipient(user_id))?;
+    let now = Utc::now();
+    let fresh = Notification {
+        user_id,
+        event_id: consumed.id,
+        event_type: consumed.event_type.clone(),
+        event_time: consumed.time,
+        channel: "email".to_owned(),
+        recipient: recipient.email.clone(),
+        message: render(&recipient),
+        status: NotificationStatus::Sending,
+        attempts: 1,
+        provider_message_id: None,
+        error: None,
+        created_at: now,
+        sent_at: None,
+    };
+    let claimed = match store.claim(&fresh, SEND_LEASE).await? {
+        Claim::Claimed(notification) => notification,
+        Claim::AlreadySent => return acknowledge(store, consumed, Outcome::Duplicate).await,
+        Claim::InProgress => return Err(NotifyError::InProgress(consumed.id)),
+    };
+    match sender.send(&claimed.recipient, &claimed.message).await {
+        Ok(message_id) => {
+            let applied = store.mark_sent(consumed, &claimed, &message_id).await?;
+            tracing::info!(%user_id, event_type = %claimed.event_type, attempts = claimed.attempts, "notification sent");
+            Ok(match applied {
+                Applied::Done => Outcome::Sent,
+                Applied::AlreadyProcessed => Outcome::Duplicate,
+            })
+        }
+        Err(err) => {
+            store.mark_failed(&claimed, &format!("{err}")).await?;
+            tracing::warn!(%user_id, event_type = %claimed.event_type, attempts = claimed.attempts, error = %err, "notification failed; will retry");
+            Err(err.into())
+        }
+    }
+}
+
+/// The caller's notifications, newest first.
+///
+/// # Errors
+/// [`ListError`].
+pub async fn list_notifications<S: NotificationStore>(
+    store: &S,
+    user_id: Uuid,
+    limit: i32,
+    next_token: Option<&str>,
+) -> Result<NotificationPage, ListError> {
+    store.list(user_id, limit, next_token).await
+}

@@ -1,0 +1,262 @@
+//! notifications in process: the worker (exactly one notification per event, unknown recipient
+//! then known, sender failure) and the API, with in-memory fakes and the sample events.
+
+// Helpers are not #[test] functions, so clippy's allow-*-in-tests does not reach them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use chrono::Utc;
+use lambda_http::{Body, Request};
+use notifications::adapters::memory::{InMemoryNotificationStore, RecordingSender};
+use notifications::http::NotificationsApi;
+use notifications::ports::NotificationStatus;
+use notifications::worker::handle_batch;
+use serde_json::{Value, json};
+use shared::auth::{JwtKeys, Role};
+
+const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+const CUSTOMER: &str = "0b9c8f4e-5d7a-4e8b-9a1c-2f3e4d5c6b7a";
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/../../events/notifications/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn batch(name: &str) -> SqsEvent {
+    serde_json::from_value(fixture(name)).unwrap()
+}
+
+async fn failed(store: &InMemoryNotificationStore, sender: &RecordingSender, name: &str) -> usize {
+    handle_batch(store, sender, batch(name))
+        .await
+        .unwrap()
+        .batch_item_failures
+        .len()
+}
+
+#[tokio::test]
+async fn a_registration_sends_one_welcome_however_often_it_is_delivered() {
+    let (store, sender) = (
+        InMemoryNotificationStore::default(),
+        RecordingSender::default(),
+    );
+    for _ in 0..3 {
+        assert_eq!(failed(&store, &sender, "sqs-user-registered.json").await, 0);
+    }
+    let sent = sender.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, "ada@example.org");
+    assert_eq!(sent[0].1.subject, "Welcome to the shop");
+    let records = store.all();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        (records[0].status, records[0].attempts),
+        (NotificationStatus::Sent, 1)
+    );
+    assert_eq!(records[0].provider_message_id.as_deref(), Some("msg-1"));
+}
+
+#[tokio::test]
+async fn an_order_event_for_a_user_not_known_yet_is_retried_not_dropped() {
+    let (store, sender) = (
+        InMemoryNotificationStore::default(),
+        RecordingSender::default(),
+    );
+    assert_eq!(
+        failed(&store, &sender, "sqs-order-confirmed.json").await,
+        1,
+        "unknown recipient: retry"
+    );
+    assert!(sender.sent().is_empty());
+    assert_eq!(failed(&store, &sender, "sqs-user-registered.json").await, 0);
+    assert_eq!(
+        failed(&store, &sender, "sqs-order-confirmed.json").await,
+        0,
+        "the retry succeeds once the user is known"
+    );
+    let subjects: Vec<_> = sender.sent().into_iter().map(|(_, m)| m.subject).collect();
+    assert_eq!(
+        subjects,
+        ["Welcome to the shop", "Order 5A4B3C2D confirmed"]
+    );
+}
+
+#[tokio::test]
+async fn a_sender_failure_records_the_failure_fails_the_record_and_the_retry_sends_once() {
+    let (store, sender) = (
+        InMemoryNotificationStore::default(),
+        RecordingSender::default(),
+    );
+    failed(&store, &sender, "sqs-user-registered.json").await;
+    sender.fail_next(1);
+    assert_eq!(failed(&store, &sender, "sqs-order-rejected.json").await, 1);
+    let rejected = store
+        .all()
+        .into_iter()
+        .find(|n| n.event_type == "OrderRejected")
+        .unwrap();
+    assert_eq!(rejected.status, NotificationStatus::Failed);
+    assert!(
+        rejected
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("simulated provider outage")
+    );
+    assert_eq!(failed(&store, &sender, "sqs-order-rejected.json").await, 0);
+    let rejected = store
+        .all()
+        .into_iter()
+        .find(|n| n.event_type == "OrderRejected")
+        .unwrap();
+    assert_eq!(
+        (rejected.status, rejected.attempts),
+        (NotificationStatus::Sent, 2)
+    );
+    assert_eq!(
+        sender
+            .sent()
+            .iter()
+            .filter(|(_, m)| m.subject.contains("could not be placed"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_profile_update_changes_the_address_later_messages_go_to() {
+    let (store, sender) = (
+        InMemoryNotificationStore::default(),
+        RecordingSender::default(),
+    );
+    failed(&store, &sender, "sqs-user-registered.json").await;
+    let mut update = batch("sqs-user-registered.json");
+    let mut envelope: Value =
+        serde_json::from_str(update.records[0].body.as_deref().unwrap()).unwrap();
+    envelope["id"] = json!(uuid::Uuid::new_v4());
+    envelope["type"] = json!("UserProfileUpdated");
+    envelope["time"] = json!("2026-11-26T11:59:30.000Z");
+    envelope["data"]["email"] = json!("augusta@example.org");
+    update.records[0].body = Some(envelope.to_string());
+    assert_eq!(
+        handle_batch(&store, &sender, update)
+            .await
+            .unwrap()
+            .batch_item_failures
+            .len(),
+        0
+    );
+    failed(&store, &sender, "sqs-order-cancelled.json").await;
+    let (to, message) = sender.sent().pop().unwrap();
+    assert_eq!(to, "augusta@example.org");
+    assert!(message.body.contains("We refunded 39.98 EUR."));
+}
+
+fn list_request(token: Option<&str>, query: &[(&str, &str)]) -> Request {
+    let mut event = fixture("list.json");
+    match token {
+        Some(token) => event["headers"]["authorization"] = json!(format!("Bearer {token}")),
+        None => {
+            event["headers"]
+                .as_object_mut()
+                .unwrap()
+                .remove("authorization");
+        }
+    }
+    event["rawQueryString"] = json!(
+        query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    event["queryStringParameters"] = Value::Object(
+        query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect(),
+    );
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+fn body(response: &lambda_http::Response<Body>) -> Value {
+    match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_user_lists_their_own_notifications_newest_first_paginated() {
+    let (store, sender) = (
+        InMemoryNotificationStore::default(),
+        RecordingSender::default(),
+    );
+    for name in [
+        "sqs-user-registered.json",
+        "sqs-order-confirmed.json",
+        "sqs-order-cancelled.json",
+    ] {
+        failed(&store, &sender, name).await;
+    }
+    let keys = JwtKeys::from_secret(SECRET).unwrap();
+    let api = NotificationsApi {
+        store,
+        keys: keys.clone(),
+    };
+    let mine = keys
+        .issue(CUSTOMER, Role::Customer, Utc::now())
+        .unwrap()
+        .access_token;
+    let first = body(
+        &api.handle(list_request(Some(&mine), &[("limit", "2")]))
+            .await,
+    );
+    let types: Vec<_> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), 2);
+    assert!(types.iter().all(|t| t.starts_with("Order")), "{types:?}");
+    let token = first["next_token"].as_str().unwrap();
+    let rest = body(
+        &api.handle(list_request(
+            Some(&mine),
+            &[("limit", "2"), ("next_token", token)],
+        ))
+        .await,
+    );
+    assert_eq!(rest["items"][0]["event_type"], "UserRegistered");
+    assert_eq!(rest["items"][0]["status"], "sent");
+
+    let someone_else = keys
+        .issue(
+            &uuid::Uuid::new_v4().to_string(),
+            Role::Customer,
+            Utc::now(),
+        )
+        .unwrap()
+        .access_token;
+    assert_eq!(
+        body(&api.handle(list_request(Some(&someone_else), &[])).await)["items"],
+        json!([])
+    );
+    assert_eq!(api.handle(list_request(None, &[])).await.status(), 401);
+    assert_eq!(
+        api.handle(list_request(Some(&mine), &[("limit", "0")]))
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        api.handle(list_request(Some(&mine), &[("next_token", "forged")]))
+            .await
+            .status(),
+        400
+    );
+}

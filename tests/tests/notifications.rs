@@ -1,0 +1,145 @@
+//! The notifications adapters on the emulator: SES SendEmail from a verified identity, one
+//! record per event, and a rejected send left retryable.
+
+use emulator_tests::{sdk_config, unique_name, with_service_table};
+use notifications::adapters::dynamodb::DynamoDbNotificationStore;
+use notifications::adapters::ses::SesSender;
+use notifications::ports::{NotificationStatus, NotificationStore};
+use notifications::service::{NotifyError, Outcome};
+use notifications::worker::handle_event;
+use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
+use shared::events::{DomainEvent, Event, OrderConfirmed, UserRegistered};
+use shared::money::{Currency, Money};
+use uuid::Uuid;
+
+fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
+    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
+        .to_json()
+        .unwrap();
+    RawEnvelope::parse(&json).unwrap().decode().unwrap()
+}
+
+/// A sender domain verified in the emulator's SES.
+async fn verified_sender() -> String {
+    let domain = format!("{}.example.org", unique_name("shop"));
+    aws_sdk_sesv2::Client::new(sdk_config().await)
+        .create_email_identity()
+        .email_identity(&domain)
+        .send()
+        .await
+        .expect("CreateEmailIdentity");
+    format!("noreply@{domain}")
+}
+
+#[tokio::test]
+async fn a_welcome_is_sent_through_ses_and_recorded_exactly_once() {
+    let from = verified_sender().await;
+    with_service_table("notifications-ses", async |client, table| {
+        let store = DynamoDbNotificationStore::new(client, &table);
+        let sender = SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from);
+        let user = Uuid::new_v4();
+        let event = decoded(UserRegistered {
+            user_id: user,
+            email: "ada@example.org".into(),
+            name: "Ada".into(),
+        });
+        let outcomes =
+            futures::future::join_all((0..3).map(|_| handle_event(&store, &sender, event.clone())))
+                .await;
+        let sent = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(Outcome::Sent)))
+            .count();
+        assert_eq!(sent, 1, "{outcomes:?}");
+        // The losers either saw it sent or in flight (and would be retried by SQS).
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Ok(_) | Err(NotifyError::InProgress(_)))),
+            "{outcomes:?}"
+        );
+        assert!(matches!(
+            handle_event(&store, &sender, event).await,
+            Ok(Outcome::Duplicate)
+        ));
+
+        let page = store.list(user, 10, None).await.unwrap();
+        assert_eq!(page.notifications.len(), 1);
+        let record = &page.notifications[0];
+        assert_eq!(record.status, NotificationStatus::Sent);
+        assert!(
+            record
+                .provider_message_id
+                .as_deref()
+                .is_some_and(|id| !id.is_empty())
+        );
+        assert_eq!(record.recipient, "ada@example.org");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
+    let from = verified_sender().await;
+    with_service_table("notifications-reject", async |client, table| {
+        let store = DynamoDbNotificationStore::new(client, &table);
+        let unverified = SesSender::new(
+            aws_sdk_sesv2::Client::new(sdk_config().await),
+            "noreply@not-verified.invalid",
+        );
+        let user = Uuid::new_v4();
+        handle_event(
+            &store,
+            &SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from),
+            decoded(UserRegistered {
+                user_id: user,
+                email: "ada@example.org".into(),
+                name: "Ada".into(),
+            }),
+        )
+        .await
+        .unwrap();
+        let eur = Money::new(500, Currency::parse("EUR").unwrap());
+        let confirmed = decoded(OrderConfirmed {
+            order_id: Uuid::new_v4(),
+            customer_id: user,
+            lines: vec![],
+            total: eur,
+        });
+        assert!(matches!(
+            handle_event(&store, &unverified, confirmed.clone()).await,
+            Err(NotifyError::Send(_))
+        ));
+        let failed = store
+            .list(user, 10, None)
+            .await
+            .unwrap()
+            .notifications
+            .into_iter()
+            .find(|n| n.event_type == "OrderConfirmed")
+            .unwrap();
+        assert_eq!(failed.status, NotificationStatus::Failed);
+        assert!(
+            failed.error.as_deref().unwrap().contains("SendEmail"),
+            "{:?}",
+            failed.error
+        );
+
+        // The retry, with a working sender, sends it.
+        let working = SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from);
+        assert!(matches!(
+            handle_event(&store, &working, confirmed).await,
+            Ok(Outcome::Sent)
+        ));
+        let sent = store
+            .list(user, 10, None)
+            .await
+            .unwrap()
+            .notifications
+            .into_iter()
+            .find(|n| n.event_type == "OrderConfirmed")
+            .unwrap();
+        assert_eq!((sent.status, sent.attempts), (NotificationStatus::Sent, 2));
+    })
+    .await;
+}
