@@ -81,6 +81,34 @@ pub enum CommitError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Outcome of a write that consumes an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The change and the event's inbox marker were written.
+    Done,
+    /// The inbox already had this event: nothing was written.
+    AlreadyProcessed,
+}
+
+/// Records only the inbox marker of `event` on `table`: for an event that needs no change, or
+/// whose change turned out to be moot.
+///
+/// # Errors
+/// Anything but a duplicate, which is [`Applied::AlreadyProcessed`].
+pub async fn acknowledge<D>(
+    client: &Client,
+    table: &str,
+    event: &EventEnvelope<D>,
+) -> anyhow::Result<Applied> {
+    let mut unit = UnitOfWork::new(table);
+    unit.record_inbox(event)?;
+    match unit.commit(client).await {
+        Ok(()) => Ok(Applied::Done),
+        Err(CommitError::AlreadyProcessed) => Ok(Applied::AlreadyProcessed),
+        Err(err) => Err(anyhow::Error::new(err).context("recording inbox marker")),
+    }
+}
+
 /// Writes that commit together, or not at all.
 #[derive(Debug, Clone)]
 pub struct UnitOfWork {

@@ -256,6 +256,49 @@ impl Problem {
     }
 }
 
+/// The one mapping from a function's errors to problem responses.
+pub trait IntoProblem {
+    /// The problem to answer with. A 5xx logs its cause here, once (see [`unexpected`]).
+    fn into_problem(self, request_id: &str) -> Problem;
+}
+
+impl IntoProblem for Problem {
+    fn into_problem(self, _request_id: &str) -> Problem {
+        self
+    }
+}
+
+/// Logs an unexpected error once, with its whole chain, and returns the opaque 500 that names
+/// only the request id.
+#[must_use]
+pub fn unexpected(err: &anyhow::Error, request_id: &str) -> Problem {
+    tracing::error!(error = format!("{err:#}"), "request failed");
+    Problem::internal(request_id)
+}
+
+/// Answers one API Gateway request: runs `route` in a span carrying the correlation id, with the
+/// request's [`Trace`](crate::envelope::Trace), and turns its error into a problem response.
+/// Every API function's `handle` is this; nothing it does can fail the invocation.
+pub async fn respond<F, Fut, E>(request: Request, route: F) -> Response<Body>
+where
+    F: FnOnce(Request, crate::envelope::Trace) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Body>, E>>,
+    E: IntoProblem,
+{
+    use tracing::Instrument as _;
+    let request_id = request_id(&request);
+    let trace = crate::envelope::Trace::from_request(&correlation_id(&request), &request_id);
+    let span = crate::telemetry::correlation_span(&trace.correlation_id);
+    async move {
+        match route(request, trace).await {
+            Ok(response) => response,
+            Err(err) => err.into_problem(&request_id).into_response(),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
 /// A JSON response with `status`.
 #[must_use]
 pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {

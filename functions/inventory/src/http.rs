@@ -5,8 +5,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use shared::auth::JwtKeys;
-use shared::http::{Problem, correlation_id, json_response, parse_json, request_id};
-use tracing::Instrument as _;
+use shared::http::{IntoProblem, Problem, json_response, parse_json, respond, unexpected};
 use uuid::Uuid;
 
 use crate::domain::{StockChange, StockChangeError, StockLevel};
@@ -48,25 +47,28 @@ impl From<StockLevel> for StockView {
     }
 }
 
-fn into_problem(err: ChangeStockError, request_id: &str) -> Problem {
-    match err {
-        ChangeStockError::NotFound => {
-            Problem::not_found("inventory has no stock record for this product")
-        }
-        ChangeStockError::Refused(StockChangeError::BelowReserved { reserved }) => {
-            Problem::conflict(format!(
-                "stock cannot go below the {reserved} units reserved for orders"
-            ))
-        }
-        ChangeStockError::Refused(StockChangeError::TooLarge) => {
-            Problem::invalid_field("on_hand", "is too large")
-        }
-        ChangeStockError::Conflict => {
-            Problem::conflict("stock is changing concurrently; try again")
-        }
-        ChangeStockError::Unexpected(err) => {
-            tracing::error!(error = format!("{err:#}"), "request failed");
-            Problem::internal(request_id)
+impl IntoProblem for RouteError {
+    fn into_problem(self, request_id: &str) -> Problem {
+        let err = match self {
+            Self::Problem(problem) => return problem,
+            Self::Stock(err) => err,
+        };
+        match err {
+            ChangeStockError::NotFound => {
+                Problem::not_found("inventory has no stock record for this product")
+            }
+            ChangeStockError::Refused(StockChangeError::BelowReserved { reserved }) => {
+                Problem::conflict(format!(
+                    "stock cannot go below the {reserved} units reserved for orders"
+                ))
+            }
+            ChangeStockError::Refused(StockChangeError::TooLarge) => {
+                Problem::invalid_field("on_hand", "is too large")
+            }
+            ChangeStockError::Conflict => {
+                Problem::conflict("stock is changing concurrently; try again")
+            }
+            ChangeStockError::Unexpected(err) => unexpected(&err, request_id),
         }
     }
 }
@@ -74,16 +76,9 @@ fn into_problem(err: ChangeStockError, request_id: &str) -> Problem {
 impl<S: InventoryStore> InventoryApi<S> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let request_id = request_id(&request);
-        let span = shared::telemetry::correlation_span(&correlation_id(&request));
-        async {
-            match self.route(&request).await {
-                Ok(response) => response,
-                Err(RouteError::Problem(problem)) => problem.into_response(),
-                Err(RouteError::Stock(err)) => into_problem(err, &request_id).into_response(),
-            }
-        }
-        .instrument(span)
+        respond(request, |request, _trace| async move {
+            self.route(&request).await
+        })
         .await
     }
 

@@ -16,13 +16,7 @@ use crate::domain::{Reservation, StockChange, StockChangeError, StockLevel};
 pub type Consumed = EventEnvelope<DomainEvent>;
 
 /// Outcome of a write that consumes an event.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Applied {
-    /// The change and the inbox marker were written.
-    Done,
-    /// The inbox already had this event: nothing was written.
-    AlreadyProcessed,
-}
+pub use shared::dynamo::Applied;
 
 /// Outcome of one reservation attempt.
 #[derive(Debug, PartialEq, Eq)]

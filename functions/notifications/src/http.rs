@@ -5,9 +5,8 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use shared::auth::JwtKeys;
-use shared::http::{Problem, correlation_id, json_response, query_param, request_id};
+use shared::http::{IntoProblem, Problem, json_response, query_param, respond, unexpected};
 use shared::pagination::{Page, parse_limit};
-use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::ports::{ListError, Notification, NotificationStatus, NotificationStore};
@@ -54,22 +53,9 @@ impl From<&Notification> for NotificationView {
 impl<S: NotificationStore> NotificationsApi<S> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let request_id = request_id(&request);
-        let span = shared::telemetry::correlation_span(&correlation_id(&request));
-        async {
-            match self.route(&request).await {
-                Ok(response) => response,
-                Err(
-                    RouteProblem::Problem(problem)
-                    | RouteProblem::List(ListError::BadToken(problem)),
-                ) => problem.into_response(),
-                Err(RouteProblem::List(ListError::Unexpected(err))) => {
-                    tracing::error!(error = format!("{err:#}"), "request failed");
-                    Problem::internal(&request_id).into_response()
-                }
-            }
-        }
-        .instrument(span)
+        respond(request, |request, _trace| async move {
+            self.route(&request).await
+        })
         .await
     }
 
@@ -107,4 +93,13 @@ enum RouteProblem {
     Problem(#[from] Problem),
     #[error(transparent)]
     List(#[from] ListError),
+}
+
+impl IntoProblem for RouteProblem {
+    fn into_problem(self, request_id: &str) -> Problem {
+        match self {
+            Self::Problem(problem) | Self::List(ListError::BadToken(problem)) => problem,
+            Self::List(ListError::Unexpected(err)) => unexpected(&err, request_id),
+        }
+    }
 }

@@ -15,11 +15,7 @@ use crate::render::Message;
 pub type Consumed = EventEnvelope<DomainEvent>;
 
 /// Outcome of a write that consumes an event.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Applied {
-    Done,
-    AlreadyProcessed,
-}
+pub use shared::dynamo::Applied;
 
 /// Where to reach a user, as learned from user events.
 #[derive(Clone, Debug, PartialEq, Eq)]

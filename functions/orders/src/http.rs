@@ -10,11 +10,10 @@ use shared::auth::JwtKeys;
 use shared::envelope::Trace;
 use shared::events::OrderLine;
 use shared::http::{
-    FieldError, Problem, correlation_id, json_response, parse_json, query_param, request_id,
+    FieldError, IntoProblem, Problem, json_response, parse_json, query_param, respond, unexpected,
 };
 use shared::money::Money;
 use shared::pagination::{Page, parse_limit};
-use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, NewOrderLine, Order, OrderError, OrderState, PaymentToken};
@@ -114,12 +113,8 @@ fn order_problem(err: OrderError) -> Problem {
     }
 }
 
-impl ApiError {
+impl IntoProblem for ApiError {
     fn into_problem(self, request_id: &str) -> Problem {
-        let unexpected = |err: &dyn std::fmt::Display| {
-            tracing::error!(error = %err, "request failed");
-            Problem::internal(request_id)
-        };
         match self {
             Self::Problem(problem) | Self::List(ListError::BadToken(problem)) => problem,
             Self::Place(PlaceOrderError::KeyReused) => Problem::invalid_field(
@@ -129,10 +124,12 @@ impl ApiError {
             Self::Place(PlaceOrderError::Invalid(err)) => order_problem(err),
             Self::Access(OrderAccessError::NotFound) => Problem::not_found("no such order"),
             Self::Access(OrderAccessError::Refused(why)) => Problem::conflict(why),
-            Self::Access(OrderAccessError::Payment(err)) => unexpected(&err),
+            Self::Access(OrderAccessError::Payment(err)) => {
+                unexpected(&anyhow::Error::new(err), request_id)
+            }
             Self::Place(PlaceOrderError::Unexpected(err))
             | Self::Access(OrderAccessError::Unexpected(err))
-            | Self::List(ListError::Unexpected(err)) => unexpected(&format!("{err:#}")),
+            | Self::List(ListError::Unexpected(err)) => unexpected(&err, request_id),
         }
     }
 }
@@ -148,16 +145,9 @@ fn body_bytes(request: &Request) -> &[u8] {
 impl<R: OrderRepository, G: PaymentGateway> OrdersApi<R, G> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let request_id = request_id(&request);
-        let trace = Trace::from_request(&correlation_id(&request), &request_id);
-        let span = shared::telemetry::correlation_span(&trace.correlation_id);
-        async {
-            match self.route(&request, trace).await {
-                Ok(response) => response,
-                Err(err) => err.into_problem(&request_id).into_response(),
-            }
-        }
-        .instrument(span)
+        respond(request, |request, trace| async move {
+            self.route(&request, trace).await
+        })
         .await
     }
 

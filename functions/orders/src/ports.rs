@@ -15,11 +15,7 @@ use crate::domain::{IdempotencyKey, Order, PaymentToken};
 pub type Consumed = EventEnvelope<DomainEvent>;
 
 /// Outcome of a write that consumes an event.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Applied {
-    Done,
-    AlreadyProcessed,
-}
+pub use shared::dynamo::Applied;
 
 /// The orders service's copy of a product's price, kept from product events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

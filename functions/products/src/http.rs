@@ -9,11 +9,10 @@ use serde::{Deserialize, Serialize};
 use shared::auth::JwtKeys;
 use shared::envelope::Trace;
 use shared::http::{
-    Problem, Validation, correlation_id, json_response, parse_json, query_param, request_id,
+    IntoProblem, Problem, Validation, json_response, parse_json, query_param, respond, unexpected,
 };
 use shared::money::Money;
 use shared::pagination::{Page, parse_limit};
-use tracing::Instrument as _;
 
 use crate::domain::{
     Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
@@ -100,12 +99,8 @@ enum ApiError {
     List(#[from] ListError),
 }
 
-impl ApiError {
+impl IntoProblem for ApiError {
     fn into_problem(self, request_id: &str) -> Problem {
-        let unexpected = |err: anyhow::Error| {
-            tracing::error!(error = format!("{err:#}"), "request failed");
-            Problem::internal(request_id)
-        };
         match self {
             Self::Problem(problem) | Self::List(ListError::BadToken(problem)) => problem,
             Self::Create(CreateError::SkuTaken) => {
@@ -122,7 +117,7 @@ impl ApiError {
             }
             Self::Create(CreateError::Unexpected(err))
             | Self::Change(ChangeError::Unexpected(err))
-            | Self::List(ListError::Unexpected(err)) => unexpected(err),
+            | Self::List(ListError::Unexpected(err)) => unexpected(&err, request_id),
         }
     }
 }
@@ -165,16 +160,9 @@ fn route_of(path: &str) -> Route {
 impl<R: ProductRepository> ProductsApi<R> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let request_id = request_id(&request);
-        let trace = Trace::from_request(&correlation_id(&request), &request_id);
-        let span = shared::telemetry::correlation_span(&trace.correlation_id);
-        async {
-            match self.route(&request, trace).await {
-                Ok(response) => response,
-                Err(err) => err.into_problem(&request_id).into_response(),
-            }
-        }
-        .instrument(span)
+        respond(request, |request, trace| async move {
+            self.route(&request, trace).await
+        })
         .await
     }
 

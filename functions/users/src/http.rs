@@ -8,8 +8,9 @@ use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use shared::auth::{Identity, JwtKeys, Role};
 use shared::envelope::Trace;
-use shared::http::{Problem, Validation, correlation_id, json_response, parse_json, request_id};
-use tracing::Instrument as _;
+use shared::http::{
+    IntoProblem, Problem, Validation, json_response, parse_json, respond, unexpected,
+};
 
 use crate::domain::{AdminEmails, Email, Name, Password, User, UserId};
 use crate::ports::{PasswordHasher, UserRepository};
@@ -87,12 +88,8 @@ enum ApiError {
     Update(#[from] UpdateProfileError),
 }
 
-impl ApiError {
+impl IntoProblem for ApiError {
     fn into_problem(self, request_id: &str) -> Problem {
-        let unexpected = |err: anyhow::Error| {
-            tracing::error!(error = format!("{err:#}"), "request failed");
-            Problem::internal(request_id)
-        };
         match self {
             Self::Problem(problem) => problem,
             Self::Register(RegisterError::EmailTaken)
@@ -111,7 +108,7 @@ impl ApiError {
             Self::Register(RegisterError::Unexpected(err))
             | Self::Login(LoginError::Unexpected(err))
             | Self::Profile(ProfileError::Unexpected(err))
-            | Self::Update(UpdateProfileError::Unexpected(err)) => unexpected(err),
+            | Self::Update(UpdateProfileError::Unexpected(err)) => unexpected(&err, request_id),
         }
     }
 }
@@ -125,17 +122,10 @@ const ROUTES: [(&str, &[Method]); 3] = [
 impl<R: UserRepository, H: PasswordHasher> UsersApi<R, H> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let request_id = request_id(&request);
         let path = request.uri().path().trim_end_matches('/').to_owned();
-        let trace = Trace::from_request(&correlation_id(&request), &request_id);
-        let span = shared::telemetry::correlation_span(&trace.correlation_id);
-        let response = async {
-            match self.route(&request, trace).await {
-                Ok(response) => response,
-                Err(err) => err.into_problem(&request_id).into_response(),
-            }
-        }
-        .instrument(span)
+        let response = respond(request, |request, trace| async move {
+            self.route(&request, trace).await
+        })
         .await;
         with_allow_header(response, &path)
     }

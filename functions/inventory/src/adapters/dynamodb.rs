@@ -340,12 +340,6 @@ impl InventoryStore for DynamoDbInventoryStore {
     }
 
     async fn acknowledge(&self, event: &Consumed) -> anyhow::Result<Applied> {
-        let mut unit = UnitOfWork::new(&self.table);
-        unit.record_inbox(event)?;
-        match unit.commit(&self.client).await {
-            Ok(()) => Ok(Applied::Done),
-            Err(CommitError::AlreadyProcessed) => Ok(Applied::AlreadyProcessed),
-            Err(err) => Err(unexpected(err, "recording inbox marker")),
-        }
+        shared::dynamo::acknowledge(&self.client, &self.table, event).await
     }
 }

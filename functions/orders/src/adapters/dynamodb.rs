@@ -412,12 +412,6 @@ impl OrderRepository for DynamoDbOrderRepository {
     }
 
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
-        let mut unit = UnitOfWork::new(&self.table);
-        unit.record_inbox(consumed)?;
-        match unit.commit(&self.client).await {
-            Ok(()) => Ok(Applied::Done),
-            Err(CommitError::AlreadyProcessed) => Ok(Applied::AlreadyProcessed),
-            Err(err) => Err(anyhow::Error::new(err).context("recording inbox marker")),
-        }
+        shared::dynamo::acknowledge(&self.client, &self.table, consumed).await
     }
 }
