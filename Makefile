@@ -13,7 +13,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_EC2_METADATA_DISABLED := true
 LAMBDA_DIR  := target/lambda-arm64
 
-.PHONY: help setup up down build build-local watch test test-emulator lint fmt schemas deploy clean
+.PHONY: help setup up emulator demo down build build-local watch test test-emulator lint fmt schemas deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,8 +23,18 @@ setup: ## install the pinned tools (venv: ministack, cfn-lint, cargo-lambda) and
 	@command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked --version 0.9.143
 	cargo fetch --locked
 
-up: setup ## start the local AWS emulator on 127.0.0.1:4566 and wait until it answers
+up: setup ## run the whole system locally: emulator, functions built, template deployed, demo data seeded
 	@scripts/emulator.sh up
+	cargo build --locked --bins
+	$(VENV)/bin/python scripts/stack.py deploy
+	$(VENV)/bin/python scripts/stack.py seed
+	@echo "HTTP API: $$(cat .local/api-url.local)   (make demo walks through a purchase)"
+
+emulator: setup ## only start the local AWS emulator (no stack)
+	@scripts/emulator.sh up
+
+demo: ## walk through the shop against the running stack (make up first)
+	$(VENV)/bin/python scripts/demo.py
 
 down: ## stop the emulator and every process it started
 	@scripts/emulator.sh down

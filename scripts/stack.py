@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Deploys infra/template.yaml -- the same template `sam deploy` sends to AWS -- onto the local
+emulator, and seeds a demo catalog.
+
+    scripts/stack.py deploy [--profile debug|release] [--stage local]
+    scripts/stack.py outputs [--stage local]
+    scripts/stack.py seed [--stage local]
+
+`deploy` zips each function's bootstrap (built for this machine by `cargo build --bins`), uploads
+the zips to the emulator's S3 (`aws cloudformation package` ignores --endpoint-url for its
+upload), rewrites each `CodeUri: ..` of the template to its uploaded zip -- nothing else of the
+template changes -- creates the JWT secret the template resolves, and creates or updates the
+stack. Only boto3 (from the project venv); every call goes to AWS_ENDPOINT_URL, which must be a
+loopback address.
+"""
+import argparse
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ClientError
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "infra" / "template.yaml"
+STATE = ROOT / ".local"
+ADMIN_EMAIL = "admin@shop.local"
+ADMIN_PASSWORD = "local-admin-password"
+
+
+def endpoint() -> str:
+    url = os.environ.get("AWS_ENDPOINT_URL", "")
+    host = url.split("://", 1)[-1].split("/")[0].rsplit(":", 1)[0]
+    if host not in ("127.0.0.1", "localhost", "[::1]"):
+        sys.exit(f"refusing to deploy: AWS_ENDPOINT_URL={url!r} is not the local emulator")
+    return url
+
+
+def client(service: str):
+    return boto3.client(service, endpoint_url=endpoint())
+
+
+def stack_name(stage: str) -> str:
+    return f"serverless-shop-{stage}"
+
+
+def functions_in_template(text: str) -> list[str]:
+    """The binary of every function, in template order (Metadata.BuildProperties.Binary)."""
+    return re.findall(r"BuildProperties:\s*\n\s*Binary:\s*(\S+)", text)
+
+
+def localised_template(text: str, locations: dict[str, str]) -> str:
+    """The template with each function's `CodeUri: ..` pointing at its uploaded zip."""
+    pattern = re.compile(r"(Binary:\s*(\S+)\s*\n(?:.*\n)*?\s*CodeUri:\s*)\.\.\s*$", re.M)
+
+    def swap(match: re.Match) -> str:
+        return match.group(1) + locations[match.group(2)]
+
+    localised, count = pattern.subn(swap, text)
+    expected = len(functions_in_template(text))
+    if count != expected:
+        sys.exit(f"template rewrite touched {count} CodeUri entries, expected {expected}")
+    return localised
+
+
+def zip_bootstrap(binary: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, binary.read_bytes())
+    return buffer.getvalue()
+
+
+def ensure_secret(name: str) -> None:
+    sm = client("secretsmanager")
+    try:
+        sm.describe_secret(SecretId=name)
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        sm.create_secret(Name=name, SecretString=base64.urlsafe_b64encode(secrets.token_bytes(48)).decode())
+        print(f"created secret {name}")
+
+
+def wait_for(cfn, name: str) -> dict:
+    while True:
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if not status.endswith("_IN_PROGRESS"):
+            if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+                events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+                failed = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}" for e in events if "FAILED" in e["ResourceStatus"]]
+                sys.exit(f"stack {name} ended {status}:\n  " + "\n  ".join(failed[:20]))
+            return stack
+        time.sleep(1)
+
+
+def deploy(args) -> None:
+    text = TEMPLATE.read_text()
+    target = ROOT / "target" / args.profile
+    bucket = f"serverless-shop-artifacts-{args.stage}"
+    s3 = client("s3")
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except ClientError as err:
+        if err.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    locations = {}
+    for binary in dict.fromkeys(functions_in_template(text)):
+        path = target / binary
+        if not path.exists():
+            sys.exit(f"{path} is missing: build it first (cargo build --bins{' --release' if args.profile == 'release' else ''})")
+        payload = zip_bootstrap(path)
+        key = f"{binary}-{hashlib.sha256(payload).hexdigest()[:16]}.zip"
+        s3.put_object(Bucket=bucket, Key=key, Body=payload)
+        locations[binary] = f"s3://{bucket}/{key}"
+        print(f"uploaded {binary}: {len(payload) / 1e6:.1f} MB zip")
+    STATE.mkdir(exist_ok=True)
+    localised = localised_template(text, locations)
+    (STATE / f"template.{args.stage}.yaml").write_text(localised)
+
+    secret_name = f"serverless-shop/{args.stage}/jwt-secret"
+    ensure_secret(secret_name)
+    parameters = [
+        {"ParameterKey": "Stage", "ParameterValue": args.stage},
+        {"ParameterKey": "JwtSecretName", "ParameterValue": secret_name},
+        {"ParameterKey": "AdminEmails", "ParameterValue": ADMIN_EMAIL},
+        {"ParameterKey": "SenderEmail", "ParameterValue": "shop@example.org"},
+        {"ParameterKey": "LogLevel", "ParameterValue": "INFO"},
+    ]
+    cfn = client("cloudformation")
+    name = stack_name(args.stage)
+    capabilities = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    started = time.monotonic()
+    try:
+        cfn.describe_stacks(StackName=name)
+        try:
+            cfn.update_stack(StackName=name, TemplateBody=localised, Parameters=parameters, Capabilities=capabilities)
+        except ClientError as err:
+            if "No updates are to be performed" not in str(err):
+                raise
+    except ClientError as err:
+        if "does not exist" not in str(err):
+            raise
+        cfn.create_stack(StackName=name, TemplateBody=localised, Parameters=parameters, Capabilities=capabilities)
+    wait_for(cfn, name)
+    print(f"stack {name} ready in {time.monotonic() - started:.1f} s")
+    print_outputs(args)
+
+
+def api_url(stage: str) -> str:
+    cfn = client("cloudformation")
+    api_id = cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId="HttpApi")["StackResourceDetail"]["PhysicalResourceId"]
+    return f"{endpoint()}/_aws/execute-api/{api_id}"
+
+
+def print_outputs(args) -> None:
+    url = api_url(args.stage)
+    (STATE / f"api-url.{args.stage}").write_text(url + "\n")
+    print(f"HTTP API: {url}")
+    print(f"  try: curl {url}/products")
+
+
+def call(url: str, method: str, path: str, body=None, token=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method=method)
+    request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    for key, value in (headers or {}).items():
+        request.add_header(key, value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+DEMO_CATALOG = [
+    ("MUG-001", "Rust mug", "kitchen", 1999, 25),
+    ("TEE-001", "Ferris t-shirt", "clothing", 2499, 10),
+    ("STK-001", "Crab sticker pack", "stationery", 499, 100),
+    ("BOOK-01", "The serverless book", "books", 3999, 0),
+]
+
+
+def seed(args) -> None:
+    url = api_url(args.stage)
+    status, _ = call(url, "POST", "/users", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Shop admin"})
+    if status not in (201, 409):
+        sys.exit(f"registering the admin failed: {status}")
+    status, token = call(url, "POST", "/auth/token", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    if status != 200:
+        sys.exit(f"admin login failed: {status} {token}")
+    token = token["access_token"]
+    status, page = call(url, "GET", "/products?limit=100")
+    existing = {p["sku"]: p for p in (page or {}).get("items", [])} if status == 200 else {}
+    for sku, name, category, price, stock in DEMO_CATALOG:
+        product = existing.get(sku)
+        if product is None:
+            status, product = call(url, "POST", "/products", {"sku": sku, "name": name, "category": category,
+                                                               "price": {"amount_minor": price, "currency": "EUR"}}, token)
+            if status not in (201,):
+                sys.exit(f"creating {sku} failed: {status} {product}")
+        # Inventory learns of the product through ProductCreated: wait for its stock record.
+        for _ in range(60):
+            status, level = call(url, "PUT", f"/inventory/{product['id']}", {"on_hand": stock}, token)
+            if status == 200:
+                break
+            time.sleep(0.5)
+        else:
+            sys.exit(f"stock for {sku} never became settable (last answer {status} {level})")
+        print(f"seeded {sku:8} {name:22} {price / 100:7.2f} EUR  stock {stock}")
+    print(f"admin: {ADMIN_EMAIL} / {ADMIN_PASSWORD}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["deploy", "outputs", "seed"])
+    parser.add_argument("--stage", default="local")
+    parser.add_argument("--profile", default="debug", choices=["debug", "release"])
+    args = parser.parse_args()
+    {"deploy": deploy, "outputs": print_outputs, "seed": seed}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
