@@ -139,6 +139,7 @@ def deploy(args) -> None:
         {"ParameterKey": "AdminEmails", "ParameterValue": ADMIN_EMAIL},
         {"ParameterKey": "SenderEmail", "ParameterValue": "shop@example.org"},
         {"ParameterKey": "LogLevel", "ParameterValue": "INFO"},
+        {"ParameterKey": "WorkerQueueVisibilityTimeout", "ParameterValue": "10"},
     ]
     cfn = client("cloudformation")
     name = stack_name(args.stage)
@@ -160,15 +161,23 @@ def deploy(args) -> None:
     print_outputs(args)
 
 
-def api_url(stage: str) -> str:
+def api_id(stage: str) -> str:
     cfn = client("cloudformation")
-    api_id = cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId="HttpApi")["StackResourceDetail"]["PhysicalResourceId"]
-    return f"{endpoint()}/_aws/execute-api/{api_id}"
+    return cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId="HttpApi")["StackResourceDetail"]["PhysicalResourceId"]
+
+
+def api_url(stage: str) -> str:
+    # The emulator serves every HTTP API under this path (LocalStack's convention too).
+    return f"{endpoint().rstrip('/')}/_aws/execute-api/{api_id(stage)}"
 
 
 def print_outputs(args) -> None:
     url = api_url(args.stage)
     (STATE / f"api-url.{args.stage}").write_text(url + "\n")
+    stack = client("cloudformation").describe_stacks(StackName=stack_name(args.stage))["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    # What the end-to-end tests need to find the stack (tests/tests/e2e.rs).
+    (STATE / f"stack.{args.stage}.json").write_text(json.dumps({"stage": args.stage, "api_id": api_id(args.stage), "api_url": url, "outputs": outputs}, indent=2) + "\n")
     print(f"HTTP API: {url}")
     print(f"  try: curl {url}/products")
 

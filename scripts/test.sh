@@ -28,6 +28,11 @@ fi
 cleanup() { if [[ $started_emulator == 1 ]]; then scripts/emulator.sh down; fi; }
 trap cleanup EXIT
 
+step "deploy infra/template.yaml onto the emulator and seed it (what make up does)"
+cargo build --locked --bins
+.venv/bin/python scripts/stack.py deploy
+.venv/bin/python scripts/stack.py seed
+
 # Same --workspace selection as the real run below, so this reuses its build (a `-p` run would
 # unify features differently and rebuild half the dependency tree).
 step "the emulator suite must fail when the emulator is unreachable"
@@ -40,5 +45,5 @@ if [[ "$failed" -lt 1 ]]; then cat "$negative_log"; echo "no emulator test faile
 echo "   as expected: $failed emulator tests failed against a dead endpoint"
 rm -f "$negative_log"
 
-step "cargo nextest run --workspace (unit, handler and emulator tests)"
+step "cargo nextest run --workspace (unit, handler, emulator and end-to-end tests)"
 cargo nextest run --locked --workspace --profile ci

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod batch_processor;
+mod e2e;
 mod emulator;
 mod inventory;
 mod notifications;

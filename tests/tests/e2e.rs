@@ -1,0 +1,627 @@
+//! End to end, through the stack `make up` (or `scripts/test.sh`) deployed onto the emulator:
+//! HTTP API -> functions -> tables -> streams -> outbox relays -> SNS -> SQS -> workers. Each
+//! saga test prints how long the order took from placed to its final state.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use emulator_tests::{dynamodb, sqs};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const SAGA_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The deployed stack, found through `.local/stack.local.json` (written by `scripts/stack.py`).
+struct Shop {
+    http: reqwest::Client,
+    url: String,
+    stage: String,
+    outputs: HashMap<String, String>,
+}
+
+#[derive(Clone)]
+struct Customer {
+    token: String,
+}
+
+impl Shop {
+    fn connect() -> Self {
+        // The API is reached through the emulator endpoint of this run, never a stored URL: a
+        // dead AWS_ENDPOINT_URL fails these tests too.
+        let endpoint = emulator_tests::endpoint();
+        let path = format!("{}/../.local/stack.local.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{path} is missing: end-to-end tests need the deployed stack (`make up`, or `make test`)"));
+        let stack: Value = serde_json::from_str(&text).unwrap();
+        Self {
+            http: reqwest::Client::new(),
+            url: format!(
+                "{}/_aws/execute-api/{}",
+                endpoint.trim_end_matches('/'),
+                stack["api_id"].as_str().unwrap()
+            ),
+            stage: stack["stage"].as_str().unwrap().to_owned(),
+            outputs: serde_json::from_value(stack["outputs"].clone()).unwrap(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.expect("the HTTP API answers");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn register(&self, email: &str, password: &str) -> Customer {
+        let (status, user) = self
+            .call(
+                Method::POST,
+                "/users",
+                Some(json!({"email": email, "password": password, "name": "E2E"})),
+                None,
+                None,
+            )
+            .await;
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "{status} {user}"
+        );
+        let (status, token) = self
+            .call(
+                Method::POST,
+                "/auth/token",
+                Some(json!({"email": email, "password": password})),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{token}");
+        Customer {
+            token: token["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    async fn customer(&self) -> Customer {
+        self.register(
+            &format!("e2e-{}@example.org", Uuid::new_v4().simple()),
+            "correct horse battery",
+        )
+        .await
+    }
+
+    async fn admin(&self) -> Customer {
+        // Seeded by `scripts/stack.py seed`, an admin through ADMIN_EMAILS.
+        self.register("admin@shop.local", "local-admin-password")
+            .await
+    }
+
+    /// A new product priced 10.00 EUR with `stock` on hand, once inventory has learned of it.
+    async fn product(&self, stock: u32) -> String {
+        let admin = self.admin().await;
+        let sku = format!("E2E-{}", &Uuid::new_v4().simple().to_string()[..12]);
+        let body = json!({"sku": sku, "name": format!("Test {sku}"), "category": "e2e", "price": {"amount_minor": 1000, "currency": "EUR"}});
+        let (status, product) = self
+            .call(
+                Method::POST,
+                "/products",
+                Some(body),
+                Some(&admin.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{product}");
+        let id = product["id"].as_str().unwrap().to_owned();
+        let started = Instant::now();
+        loop {
+            let (status, level) = self
+                .call(
+                    Method::PUT,
+                    &format!("/inventory/{id}"),
+                    Some(json!({"on_hand": stock})),
+                    Some(&admin.token),
+                    None,
+                )
+                .await;
+            if status == StatusCode::OK {
+                return id;
+            }
+            assert!(
+                started.elapsed() < SAGA_TIMEOUT,
+                "inventory never learned of {id}: {status} {level}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn place(
+        &self,
+        customer: &Customer,
+        product: &str,
+        quantity: u32,
+        card: &str,
+    ) -> (Value, Instant) {
+        let body = json!({"lines": [{"product_id": product, "quantity": quantity}], "payment_token": card});
+        let key = Uuid::new_v4().to_string();
+        let started = Instant::now();
+        let (status, order) = self
+            .call(
+                Method::POST,
+                "/orders",
+                Some(body),
+                Some(&customer.token),
+                Some(&key),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{order}");
+        (order, started)
+    }
+
+    /// Polls the order until it leaves PENDING; prints and returns how long that took.
+    async fn settle(
+        &self,
+        customer: &Customer,
+        order: &Value,
+        started: Instant,
+        label: &str,
+    ) -> Value {
+        let id = order["id"].as_str().unwrap();
+        loop {
+            let (_, current) = self
+                .call(
+                    Method::GET,
+                    &format!("/orders/{id}"),
+                    None,
+                    Some(&customer.token),
+                    None,
+                )
+                .await;
+            if current["status"] != "PENDING" {
+                println!(
+                    "saga[{label}]: placed -> {} in {} ms",
+                    current["status"],
+                    started.elapsed().as_millis()
+                );
+                return current;
+            }
+            assert!(
+                started.elapsed() < SAGA_TIMEOUT,
+                "order {id} still PENDING after {SAGA_TIMEOUT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn stock(&self, product: &str) -> Value {
+        self.call(
+            Method::GET,
+            &format!("/inventory/{product}"),
+            None,
+            None,
+            None,
+        )
+        .await
+        .1
+    }
+
+    async fn wait_for_stock(&self, product: &str, available: u64, reserved: u64) {
+        let started = Instant::now();
+        loop {
+            let level = self.stock(product).await;
+            if level["available"] == available && level["reserved"] == reserved {
+                return;
+            }
+            assert!(
+                started.elapsed() < SAGA_TIMEOUT,
+                "stock of {product} is {level}, expected available {available} reserved {reserved}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for the customer's notification of `event_type` about `order_id`.
+    async fn notification(&self, customer: &Customer, event_type: &str, order_id: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let (_, page) = self
+                .call(
+                    Method::GET,
+                    "/notifications?limit=100",
+                    None,
+                    Some(&customer.token),
+                    None,
+                )
+                .await;
+            let found: Vec<Value> = page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|n| {
+                    n["event_type"] == event_type
+                        && n["body"].as_str().is_some_and(|b| b.contains(order_id))
+                })
+                .cloned()
+                .collect();
+            if let [notification] = found.as_slice()
+                && notification["status"] == "sent"
+            {
+                return notification.clone();
+            }
+            assert!(
+                found.len() <= 1,
+                "{} {event_type} notifications for {order_id}",
+                found.len()
+            );
+            assert!(
+                started.elapsed() < SAGA_TIMEOUT,
+                "no sent {event_type} notification for {order_id}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn table(&self, output: &str) -> String {
+        self.outputs
+            .get(output)
+            .cloned()
+            .unwrap_or_else(|| panic!("stack output {output} missing"))
+    }
+
+    /// The payment simulator's records for an order: sort keys (`CHARGE`, `REFUND`).
+    async fn payments(&self, order_id: &str) -> Vec<String> {
+        let items = dynamodb()
+            .await
+            .query()
+            .table_name(self.table("OrdersTableName"))
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("PAYMENT#{order_id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        let mut kinds: Vec<String> = items
+            .iter()
+            .filter_map(|item| match item.get("sk") {
+                Some(AttributeValue::S(sk)) if sk != "ATTEMPT" => Some(sk.clone()),
+                _ => None,
+            })
+            .collect();
+        kinds.sort();
+        kinds
+    }
+}
+
+#[tokio::test]
+async fn happy_path_placed_reserved_charged_confirmed_and_notified() {
+    let shop = Shop::connect();
+    let product = shop.product(5).await;
+    let customer = shop.customer().await;
+    let (order, started) = shop.place(&customer, &product, 2, "tok_visa").await;
+    assert_eq!(
+        order["total"],
+        json!({"amount_minor": 2000, "currency": "EUR"})
+    );
+    let done = shop.settle(&customer, &order, started, "happy").await;
+    assert_eq!(done["status"], "CONFIRMED");
+    shop.wait_for_stock(&product, 3, 2).await;
+    assert_eq!(
+        shop.payments(order["id"].as_str().unwrap()).await,
+        ["CHARGE"]
+    );
+    let note = shop
+        .notification(&customer, "OrderConfirmed", order["id"].as_str().unwrap())
+        .await;
+    assert!(note["subject"].as_str().unwrap().ends_with("confirmed"));
+    // The welcome names the email, not an order: any UserRegistered notification will do.
+    shop.notification(&customer, "UserRegistered", "").await;
+}
+
+#[tokio::test]
+async fn out_of_stock_is_rejected_without_a_charge_and_notified() {
+    let shop = Shop::connect();
+    let product = shop.product(1).await;
+    let customer = shop.customer().await;
+    let (order, started) = shop.place(&customer, &product, 2, "tok_visa").await;
+    let done = shop
+        .settle(&customer, &order, started, "out-of-stock")
+        .await;
+    assert_eq!(
+        (done["status"].as_str(), done["reason"].as_str()),
+        (Some("REJECTED"), Some("out_of_stock"))
+    );
+    shop.wait_for_stock(&product, 1, 0).await;
+    assert!(
+        shop.payments(order["id"].as_str().unwrap())
+            .await
+            .is_empty(),
+        "never charged"
+    );
+    shop.notification(&customer, "OrderRejected", order["id"].as_str().unwrap())
+        .await;
+}
+
+#[tokio::test]
+async fn a_declined_payment_cancels_releases_the_stock_and_notifies() {
+    let shop = Shop::connect();
+    let product = shop.product(5).await;
+    let customer = shop.customer().await;
+    let (order, started) = shop
+        .place(&customer, &product, 3, "tok_chargeDeclined")
+        .await;
+    let done = shop.settle(&customer, &order, started, "declined").await;
+    assert_eq!(
+        (done["status"].as_str(), done["reason"].as_str()),
+        (Some("CANCELLED"), Some("payment_declined"))
+    );
+    shop.wait_for_stock(&product, 5, 0).await;
+    shop.notification(&customer, "OrderCancelled", order["id"].as_str().unwrap())
+        .await;
+}
+
+#[tokio::test]
+async fn a_transient_gateway_failure_is_retried_through_sqs_and_the_order_confirms_once() {
+    let shop = Shop::connect();
+    let product = shop.product(5).await;
+    let customer = shop.customer().await;
+    let (order, started) = shop.place(&customer, &product, 1, "tok_fail_once").await;
+    let done = shop.settle(&customer, &order, started, "fail-once").await;
+    assert_eq!(done["status"], "CONFIRMED");
+    assert_eq!(
+        shop.payments(order["id"].as_str().unwrap()).await,
+        ["CHARGE"]
+    );
+}
+
+#[tokio::test]
+async fn cancelling_after_confirmation_refunds_and_releases_the_stock() {
+    let shop = Shop::connect();
+    let product = shop.product(4).await;
+    let customer = shop.customer().await;
+    let (order, started) = shop.place(&customer, &product, 2, "tok_visa").await;
+    assert_eq!(
+        shop.settle(&customer, &order, started, "cancel").await["status"],
+        "CONFIRMED"
+    );
+    let id = order["id"].as_str().unwrap();
+    let (status, cancelled) = shop
+        .call(
+            Method::POST,
+            &format!("/orders/{id}/cancel"),
+            None,
+            Some(&customer.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(
+        cancelled["refunded"],
+        json!({"amount_minor": 2000, "currency": "EUR"})
+    );
+    shop.wait_for_stock(&product, 4, 0).await;
+    assert_eq!(shop.payments(id).await, ["CHARGE", "REFUND"]);
+    shop.notification(&customer, "OrderCancelled", id).await;
+}
+
+#[tokio::test]
+async fn thirty_concurrent_orders_for_stock_ten_confirm_exactly_ten() {
+    let shop = Shop::connect();
+    let product = shop.product(10).await;
+    let customers = futures::future::join_all((0..30).map(|_| shop.customer())).await;
+    let placed = futures::future::join_all(
+        customers
+            .iter()
+            .map(|c| shop.place(c, &product, 1, "tok_visa")),
+    )
+    .await;
+    let settled = futures::future::join_all(
+        customers
+            .iter()
+            .zip(&placed)
+            .map(|(c, (order, started))| shop.settle(c, order, *started, "30-for-10")),
+    )
+    .await;
+    let confirmed = settled
+        .iter()
+        .filter(|o| o["status"] == "CONFIRMED")
+        .count();
+    let rejected = settled.iter().filter(|o| o["status"] == "REJECTED").count();
+    assert_eq!((confirmed, rejected), (10, 20));
+    shop.wait_for_stock(&product, 0, 10).await;
+}
+
+#[tokio::test]
+async fn redelivered_events_reserve_charge_and_notify_once() {
+    let shop = Shop::connect();
+    let product = shop.product(5).await;
+    let customer = shop.customer().await;
+    let (order, started) = shop.place(&customer, &product, 2, "tok_visa").await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        shop.settle(&customer, &order, started, "duplicates").await["status"],
+        "CONFIRMED"
+    );
+    shop.notification(&customer, "OrderConfirmed", &id).await;
+
+    // Deliver every event of this saga again, twice, to the queue that consumed it.
+    let sqs = sqs().await;
+    let queue = |name: &str| format!("{}-{name}", shop.stage);
+    let deliveries = [
+        ("OrdersTableName", "OrderPlaced", queue("inventory")),
+        ("InventoryTableName", "StockReserved", queue("orders")),
+        ("OrdersTableName", "OrderConfirmed", queue("notifications")),
+    ];
+    for (table, event_type, queue_name) in deliveries {
+        let envelope = outbox_envelope(&shop.table(table), event_type, &id).await;
+        let url = sqs
+            .get_queue_url()
+            .queue_name(&queue_name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        for _ in 0..2 {
+            sqs.send_message()
+                .queue_url(&url)
+                .message_body(&envelope)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    // Give the workers time to (not) act, then check nothing moved twice.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    shop.wait_for_stock(&product, 3, 2).await;
+    assert_eq!(shop.payments(&id).await, ["CHARGE"]);
+    shop.notification(&customer, "OrderConfirmed", &id).await;
+    let (_, current) = shop
+        .call(
+            Method::GET,
+            &format!("/orders/{id}"),
+            None,
+            Some(&customer.token),
+            None,
+        )
+        .await;
+    assert_eq!(current["status"], "CONFIRMED");
+}
+
+/// The envelope JSON of the `event_type` outbox item about `order_id` in `table`.
+async fn outbox_envelope(table: &str, event_type: &str, order_id: &str) -> String {
+    let items = dynamodb()
+        .await
+        .scan()
+        .table_name(table)
+        .filter_expression("kind = :outbox AND event_type = :type")
+        .expression_attribute_values(":outbox", AttributeValue::S("outbox".into()))
+        .expression_attribute_values(":type", AttributeValue::S(event_type.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|item| match item.get("envelope") {
+            Some(AttributeValue::S(json)) if json.contains(order_id) => Some(json.clone()),
+            _ => None,
+        })
+        .next()
+        .unwrap_or_else(|| panic!("no {event_type} outbox item for {order_id} in {table}"))
+}
+
+#[tokio::test]
+async fn a_poison_message_ends_in_the_dlq_while_the_rest_of_its_batch_is_processed() {
+    let shop = Shop::connect();
+    let sqs = sqs().await;
+    let queue = sqs
+        .get_queue_url()
+        .queue_name(format!("{}-inventory", shop.stage))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let dlq = sqs
+        .get_queue_url()
+        .queue_name(format!("{}-inventory-dlq", shop.stage))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let marker = format!("poison-{}", Uuid::new_v4());
+    // A valid ProductCreated next to the poison one: it must be processed.
+    let product = Uuid::new_v4();
+    let created = shared::envelope::EventEnvelope::new(
+        shared::events::ProductCreated {
+            product_id: product,
+            sku: "POISON-NEIGHBOUR".into(),
+            name: "Neighbour".into(),
+            category: "e2e".into(),
+            price: shared::money::Money::new(100, shared::money::Currency::parse("EUR").unwrap()),
+            version: 1,
+        },
+        shared::envelope::Trace::from_request("e2e", "e2e"),
+    );
+    let entries = [
+        aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+            .id("poison")
+            .message_body(format!("{{\"not\": \"{marker}\"}}"))
+            .build()
+            .unwrap(),
+        aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+            .id("valid")
+            .message_body(created.to_json().unwrap())
+            .build()
+            .unwrap(),
+    ];
+    sqs.send_message_batch()
+        .queue_url(&queue)
+        .set_entries(Some(entries.to_vec()))
+        .send()
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    loop {
+        let level = shop.stock(&product.to_string()).await;
+        if level["available"] == 0 && level["reserved"] == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < SAGA_TIMEOUT,
+            "the valid neighbour was not processed: {level}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Five failed receives, one visibility timeout apart, then the DLQ.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&dlq)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+        if received
+            .messages()
+            .iter()
+            .any(|m| m.body().is_some_and(|b| b.contains(&marker)))
+        {
+            println!(
+                "poison message reached the DLQ after {} s",
+                started.elapsed().as_secs()
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "poison message not in the DLQ after 120 s"
+        );
+    }
+}
