@@ -16,8 +16,10 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
 
-step "build all tests"
-cargo nextest run --locked --workspace --no-run
+# One build for tests and function binaries: built together they share every artifact (a later
+# plain `cargo build --bins` would unify features differently and rebuild a third of the tree).
+step "build all tests and functions"
+cargo build --locked --workspace --bins --tests
 
 started_emulator=0
 if ! scripts/emulator.sh status >/dev/null 2>&1; then
@@ -29,7 +31,6 @@ cleanup() { if [[ $started_emulator == 1 ]]; then scripts/emulator.sh down; fi; 
 trap cleanup EXIT
 
 step "deploy infra/template.yaml onto the emulator and seed it (what make up does)"
-cargo build --locked --bins
 .venv/bin/python scripts/stack.py deploy
 .venv/bin/python scripts/stack.py seed
 
