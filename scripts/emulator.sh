@@ -5,6 +5,8 @@
 #   scripts/emulator.sh status  exit 0 when it answers
 # EMULATOR=external skips start/stop and only waits for whatever answers on AWS_ENDPOINT_URL
 # (LocalStack in Docker, say): see docs/local-development.md.
+# EMULATOR_PERSIST=1 keeps the emulator's state in .local/state across down/up (saved on a
+# graceful stop, loaded at start).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,6 +59,7 @@ case "${1:-}" in
     # their SDK clients call the emulator. TMPDIR keeps its code caches inside the project.
     (
       cd "$state"
+      if [[ "${EMULATOR_PERSIST:-0}" == 1 ]]; then export PERSIST_STATE=1 STATE_DIR="$state/state"; fi
       GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="$endpoint" TMPDIR="$state/tmp" \
         LOG_LEVEL="${EMULATOR_LOG_LEVEL:-WARNING}" \
         setsid "$venv/bin/ministack" >"$log" 2>&1 < /dev/null &

@@ -22,8 +22,11 @@ step "build all tests and functions"
 cargo build --locked --workspace --bins --tests
 
 started_emulator=0
+# The restart fault test needs the emulator to keep its state across a restart.
+export EMULATOR_PERSIST=1
 if ! scripts/emulator.sh status >/dev/null 2>&1; then
-  step "start the emulator"
+  step "start the emulator (state persisted in .local/state)"
+  rm -rf .local/state
   scripts/emulator.sh up
   started_emulator=1
 fi
@@ -45,6 +48,9 @@ failed=$(grep -oE '[0-9]+ failed' "$negative_log" | tail -n1 | grep -oE '[0-9]+'
 if [[ "$failed" -lt 1 ]]; then cat "$negative_log"; echo "no emulator test failed against a dead endpoint" >&2; exit 1; fi
 echo "   as expected: $failed emulator tests failed against a dead endpoint"
 rm -f "$negative_log"
+
+step "fault test on its own: restart the emulator mid-saga"
+cargo nextest run --locked --workspace --profile ci --run-ignored only -E 'test(/restart_mid_saga/)' --success-output final
 
 step "cargo nextest run --workspace (unit, handler, emulator and end-to-end tests)"
 cargo nextest run --locked --workspace --profile ci

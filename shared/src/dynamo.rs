@@ -37,6 +37,32 @@ pub const OUTBOX_ENVELOPE: &str = "envelope";
 /// Attribute of outbox and inbox items holding the event type.
 pub const EVENT_TYPE: &str = "event_type";
 
+/// Attribute of an outbox item while it is not known to be published: `PENDING#<shard>`. It is
+/// the partition key of the sparse [`OUTBOX_PENDING_INDEX`]; the relay removes it once SNS took
+/// the event, so the index holds only what may still need publishing.
+pub const OUTBOX_PENDING: &str = "outbox_pending";
+/// Sort key of [`OUTBOX_PENDING_INDEX`]: when the outbox item was written (RFC 3339).
+pub const CREATED_AT: &str = "created_at";
+/// The sparse index the outbox sweeper reads: partition [`OUTBOX_PENDING`], sort [`CREATED_AT`].
+pub const OUTBOX_PENDING_INDEX: &str = "outbox-pending";
+/// Pending outbox items are spread over this many index partitions, so a busy table's writes
+/// do not all land on one.
+pub const OUTBOX_PENDING_SHARDS: u8 = 4;
+
+/// The index partition a pending outbox item of event `id` lands in.
+#[must_use]
+pub fn outbox_pending_shard(event_id: &uuid::Uuid) -> String {
+    format!("PENDING#{}", event_id.as_bytes()[0] % OUTBOX_PENDING_SHARDS)
+}
+
+/// Every partition of [`OUTBOX_PENDING_INDEX`].
+#[must_use]
+pub fn outbox_pending_shards() -> Vec<String> {
+    (0..OUTBOX_PENDING_SHARDS)
+        .map(|shard| format!("PENDING#{shard}"))
+        .collect()
+}
+
 /// DynamoDB's limit of items per transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
@@ -294,7 +320,14 @@ pub fn outbox_item<D: Serialize>(
         ("event_id".to_owned(), s(event.id.to_string())),
         (EVENT_TYPE.to_owned(), s(event.event_type.as_str())),
         (OUTBOX_ENVELOPE.to_owned(), s(event.to_json()?)),
-        ("created_at".to_owned(), s(created.to_rfc3339())),
+        (
+            OUTBOX_PENDING.to_owned(),
+            s(outbox_pending_shard(&event.id)),
+        ),
+        (
+            CREATED_AT.to_owned(),
+            s(created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        ),
         (
             EXPIRES_AT.to_owned(),
             AttributeValue::N((created + OUTBOX_TTL).timestamp().to_string()),
@@ -327,6 +360,12 @@ mod tests {
         assert_eq!(item[PK], s(format!("OUTBOX#{}", event.id)));
         assert_eq!(item[KIND], s("outbox"));
         assert_eq!(item[EVENT_TYPE], s("ProductArchived"));
+        assert!(
+            outbox_pending_shards().contains(&match &item[OUTBOX_PENDING] {
+                AttributeValue::S(shard) => shard.clone(),
+                other => panic!("{other:?}"),
+            })
+        );
         let AttributeValue::S(json) = &item[OUTBOX_ENVELOPE] else {
             panic!("envelope is not a string")
         };

@@ -183,6 +183,18 @@ impl Shop {
         started: Instant,
         label: &str,
     ) -> Value {
+        self.settle_within(customer, order, started, label, SAGA_TIMEOUT)
+            .await
+    }
+
+    async fn settle_within(
+        &self,
+        customer: &Customer,
+        order: &Value,
+        started: Instant,
+        label: &str,
+        timeout: Duration,
+    ) -> Value {
         let id = order["id"].as_str().unwrap();
         loop {
             let (_, current) = self
@@ -203,8 +215,8 @@ impl Shop {
                 return current;
             }
             assert!(
-                started.elapsed() < SAGA_TIMEOUT,
-                "order {id} still PENDING after {SAGA_TIMEOUT:?}"
+                started.elapsed() < timeout,
+                "order {id} still PENDING after {timeout:?}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -624,4 +636,47 @@ async fn a_poison_message_ends_in_the_dlq_while_the_rest_of_its_batch_is_process
             "poison message not in the DLQ after 120 s"
         );
     }
+}
+
+/// Stops the emulator gracefully (it saves its state when started with EMULATOR_PERSIST=1) and
+/// starts it again, as `make down` / `make up` would.
+fn restart_emulator() {
+    let script = format!("{}/../scripts/emulator.sh", env!("CARGO_MANIFEST_DIR"));
+    for action in ["down", "up"] {
+        let status = std::process::Command::new(&script)
+            .arg(action)
+            .env("EMULATOR_PERSIST", "1")
+            .status()
+            .expect("run scripts/emulator.sh");
+        assert!(status.success(), "scripts/emulator.sh {action} failed");
+    }
+}
+
+/// The order is placed, then the emulator stops before the saga can run and starts again. The
+/// stream record of the order's outbox item does not survive that (an emulator gap); the outbox
+/// sweeper publishes the item a minute later and the saga completes. Run alone, before the
+/// parallel suite, by scripts/test.sh: it restarts the emulator under every other test.
+#[tokio::test]
+#[ignore = "restarts the emulator: scripts/test.sh runs it on its own"]
+async fn an_emulator_restart_mid_saga_loses_no_order() {
+    let shop = Shop::connect();
+    let product = shop.product(5).await;
+    let customer = shop.customer().await;
+    let (order, started) = shop.place(&customer, &product, 1, "tok_visa").await;
+    restart_emulator();
+    let done = shop
+        .settle_within(
+            &customer,
+            &order,
+            started,
+            "restart",
+            Duration::from_secs(300),
+        )
+        .await;
+    assert_eq!(done["status"], "CONFIRMED");
+    shop.wait_for_stock(&product, 4, 1).await;
+    assert_eq!(
+        shop.payments(order["id"].as_str().unwrap()).await,
+        ["CHARGE"]
+    );
 }

@@ -84,3 +84,96 @@ async fn publishing_to_a_missing_topic_fails_every_entry_retryably_or_not_but_ne
     assert_eq!(outcomes.len(), 2);
     assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
 }
+
+#[tokio::test]
+async fn the_sweeper_publishes_outbox_items_the_stream_never_delivered_and_marks_them() {
+    use emulator_tests::with_indexed_service_table;
+    use outbox_relay::relay::{RetryPolicy, SWEEP_MIN_AGE, SweepReport, sweep};
+    use outbox_relay::store::{DynamoDbOutboxStore, OutboxStore};
+    use shared::dynamo::{CREATED_AT, OUTBOX_PENDING, OUTBOX_PENDING_INDEX, UnitOfWork};
+
+    let (sns, sqs) = (sns().await, sqs().await);
+    let topic_arn = sns
+        .create_topic()
+        .name(unique_name("sweep"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let queue = create_queue(&sqs, "sweep-sub", &[]).await.unwrap();
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(&queue.arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    let indexes = [(OUTBOX_PENDING_INDEX, OUTBOX_PENDING, CREATED_AT)];
+    with_indexed_service_table("sweep", &indexes, async |client, table| {
+        let event = EventEnvelope::new(
+            ProductArchived {
+                product_id: Uuid::new_v4(),
+                version: 2,
+            },
+            Trace::from_request("c", "r"),
+        );
+        let mut unit = UnitOfWork::new(&table);
+        unit.publish(&event).unwrap();
+        unit.commit(&client).await.unwrap();
+
+        let store = DynamoDbOutboxStore::new(client.clone(), &table);
+        let publisher = SnsEventPublisher::new(sns.clone(), &topic_arn);
+        let policy = RetryPolicy {
+            attempts: 1,
+            backoff: Duration::ZERO,
+        };
+        // Young items are the relay's business: the sweeper leaves them.
+        assert_eq!(
+            sweep(
+                &store,
+                &publisher,
+                policy,
+                chrono::Utc::now(),
+                SWEEP_MIN_AGE
+            )
+            .await
+            .unwrap(),
+            SweepReport::default()
+        );
+        // Two minutes later nobody has marked it: the sweeper publishes it, once.
+        let later = chrono::Utc::now() + chrono::Duration::minutes(2);
+        assert_eq!(
+            sweep(&store, &publisher, policy, later, SWEEP_MIN_AGE)
+                .await
+                .unwrap(),
+            SweepReport {
+                republished: 1,
+                failed: 0
+            }
+        );
+        assert!(
+            store.pending_before(later, 10).await.unwrap().is_empty(),
+            "marked published"
+        );
+        assert_eq!(
+            sweep(&store, &publisher, policy, later, SWEEP_MIN_AGE)
+                .await
+                .unwrap(),
+            SweepReport::default()
+        );
+
+        let batch = receive_as_lambda_event(&sqs, &queue, 1, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(batch.records.len(), 1);
+        assert_eq!(
+            shared::sqs::parse_record(&batch.records[0]).unwrap().id,
+            event.id
+        );
+    })
+    .await;
+    delete_queue(&sqs, &queue).await;
+    let _ = sns.delete_topic().topic_arn(&topic_arn).send().await;
+}

@@ -9,6 +9,7 @@ use serde_dynamo::AttributeValue;
 use shared::dynamo::{EVENT_TYPE, KIND, OUTBOX_ENVELOPE, OUTBOX_KIND};
 
 use crate::publisher::{EventPublisher, MAX_BATCH, OutboxMessage};
+use crate::store::OutboxStore;
 
 /// How often a retryable per-entry failure is tried again within one invocation.
 #[derive(Clone, Copy, Debug)]
@@ -83,6 +84,7 @@ fn failure(sequence_number: String) -> DynamoDbBatchItemFailure {
 pub async fn relay(
     event: Event,
     publisher: &impl EventPublisher,
+    store: &impl OutboxStore,
     policy: RetryPolicy,
 ) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
@@ -105,7 +107,25 @@ pub async fn relay(
         }
     }
 
-    for chunk in pending.chunks(MAX_BATCH) {
+    let (published, failed) = publish_with_retries(pending, publisher, policy).await;
+    for message in failed {
+        response
+            .batch_item_failures
+            .push(failure(message.sequence_number));
+    }
+    mark_published(store, &published).await;
+    response
+}
+
+/// Publishes `messages` in batches of ten, retrying retryable per-entry failures within the
+/// call; returns what was published and what still failed.
+pub async fn publish_with_retries(
+    messages: Vec<OutboxMessage>,
+    publisher: &impl EventPublisher,
+    policy: RetryPolicy,
+) -> (Vec<OutboxMessage>, Vec<OutboxMessage>) {
+    let (mut published, mut failed) = (Vec::new(), Vec::new());
+    for chunk in messages.chunks(MAX_BATCH) {
         let mut remaining: Vec<OutboxMessage> = chunk.to_vec();
         let mut backoff = policy.backoff;
         for attempt in 1..=policy.attempts.max(1) {
@@ -119,23 +139,20 @@ pub async fn relay(
             ) {
                 match outcome {
                     Some(Ok(())) => {
-                        tracing::info!(event_id = %message.event_id, event_type = %message.event_type, "event published")
+                        tracing::info!(event_id = %message.event_id, event_type = %message.event_type, "event published");
+                        published.push(message);
                     }
                     Some(Err(err)) if err.retryable && attempt < policy.attempts => {
                         tracing::warn!(event_id = %message.event_id, attempt, error = %err, "publish failed; retrying");
                         retry.push(message);
                     }
                     Some(Err(err)) => {
-                        tracing::error!(event_id = %message.event_id, attempt, error = %err, "publish failed; reporting the record for redelivery");
-                        response
-                            .batch_item_failures
-                            .push(failure(message.sequence_number));
+                        tracing::error!(event_id = %message.event_id, attempt, error = %err, "publish failed; reporting it");
+                        failed.push(message);
                     }
                     None => {
-                        tracing::error!(event_id = %message.event_id, "publisher returned no outcome; reporting the record");
-                        response
-                            .batch_item_failures
-                            .push(failure(message.sequence_number));
+                        tracing::error!(event_id = %message.event_id, "publisher returned no outcome; reporting it");
+                        failed.push(message);
                     }
                 }
             }
@@ -147,13 +164,66 @@ pub async fn relay(
             remaining = retry;
         }
     }
-    response
+    (published, failed)
+}
+
+/// Marks published items so the sweeper leaves them alone. Best effort: an unmarked item is only
+/// published once more by the sweeper, and consumers deduplicate.
+async fn mark_published(store: &impl OutboxStore, published: &[OutboxMessage]) {
+    for message in published {
+        if let Err(err) = store.mark_published(message).await {
+            tracing::warn!(event_id = %message.event_id, error = format!("{err:#}"), "could not mark outbox item published; the sweeper may publish it again");
+        }
+    }
+}
+
+/// What a sweep did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub republished: usize,
+    pub failed: usize,
+}
+
+/// How old a pending outbox item must be before the sweeper publishes it: well past the time
+/// the stream and relay normally take, so the sweeper is a fallback, not a race.
+pub const SWEEP_MIN_AGE: chrono::Duration = chrono::Duration::seconds(60);
+/// Most items one sweep publishes.
+pub const SWEEP_LIMIT: i32 = 100;
+
+/// Publishes outbox items that are still pending `min_age` after they were written: the ones
+/// whose stream record never reached the relay (an emulator restart loses them; on AWS a relay
+/// disabled past the stream's 24 h retention would). Runs on a schedule.
+///
+/// # Errors
+/// When the store cannot be read; publish failures are counted and retried next sweep.
+pub async fn sweep(
+    store: &impl OutboxStore,
+    publisher: &impl EventPublisher,
+    policy: RetryPolicy,
+    now: chrono::DateTime<chrono::Utc>,
+    min_age: chrono::Duration,
+) -> anyhow::Result<SweepReport> {
+    let stale = store.pending_before(now - min_age, SWEEP_LIMIT).await?;
+    if stale.is_empty() {
+        return Ok(SweepReport::default());
+    }
+    tracing::warn!(
+        count = stale.len(),
+        "outbox items were never relayed; publishing them now"
+    );
+    let (published, failed) = publish_with_retries(stale, publisher, policy).await;
+    mark_published(store, &published).await;
+    Ok(SweepReport {
+        republished: published.len(),
+        failed: failed.len(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::publisher::InMemoryPublisher;
+    use crate::store::InMemoryOutboxStore;
 
     const FIXTURE: &str = include_str!("../../../events/outbox-relay/stream-batch.json");
 
@@ -177,7 +247,13 @@ mod tests {
     #[tokio::test]
     async fn only_outbox_inserts_are_published_with_their_event_type() {
         let publisher = InMemoryPublisher::default();
-        let response = relay(fixture(), &publisher, NO_WAIT).await;
+        let response = relay(
+            fixture(),
+            &publisher,
+            &InMemoryOutboxStore::default(),
+            NO_WAIT,
+        )
+        .await;
         assert!(response.batch_item_failures.is_empty());
         let published = publisher.published();
         let types: Vec<_> = published.iter().map(|m| m.event_type.as_str()).collect();
@@ -195,7 +271,13 @@ mod tests {
         let publisher = InMemoryPublisher::default();
         let first = outbox_message(&fixture().records[0]).unwrap();
         publisher.fail(&first.event_id, 2, true);
-        let response = relay(fixture(), &publisher, NO_WAIT).await;
+        let response = relay(
+            fixture(),
+            &publisher,
+            &InMemoryOutboxStore::default(),
+            NO_WAIT,
+        )
+        .await;
         assert!(response.batch_item_failures.is_empty());
         assert_eq!(publisher.published().len(), 2);
     }
@@ -205,7 +287,13 @@ mod tests {
         let publisher = InMemoryPublisher::default();
         let first = outbox_message(&fixture().records[0]).unwrap();
         publisher.fail(&first.event_id, u32::MAX, true);
-        let response = relay(fixture(), &publisher, NO_WAIT).await;
+        let response = relay(
+            fixture(),
+            &publisher,
+            &InMemoryOutboxStore::default(),
+            NO_WAIT,
+        )
+        .await;
         assert_eq!(failed(&response), [first.sequence_number]);
         assert_eq!(publisher.published().len(), 1);
     }
@@ -215,7 +303,13 @@ mod tests {
         let publisher = InMemoryPublisher::default();
         let first = outbox_message(&fixture().records[0]).unwrap();
         publisher.fail(&first.event_id, 1, false);
-        let response = relay(fixture(), &publisher, NO_WAIT).await;
+        let response = relay(
+            fixture(),
+            &publisher,
+            &InMemoryOutboxStore::default(),
+            NO_WAIT,
+        )
+        .await;
         assert_eq!(failed(&response), [first.sequence_number]);
     }
 
@@ -225,7 +319,7 @@ mod tests {
         event.records[0].change.new_image.remove(OUTBOX_ENVELOPE);
         let sequence = event.records[0].change.sequence_number.clone().unwrap();
         let publisher = InMemoryPublisher::default();
-        let response = relay(event, &publisher, NO_WAIT).await;
+        let response = relay(event, &publisher, &InMemoryOutboxStore::default(), NO_WAIT).await;
         assert_eq!(failed(&response), [sequence]);
         assert_eq!(publisher.published().len(), 1);
     }
@@ -246,8 +340,70 @@ mod tests {
             })
             .collect();
         let publisher = InMemoryPublisher::default();
-        let response = relay(event, &publisher, NO_WAIT).await;
+        let response = relay(event, &publisher, &InMemoryOutboxStore::default(), NO_WAIT).await;
         assert!(response.batch_item_failures.is_empty());
         assert_eq!(publisher.published().len(), 23);
+    }
+
+    #[tokio::test]
+    async fn the_relay_marks_what_it_published_and_only_that() {
+        let (publisher, store) = (InMemoryPublisher::default(), InMemoryOutboxStore::default());
+        let first = outbox_message(&fixture().records[0]).unwrap();
+        let third = outbox_message(&fixture().records[2]).unwrap();
+        store.add(chrono::Utc::now(), first.clone());
+        store.add(chrono::Utc::now(), third.clone());
+        publisher.fail(&first.event_id, u32::MAX, true);
+        relay(fixture(), &publisher, &store, NO_WAIT).await;
+        assert!(!store.is_published(&first.event_id));
+        assert!(store.is_published(&third.event_id));
+    }
+
+    #[tokio::test]
+    async fn a_sweep_publishes_only_items_pending_longer_than_the_minimum_age() {
+        let (publisher, store) = (InMemoryPublisher::default(), InMemoryOutboxStore::default());
+        let now = chrono::Utc::now();
+        let stale = outbox_message(&fixture().records[0]).unwrap();
+        let fresh = outbox_message(&fixture().records[2]).unwrap();
+        store.add(now - chrono::Duration::minutes(5), stale.clone());
+        store.add(now - chrono::Duration::seconds(5), fresh.clone());
+        let report = sweep(&store, &publisher, NO_WAIT, now, SWEEP_MIN_AGE)
+            .await
+            .unwrap();
+        assert_eq!(
+            report,
+            SweepReport {
+                republished: 1,
+                failed: 0
+            }
+        );
+        assert_eq!(publisher.published(), std::slice::from_ref(&stale));
+        assert!(store.is_published(&stale.event_id) && !store.is_published(&fresh.event_id));
+        // A second sweep finds nothing more to do.
+        assert_eq!(
+            sweep(&store, &publisher, NO_WAIT, now, SWEEP_MIN_AGE)
+                .await
+                .unwrap(),
+            SweepReport::default()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sweep_that_cannot_publish_counts_the_failure_and_leaves_the_item_pending() {
+        let (publisher, store) = (InMemoryPublisher::default(), InMemoryOutboxStore::default());
+        let now = chrono::Utc::now();
+        let stale = outbox_message(&fixture().records[0]).unwrap();
+        store.add(now - chrono::Duration::minutes(5), stale.clone());
+        publisher.fail(&stale.event_id, u32::MAX, true);
+        let report = sweep(&store, &publisher, NO_WAIT, now, SWEEP_MIN_AGE)
+            .await
+            .unwrap();
+        assert_eq!(
+            report,
+            SweepReport {
+                republished: 0,
+                failed: 1
+            }
+        );
+        assert!(!store.is_published(&stale.event_id));
     }
 }
