@@ -664,6 +664,8 @@ async fn an_emulator_restart_mid_saga_loses_no_order() {
     let customer = shop.customer().await;
     let (order, started) = shop.place(&customer, &product, 1, "tok_visa").await;
     restart_emulator();
+    // A fresh client: pooled connections died with the emulator.
+    let shop = Shop::connect();
     let done = shop
         .settle_within(
             &customer,
