@@ -49,8 +49,11 @@ if [[ "$failed" -lt 1 ]]; then cat "$negative_log"; echo "no emulator test faile
 echo "   as expected: $failed emulator tests failed against a dead endpoint"
 rm -f "$negative_log"
 
-step "fault test on its own: restart the emulator mid-saga"
-cargo nextest run --locked --workspace --profile ci --run-ignored only -E 'test(/restart_mid_saga/)' --success-output final
-
 step "cargo nextest run --workspace (unit, handler, emulator and end-to-end tests)"
 cargo nextest run --locked --workspace --profile ci
+
+# Last, on its own: it restarts the emulator, after which ministack's stream mappings no longer
+# deliver promptly (only the outbox sweepers carry events, a minute late; see
+# docs/local-development.md), so nothing may run after it.
+step "fault test: restart the emulator mid-saga"
+cargo nextest run --locked --workspace --profile ci --run-ignored only -E 'test(/restart_mid_saga/)' --success-output final

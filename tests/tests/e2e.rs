@@ -654,7 +654,7 @@ fn restart_emulator() {
 
 /// The order is placed, then the emulator stops before the saga can run and starts again. The
 /// stream record of the order's outbox item does not survive that (an emulator gap); the outbox
-/// sweeper publishes the item a minute later and the saga completes. Run alone, before the
+/// sweeper publishes the item a minute later and the saga completes. Run alone, after the
 /// parallel suite, by scripts/test.sh: it restarts the emulator under every other test.
 #[tokio::test]
 #[ignore = "restarts the emulator: scripts/test.sh runs it on its own"]
