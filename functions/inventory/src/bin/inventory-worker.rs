@@ -4,7 +4,7 @@ use inventory::worker::handle_batch;
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::config;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let table = config::required("INVENTORY_TABLE")?;

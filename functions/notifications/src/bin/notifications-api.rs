@@ -6,7 +6,7 @@ use notifications::http::NotificationsApi;
 use shared::auth::JwtKeys;
 use shared::config;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("NOTIFICATIONS_TABLE")?;

@@ -4,7 +4,7 @@ use orders::adapters::{dynamodb::DynamoDbOrderRepository, payment::SimulatedPaym
 use orders::worker::handle_batch;
 use shared::config;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let table = config::required("ORDERS_TABLE")?;

@@ -4,7 +4,7 @@ use outbox_relay::publisher::SnsEventPublisher;
 use outbox_relay::relay::{RetryPolicy, relay};
 use outbox_relay::store::DynamoDbOutboxStore;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let topic_arn = shared::config::required("EVENTS_TOPIC_ARN")?;

@@ -3,7 +3,7 @@ use outbox_relay::publisher::SnsEventPublisher;
 use outbox_relay::relay::{RetryPolicy, SWEEP_MIN_AGE, sweep};
 use outbox_relay::store::DynamoDbOutboxStore;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let topic_arn = shared::config::required("EVENTS_TOPIC_ARN")?;

@@ -6,7 +6,7 @@ use products::http::ProductsApi;
 use shared::auth::JwtKeys;
 use shared::config;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("PRODUCTS_TABLE")?;

@@ -7,7 +7,7 @@ use users::adapters::{argon::Argon2Hasher, dynamodb::DynamoDbUserRepository};
 use users::domain::AdminEmails;
 use users::http::UsersApi;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("USERS_TABLE")?;
