@@ -13,7 +13,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_EC2_METADATA_DISABLED := true
 LAMBDA_DIR  := target/lambda-arm64
 
-.PHONY: help setup up emulator demo down build build-local watch test test-emulator lint fmt schemas deploy clean
+.PHONY: help setup up emulator demo down build build-local watch test test-emulator bench lint fmt schemas deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,12 @@ test: setup ## everything CI runs: fmt, clippy, cfn-lint, emulator, all tests
 
 test-emulator: ## only the emulator suite, against an emulator already up (make up)
 	cargo nextest run --locked --workspace -E 'package(emulator-tests)'
+
+bench: setup ## measure every function, two baselines and the saga under load; writes bench/results.json (docs/performance.md)
+	@scripts/setup-venv.sh .venv-bench bench/requirements.lock
+	@scripts/emulator.sh up
+	cargo build --release --locked --workspace --exclude emulator-tests --bins
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 lint: setup ## clippy with warnings as errors, and cfn-lint on the SAM template
 	cargo clippy --locked --workspace --all-targets -- -D warnings

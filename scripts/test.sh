@@ -16,6 +16,9 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
 
+step "bench harness self-test (the make bench budget check)"
+.venv/bin/python -m unittest discover -s bench -p 'test_*.py'
+
 # One build for tests and function binaries: built together they share every artifact (a later
 # plain `cargo build --bins` would unify features differently and rebuild a third of the tree).
 step "build all tests and functions"
