@@ -75,7 +75,6 @@ CUSTOMER = {"email": "customer@bench.local", "password": "bench-customer-passwor
 READER = {"email": "reader@bench.local", "password": "bench-reader-password", "name": "Bench reader"}
 PAGE = 20
 SENDER = "shop@example.org"
-BENCH_STACK = "serverless-shop-bench"
 FINAL = {"CONFIRMED", "REJECTED", "CANCELLED"}
 
 
@@ -397,6 +396,30 @@ def parse_time(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def wait_until_idle(timeout: float = 180) -> None:
+    """Until the bench stack's worker queues have been empty for 3 s in a row: each load level
+    starts on a drained pipeline (orders of the previous level, or events a fresh deployment's
+    stream mappings replay, would otherwise queue ahead of the measured ones)."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint())
+    queues = [url for url in sqs.list_queues(QueueNamePrefix="bench-").get("QueueUrls", [])
+              if url.rsplit("/", 1)[-1] in ("bench-inventory", "bench-orders", "bench-notifications")]
+    quiet_since, deadline = None, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        depth = 0
+        for url in queues:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            depth += sum(int(value) for value in attributes.values())
+        if depth:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= 3:
+            return
+        time.sleep(0.5)
+    sys.exit(f"the bench stack's queues did not drain within {timeout:.0f} s")
+
+
 def bench_system(args, run: str) -> dict:
     # Deployed only now: the stack's pollers and schedules would load the machine while the
     # functions are measured one by one.
@@ -448,6 +471,7 @@ def bench_system(args, run: str) -> dict:
 
     results = {}
     for clients in levels:
+        wait_until_idle()
         print(f"  {clients:2} concurrent clients for {args.system_seconds} s ...", end="", flush=True)
         records, failures, lock = [], [], threading.Lock()
         stop_at = time.monotonic() + args.system_seconds
@@ -577,14 +601,6 @@ def main() -> None:
     if not args.skip_functions:
         print(f"functions (release build, {args.cold_runs} cold starts + {args.warm} warm invocations each):")
     functions, others = {}, {"baselines": {}, "extra": {}}
-    if not args.skip_functions and not args.no_deploy:
-        # A bench stack left by the last run: its pollers and schedules would load the machine
-        # while the functions are measured. The system part deploys it again.
-        cfn = boto3.client("cloudformation", endpoint_url=endpoint())
-        try:
-            cfn.delete_stack(StackName=BENCH_STACK)
-        except cfn.exceptions.ClientError:
-            pass
     if not args.skip_functions:
         fixture = Fixture(load_template(), run)
         fixture.extra_env = dict(pair.split("=", 1) for pair in args.env)
