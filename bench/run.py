@@ -40,8 +40,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 import zipfile
 from pathlib import Path
@@ -50,6 +48,8 @@ import boto3
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from stack import call  # noqa: E402 - the HTTP helper the deploy script seeds the stack with
 from lambda_bench import (FunctionError, Process, http_answer, http_event,  # noqa: E402
                           no_batch_failures, scheduled_event, sqs_event, stream_event)
 
@@ -380,21 +380,6 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
 
 
 # --- the saga under load on the deployed stack ---------------------------------------------
-
-def call(url: str, method: str, path: str, body=None, token=None, headers=None):
-    request = urllib.request.Request(url + path, data=None if body is None else json.dumps(body).encode(),
-                                     method=method)
-    request.add_header("content-type", "application/json")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
-
 
 def parse_time(text: str) -> float:
     from datetime import datetime
