@@ -49,6 +49,28 @@ pub const OUTBOX_PENDING_INDEX: &str = "outbox-pending";
 /// do not all land on one.
 pub const OUTBOX_PENDING_SHARDS: u8 = 4;
 
+/// One item by its key, read consistently (every read in this project follows its own writes:
+/// idempotency keys, saga state, stock), or `None`. `what` names the item in the error.
+///
+/// # Errors
+/// The `GetItem` call failed.
+pub async fn get_consistent(
+    client: &Client,
+    table: &str,
+    key: HashMap<String, AttributeValue>,
+    what: &str,
+) -> anyhow::Result<Option<HashMap<String, AttributeValue>>> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .with_context(|| format!("GetItem {what}"))?
+        .item)
+}
+
 /// The index partition a pending outbox item of event `id` lands in.
 #[must_use]
 pub fn outbox_pending_shard(event_id: &uuid::Uuid) -> String {

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
-use shared::dynamo::{CommitError, PK, SK, UnitOfWork};
+use shared::dynamo::{CommitError, PK, SK, UnitOfWork, get_consistent};
 use shared::envelope::EventEnvelope;
 use shared::events::{StockLine, StockReleased, StockReservationFailed, StockReserved};
 use uuid::Uuid;
@@ -120,16 +120,8 @@ fn unexpected(err: CommitError, what: &str) -> anyhow::Error {
 
 impl InventoryStore for DynamoDbInventoryStore {
     async fn stock(&self, product_id: Uuid) -> anyhow::Result<Option<StockLevel>> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(stock_key(product_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem stock")?
-            .item;
+        let item =
+            get_consistent(&self.client, &self.table, stock_key(product_id), "stock").await?;
         item.map(|item| {
             let stock: StockItem = serde_dynamo::from_item(item).context("deserialising stock")?;
             Ok(StockLevel {
@@ -259,16 +251,13 @@ impl InventoryStore for DynamoDbInventoryStore {
     }
 
     async fn reservation(&self, order_id: Uuid) -> anyhow::Result<Option<Reservation>> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(reservation_key(order_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem reservation")?
-            .item;
+        let item = get_consistent(
+            &self.client,
+            &self.table,
+            reservation_key(order_id),
+            "reservation",
+        )
+        .await?;
         item.map(|item| {
             let record: ReservationItem =
                 serde_dynamo::from_item(item).context("deserialising reservation")?;

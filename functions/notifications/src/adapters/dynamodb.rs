@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use shared::dynamo::{CommitError, PK, SK, UnitOfWork};
+use shared::dynamo::{CommitError, PK, SK, UnitOfWork, get_consistent};
 use shared::pagination::{decode_token, encode_token};
 use uuid::Uuid;
 
@@ -132,16 +132,7 @@ impl DynamoDbNotificationStore {
         &self,
         key: HashMap<String, AttributeValue>,
     ) -> anyhow::Result<Option<Notification>> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem notification")?
-            .item;
+        let item = get_consistent(&self.client, &self.table, key, "notification").await?;
         item.as_ref().map(to_notification).transpose()
     }
 }
@@ -174,16 +165,13 @@ impl NotificationStore for DynamoDbNotificationStore {
     }
 
     async fn recipient(&self, user_id: Uuid) -> anyhow::Result<Option<Recipient>> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(recipient_key(user_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem recipient")?
-            .item;
+        let item = get_consistent(
+            &self.client,
+            &self.table,
+            recipient_key(user_id),
+            "recipient",
+        )
+        .await?;
         item.map(|item| {
             Ok(Recipient {
                 user_id,

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use shared::dynamo::{CommitError, EXPIRES_AT, KIND, PK, SK, UnitOfWork};
+use shared::dynamo::{CommitError, EXPIRES_AT, KIND, PK, SK, UnitOfWork, get_consistent};
 use shared::envelope::EventEnvelope;
 use shared::events::{OrderLine, OrderPlaced};
 use shared::money::{Currency, Money};
@@ -269,16 +269,13 @@ impl OrderRepository for DynamoDbOrderRepository {
         customer_id: Uuid,
         key_text: &str,
     ) -> anyhow::Result<Option<StoredKey>> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(idempotency_key(customer_id, key_text)))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem idempotency key")?
-            .item;
+        let item = get_consistent(
+            &self.client,
+            &self.table,
+            idempotency_key(customer_id, key_text),
+            "idempotency key",
+        )
+        .await?;
         let Some(item) = item else { return Ok(None) };
         match (item.get("order_id"), item.get("fingerprint")) {
             (Some(AttributeValue::S(order_id)), Some(AttributeValue::S(fingerprint))) => {
@@ -326,15 +323,8 @@ impl OrderRepository for DynamoDbOrderRepository {
     }
 
     async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
-        self.client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(order_key(order_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem order")?
-            .item
+        get_consistent(&self.client, &self.table, order_key(order_id), "order")
+            .await?
             .map(to_order)
             .transpose()
     }

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::dynamo::{CommitError, KIND, PK, SK, UnitOfWork};
+use shared::dynamo::{CommitError, KIND, PK, SK, UnitOfWork, get_consistent};
 use shared::envelope::EventEnvelope;
 use shared::events::ProductCreated;
 use shared::pagination::{decode_token, encode_token};
@@ -184,16 +184,12 @@ impl ProductRepository for DynamoDbProductRepository {
     }
 
     async fn get(&self, id: ProductId) -> anyhow::Result<Option<Product>> {
-        self.client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, AttributeValue::S(product_pk(id)))
-            .key(SK, AttributeValue::S("PRODUCT".to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem on products table")?
-            .item
+        let key = HashMap::from([
+            (PK.to_owned(), AttributeValue::S(product_pk(id))),
+            (SK.to_owned(), AttributeValue::S("PRODUCT".to_owned())),
+        ]);
+        get_consistent(&self.client, &self.table, key, "product")
+            .await?
             .map(to_product)
             .transpose()
     }

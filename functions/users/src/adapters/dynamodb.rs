@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
-use shared::dynamo::{CommitError, KIND, PK, SK, UnitOfWork};
+use shared::dynamo::{CommitError, KIND, PK, SK, UnitOfWork, get_consistent};
 use shared::envelope::EventEnvelope;
 use shared::events::{UserProfileUpdated, UserRegistered};
 use uuid::Uuid;
@@ -123,16 +123,7 @@ impl DynamoDbUserRepository {
         &self,
         key: HashMap<String, AttributeValue>,
     ) -> anyhow::Result<Option<HashMap<String, AttributeValue>>> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem on users table")?
-            .item)
+        get_consistent(&self.client, &self.table, key, "user").await
     }
 
     fn conditional_put(
