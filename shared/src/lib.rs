@@ -10,6 +10,7 @@ pub mod events;
 pub mod http;
 pub mod money;
 pub mod pagination;
+pub mod retry;
 pub mod schemas;
 pub mod sqs;
 pub mod telemetry;
