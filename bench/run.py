@@ -35,6 +35,7 @@ import io
 import json
 import os
 import platform
+import secrets
 import statistics
 import subprocess
 import sys
@@ -128,6 +129,9 @@ class Fixture:
         for name in self.tables.values():
             self.dynamodb.get_waiter("table_exists").wait(TableName=name)
         self.topic_arn = self.sns.create_topic(Name=f"bench-{run}-events")["TopicArn"]
+        # As the template's CursorSecret: the list functions read it at cold start.
+        self.cursor_secret_arn = boto3.client("secretsmanager", endpoint_url=endpoint()).create_secret(
+            Name=f"bench-{run}-cursor-secret", SecretString=secrets.token_urlsafe(48))["ARN"]
         # As the template's NotificationsSenderIdentity: SES sends only from a verified sender.
         sesv2 = boto3.client("sesv2", endpoint_url=endpoint())
         try:
@@ -150,6 +154,8 @@ class Fixture:
                 env[key] = value
             elif "Ref" in value and value["Ref"] in self.tables:
                 env[key] = self.tables[value["Ref"]]
+            elif "Ref" in value and value["Ref"] == "CursorSecret":
+                env[key] = self.cursor_secret_arn
             elif "Ref" in value and value["Ref"].endswith("EventsTopic"):
                 env[key] = self.topic_arn
             elif "Ref" in value and value["Ref"] in params:

@@ -109,7 +109,8 @@ def wait_for(cfn, name: str) -> dict:
 
 def deploy(args) -> None:
     text = TEMPLATE.read_text()
-    target = ROOT / "target" / args.profile
+    # Where cargo put the bootstraps: CARGO_TARGET_DIR when set, as cargo itself does.
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / args.profile
     bucket = f"serverless-shop-artifacts-{args.stage}"
     s3 = client("s3")
     try:

@@ -71,6 +71,25 @@ pub async fn aws_sdk_config() -> SdkConfig {
     config
 }
 
+/// The string value of the Secrets Manager secret named by the environment variable
+/// `variable` (an ARN or name). Secrets are read once at cold start, never passed in plain
+/// environment variables, where anyone allowed `lambda:GetFunctionConfiguration` could read them.
+///
+/// # Errors
+/// The variable is unset, the secret cannot be read, or it has no string value.
+pub async fn secret_string(config: &SdkConfig, variable: &'static str) -> anyhow::Result<String> {
+    use anyhow::Context as _;
+    let secret_id = required(variable)?;
+    aws_sdk_secretsmanager::Client::new(config)
+        .get_secret_value()
+        .secret_id(&secret_id)
+        .send()
+        .await
+        .with_context(|| format!("GetSecretValue {secret_id} (from {variable})"))?
+        .secret_string
+        .with_context(|| format!("secret {secret_id} has no string value"))
+}
+
 /// The root certificate authorities of AWS service endpoints: Amazon Trust Services' four roots
 /// and Starfield Services Root G2, which cross-signs them (<https://www.amazontrust.com/repository/>).
 /// Copied from Debian's ca-certificates; their SHA-256 fingerprints are checked by a test.

@@ -517,6 +517,114 @@ async fn redelivered_events_reserve_charge_and_notify_once() {
 }
 
 /// The envelope JSON of the `event_type` outbox item about `order_id` in `table`.
+/// A `next_token` as the unsigned format before signed cursors made it: base64url of a JSON key
+/// with the right attribute names, whatever values a client chose.
+fn unsigned_token(key: &Value) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_string())
+}
+
+#[tokio::test]
+async fn forged_or_foreign_next_tokens_are_a_400_on_every_list_never_a_500() {
+    let shop = Shop::connect();
+    let product = shop.product(10).await;
+    let (ada, eve) = (shop.customer().await, shop.customer().await);
+    for _ in 0..2 {
+        let (order, started) = shop.place(&ada, &product, 1, "tok_visa").await;
+        shop.settle(&ada, &order, started, "paging").await;
+    }
+    let page = |path: &str, token: Option<&str>| {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        match token {
+            Some(token) => format!("{path}{separator}next_token={token}"),
+            None => path.to_owned(),
+        }
+    };
+    let list = async |path: String, who: Option<&Customer>| {
+        shop.call(
+            Method::GET,
+            &path,
+            None,
+            who.map(|c| c.token.as_str()),
+            None,
+        )
+        .await
+    };
+
+    // Real tokens work, and only for the query they came from.
+    let (status, first) = list(page("/orders?limit=1", None), Some(&ada)).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let orders_token = first["next_token"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let (status, _) = list(page("/orders?limit=1", Some(&orders_token)), Some(&ada)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, catalog) = list(page("/products?limit=1", None), None).await;
+    assert_eq!(status, StatusCode::OK, "{catalog}");
+    let products_token = catalog["next_token"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+
+    let forged_order_key = unsigned_token(&json!({
+        "customer_pk": {"s": "CUSTOMER#someone-else"}, "placed_sort": {"s": "2020"},
+        "pk": {"s": "ORDER#x"}, "sk": {"s": "ORDER"}
+    }));
+    let forged_product_key = unsigned_token(&json!({
+        "category_pk": {"s": "CATEGORY#e2e"}, "name_sort": {"n": "1"},
+        "pk": {"s": ""}, "sk": {"s": ""}
+    }));
+    let forged_notification_key = unsigned_token(&json!({"pk": {"s": "USER#x"}, "sk": {"n": "1"}}));
+    for (path, who, label) in [
+        (
+            page("/orders", Some(&orders_token)),
+            Some(&eve),
+            "another customer's token",
+        ),
+        (
+            page("/orders", Some(&forged_order_key)),
+            Some(&ada),
+            "forged order key",
+        ),
+        (
+            page("/orders", Some(&products_token)),
+            Some(&ada),
+            "a products token",
+        ),
+        (
+            page("/products?category=e2e", Some(&products_token)),
+            None,
+            "another list's token",
+        ),
+        (
+            page("/products", Some(&forged_product_key)),
+            None,
+            "forged product key",
+        ),
+        (
+            page("/notifications", Some(&orders_token)),
+            Some(&ada),
+            "an orders token",
+        ),
+        (
+            page("/notifications", Some(&forged_notification_key)),
+            Some(&ada),
+            "forged notification key",
+        ),
+    ] {
+        let (status, problem) = list(path, who).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{label}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("next_token"),
+            "{label}: {problem}"
+        );
+    }
+}
+
 async fn outbox_envelope(table: &str, event_type: &str, order_id: &str) -> String {
     let items = dynamodb()
         .await

@@ -64,8 +64,8 @@ async fn a_welcome_is_sent_through_ses_and_recorded_exactly_once() {
         ));
 
         let page = store.list(user, 10, None).await.unwrap();
-        assert_eq!(page.notifications.len(), 1);
-        let record = &page.notifications[0];
+        assert_eq!(page.items.len(), 1);
+        let record = &page.items[0];
         assert_eq!(record.status, NotificationStatus::Sent);
         assert!(
             record
@@ -114,7 +114,7 @@ async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
             .list(user, 10, None)
             .await
             .unwrap()
-            .notifications
+            .items
             .into_iter()
             .find(|n| n.event_type == "OrderConfirmed")
             .unwrap();
@@ -135,7 +135,7 @@ async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
             .list(user, 10, None)
             .await
             .unwrap()
-            .notifications
+            .items
             .into_iter()
             .find(|n| n.event_type == "OrderConfirmed")
             .unwrap();

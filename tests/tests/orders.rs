@@ -230,20 +230,20 @@ async fn a_customers_orders_list_newest_first_through_the_index() {
         let first = service::list_orders(&repo, customer, 2, None)
             .await
             .unwrap();
-        let ids: Vec<_> = first.orders.iter().map(|o| o.id).collect();
+        let ids: Vec<_> = first.items.iter().map(|o| o.id).collect();
         assert_eq!(ids, [placed[2], placed[1]]);
-        let rest = service::list_orders(&repo, customer, 2, first.next_token.as_deref())
+        let rest = service::list_orders(&repo, customer, 2, first.last_key)
             .await
             .unwrap();
         assert_eq!(
-            rest.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+            rest.items.iter().map(|o| o.id).collect::<Vec<_>>(),
             [placed[0]]
         );
         assert!(
             service::list_orders(&repo, Uuid::new_v4(), 5, None)
                 .await
                 .unwrap()
-                .orders
+                .items
                 .is_empty()
         );
     })

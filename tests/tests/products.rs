@@ -96,7 +96,7 @@ async fn lists_show_only_active_products_by_name_and_page_through_the_index() {
         let cup = service::list_products(&repo, Some(&kitchen), 10, None)
             .await
             .unwrap()
-            .products
+            .items
             .pop()
             .unwrap();
         service::archive_product(&repo, cup.id, trace())
@@ -106,12 +106,12 @@ async fn lists_show_only_active_products_by_name_and_page_through_the_index() {
         let first = service::list_products(&repo, Some(&kitchen), 1, None)
             .await
             .unwrap();
-        let token = first.next_token.clone().expect("a second page");
-        let second = service::list_products(&repo, Some(&kitchen), 5, Some(&token))
+        let start = first.last_key.clone().expect("a second page");
+        let second = service::list_products(&repo, Some(&kitchen), 5, Some(start))
             .await
             .unwrap();
-        let names = |page: &products::ports::ProductPage| {
-            page.products
+        let names = |page: &shared::pagination::KeyPage<products::domain::Product>| {
+            page.items
                 .iter()
                 .map(|p| p.name.as_str().to_owned())
                 .collect::<Vec<_>>()
@@ -121,12 +121,6 @@ async fn lists_show_only_active_products_by_name_and_page_through_the_index() {
 
         let all = service::list_products(&repo, None, 10, None).await.unwrap();
         assert_eq!(names(&all), ["Apron", "Bowl", "Pen"]);
-
-        // A token from one listing is refused by the other (different key attributes): 400, not 500.
-        assert!(matches!(
-            service::list_products(&repo, None, 5, Some(&token)).await,
-            Err(products::ports::ListError::BadToken(_))
-        ));
     })
     .await;
 }

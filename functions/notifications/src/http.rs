@@ -6,10 +6,10 @@ use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use shared::auth::JwtKeys;
 use shared::http::{IntoProblem, Problem, json_response, query_param, respond, unexpected};
-use shared::pagination::{Page, parse_limit};
+use shared::pagination::{Cursors, Page, Scope, parse_limit};
 use uuid::Uuid;
 
-use crate::ports::{ListError, Notification, NotificationStatus, NotificationStore};
+use crate::ports::{Notification, NotificationStatus, NotificationStore};
 use crate::service;
 
 /// Everything notifications-api needs, built once per cold start.
@@ -17,6 +17,7 @@ use crate::service;
 pub struct NotificationsApi<S> {
     pub store: S,
     pub keys: JwtKeys,
+    pub cursors: Cursors,
 }
 
 /// A notification as its recipient sees it.
@@ -70,17 +71,19 @@ impl<S: NotificationStore> NotificationsApi<S> {
         let user_id = Uuid::parse_str(&identity.user_id)
             .map_err(|_| Problem::unauthorized("the bearer token is invalid or expired"))?;
         let limit = parse_limit(query_param(request, "limit").as_deref())?;
+        // A user's token continues only that user's list.
+        let scope = Scope::new("GET /notifications", "table", &user_id.to_string());
         let token = query_param(request, "next_token");
-        let page =
-            service::list_notifications(&self.store, user_id, limit, token.as_deref()).await?;
+        let start = self.cursors.open(&scope, token.as_deref())?;
+        let page = service::list_notifications(&self.store, user_id, limit, start).await?;
+        let page = self
+            .cursors
+            .seal(&scope, page)
+            .map_err(anyhow::Error::new)?;
         Ok(json_response(
             StatusCode::OK,
             &Page {
-                items: page
-                    .notifications
-                    .iter()
-                    .map(NotificationView::from)
-                    .collect(),
+                items: page.items.iter().map(NotificationView::from).collect(),
                 next_token: page.next_token,
             },
         ))
@@ -92,14 +95,14 @@ enum RouteProblem {
     #[error(transparent)]
     Problem(#[from] Problem),
     #[error(transparent)]
-    List(#[from] ListError),
+    Unexpected(#[from] anyhow::Error),
 }
 
 impl IntoProblem for RouteProblem {
     fn into_problem(self, request_id: &str) -> Problem {
         match self {
-            Self::Problem(problem) | Self::List(ListError::BadToken(problem)) => problem,
-            Self::List(ListError::Unexpected(err)) => unexpected(&err, request_id),
+            Self::Problem(problem) => problem,
+            Self::Unexpected(err) => unexpected(&err, request_id),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What the notification use cases need: the table (recipients and notification records) and
 //! a sender.
 
+use shared::pagination::{KeyPage, StartKey};
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -67,22 +68,6 @@ pub enum Claim {
     InProgress,
 }
 
-/// A page of a user's notifications, newest first.
-#[derive(Debug)]
-pub struct NotificationPage {
-    pub notifications: Vec<Notification>,
-    pub next_token: Option<String>,
-}
-
-/// Why a page could not be listed.
-#[derive(Debug, thiserror::Error)]
-pub enum ListError {
-    #[error("invalid next_token")]
-    BadToken(shared::http::Problem),
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
 /// The notifications table.
 pub trait NotificationStore: Send + Sync {
     /// Stores `recipient` unless a newer version of it is stored.
@@ -120,13 +105,13 @@ pub trait NotificationStore: Send + Sync {
         error: &str,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 
-    /// A user's notifications, newest first.
+    /// A user's notifications, newest first, from `start` (a key a previous page ended with).
     fn list(
         &self,
         user_id: Uuid,
         limit: i32,
-        next_token: Option<&str>,
-    ) -> impl Future<Output = Result<NotificationPage, ListError>> + Send;
+        start: Option<StartKey>,
+    ) -> impl Future<Output = anyhow::Result<KeyPage<Notification>>> + Send;
 
     /// Records only the inbox marker of `consumed`.
     fn acknowledge(

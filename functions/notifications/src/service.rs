@@ -1,11 +1,12 @@
 //! The notification use cases.
 
 use chrono::{Duration, Utc};
+use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
 
 use crate::ports::{
-    Applied, Claim, Consumed, ListError, Notification, NotificationPage, NotificationSender,
-    NotificationStatus, NotificationStore, Recipient, SendError,
+    Applied, Claim, Consumed, Notification, NotificationSender, NotificationStatus,
+    NotificationStore, Recipient, SendError,
 };
 use crate::render::Message;
 
@@ -130,15 +131,15 @@ where
     }
 }
 
-/// The caller's notifications, newest first.
+/// The caller's notifications, newest first, from `start` (where the previous page ended).
 ///
 /// # Errors
-/// [`ListError`].
+/// Storage errors.
 pub async fn list_notifications<S: NotificationStore>(
     store: &S,
     user_id: Uuid,
     limit: i32,
-    next_token: Option<&str>,
-) -> Result<NotificationPage, ListError> {
-    store.list(user_id, limit, next_token).await
+    start: Option<StartKey>,
+) -> anyhow::Result<KeyPage<Notification>> {
+    store.list(user_id, limit, start).await
 }

@@ -13,6 +13,7 @@ use notifications::ports::NotificationStatus;
 use notifications::worker::handle_batch;
 use serde_json::{Value, json};
 use shared::auth::{JwtKeys, Role};
+use shared::pagination::Cursors;
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 const CUSTOMER: &str = "0b9c8f4e-5d7a-4e8b-9a1c-2f3e4d5c6b7a";
@@ -206,6 +207,7 @@ async fn a_user_lists_their_own_notifications_newest_first_paginated() {
     let api = NotificationsApi {
         store,
         keys: keys.clone(),
+        cursors: Cursors::from_secret(SECRET).unwrap(),
     };
     let mine = keys
         .issue(CUSTOMER, Role::Customer, Utc::now())
@@ -255,6 +257,13 @@ async fn a_user_lists_their_own_notifications_newest_first_paginated() {
     );
     assert_eq!(
         api.handle(list_request(Some(&mine), &[("next_token", "forged")]))
+            .await
+            .status(),
+        400
+    );
+    // My token continues only my list: someone else presenting it gets a 400.
+    assert_eq!(
+        api.handle(list_request(Some(&someone_else), &[("next_token", token)]))
             .await
             .status(),
         400

@@ -13,11 +13,11 @@ use shared::http::{
     FieldError, IntoProblem, Problem, json_response, parse_json, query_param, respond, unexpected,
 };
 use shared::money::Money;
-use shared::pagination::{Page, parse_limit};
+use shared::pagination::{Cursors, Page, Scope, parse_limit};
 use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, NewOrderLine, Order, OrderError, OrderState, PaymentToken};
-use crate::ports::{ListError, OrderRepository, PaymentGateway};
+use crate::ports::{OrderRepository, PaymentGateway};
 use crate::service::{self, OrderAccessError, PlaceOrderError};
 
 /// Everything orders-api needs, built once per cold start.
@@ -26,6 +26,7 @@ pub struct OrdersApi<R, G> {
     pub repo: R,
     pub gateway: G,
     pub keys: JwtKeys,
+    pub cursors: Cursors,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +88,7 @@ enum ApiError {
     #[error(transparent)]
     Access(#[from] OrderAccessError),
     #[error(transparent)]
-    List(#[from] ListError),
+    Unexpected(#[from] anyhow::Error),
 }
 
 fn order_problem(err: OrderError) -> Problem {
@@ -116,7 +117,7 @@ fn order_problem(err: OrderError) -> Problem {
 impl IntoProblem for ApiError {
     fn into_problem(self, request_id: &str) -> Problem {
         match self {
-            Self::Problem(problem) | Self::List(ListError::BadToken(problem)) => problem,
+            Self::Problem(problem) => problem,
             Self::Place(PlaceOrderError::KeyReused) => Problem::invalid_field(
                 "Idempotency-Key",
                 "was already used for a different request; use a new key",
@@ -129,7 +130,7 @@ impl IntoProblem for ApiError {
             }
             Self::Place(PlaceOrderError::Unexpected(err))
             | Self::Access(OrderAccessError::Unexpected(err))
-            | Self::List(ListError::Unexpected(err)) => unexpected(&err, request_id),
+            | Self::Unexpected(err) => unexpected(&err, request_id),
         }
     }
 }
@@ -236,12 +237,19 @@ impl<R: OrderRepository, G: PaymentGateway> OrdersApi<R, G> {
 
     async fn list(&self, request: &Request, customer_id: Uuid) -> Result<Response<Body>, ApiError> {
         let limit = parse_limit(query_param(request, "limit").as_deref())?;
+        // A customer's token continues only that customer's list.
+        let scope = Scope::new("GET /orders", "by-customer", &customer_id.to_string());
         let token = query_param(request, "next_token");
-        let page = service::list_orders(&self.repo, customer_id, limit, token.as_deref()).await?;
+        let start = self.cursors.open(&scope, token.as_deref())?;
+        let page = service::list_orders(&self.repo, customer_id, limit, start).await?;
+        let page = self
+            .cursors
+            .seal(&scope, page)
+            .map_err(anyhow::Error::new)?;
         Ok(json_response(
             StatusCode::OK,
             &Page {
-                items: page.orders.iter().map(OrderView::from).collect(),
+                items: page.items.iter().map(OrderView::from).collect(),
                 next_token: page.next_token,
             },
         ))

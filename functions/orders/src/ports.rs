@@ -7,6 +7,7 @@ use std::future::Future;
 use shared::envelope::EventEnvelope;
 use shared::events::{DomainEvent, OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected};
 use shared::money::Money;
+use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, Order, PaymentToken};
@@ -62,22 +63,6 @@ pub enum Outgoing<'a> {
     Cancelled(&'a EventEnvelope<OrderCancelled>),
 }
 
-/// One page of a customer's orders, newest first.
-#[derive(Debug)]
-pub struct OrderPage {
-    pub orders: Vec<Order>,
-    pub next_token: Option<String>,
-}
-
-/// Why a page could not be listed.
-#[derive(Debug, thiserror::Error)]
-pub enum ListError {
-    #[error("invalid next_token")]
-    BadToken(shared::http::Problem),
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
 /// The orders table.
 pub trait OrderRepository: Send + Sync {
     /// Prices of the active products among `product_ids`.
@@ -111,13 +96,13 @@ pub trait OrderRepository: Send + Sync {
     /// An order by id.
     fn get(&self, order_id: Uuid) -> impl Future<Output = anyhow::Result<Option<Order>>> + Send;
 
-    /// A customer's orders, newest first.
+    /// A customer's orders, newest first, from `start` (a key a previous page ended with).
     fn list_for_customer(
         &self,
         customer_id: Uuid,
         limit: i32,
-        next_token: Option<&str>,
-    ) -> impl Future<Output = Result<OrderPage, ListError>> + Send;
+        start: Option<StartKey>,
+    ) -> impl Future<Output = anyhow::Result<KeyPage<Order>>> + Send;
 
     /// Replaces `before` (same version as stored) with `after` and publishes `event`, with the
     /// inbox marker of `consumed` when a worker does it.

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected, Shortage};
+use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -11,8 +12,8 @@ use crate::domain::{
     Trigger, decide, price_lines,
 };
 use crate::ports::{
-    Applied, Consumed, CreateOrderError, ListError, OrderPage, OrderRepository, Outgoing,
-    PaymentError, PaymentGateway, PriceSnapshot, TransitionError,
+    Applied, Consumed, CreateOrderError, OrderRepository, Outgoing, PaymentError, PaymentGateway,
+    PriceSnapshot, TransitionError,
 };
 
 /// How often a use case re-reads and retries after losing a race.
@@ -149,17 +150,17 @@ pub async fn get_order<R: OrderRepository>(
         .ok_or(OrderAccessError::NotFound)
 }
 
-/// The caller's orders, newest first.
+/// The caller's orders, newest first, from `start` (where the previous page ended).
 ///
 /// # Errors
-/// [`ListError`].
+/// Storage errors.
 pub async fn list_orders<R: OrderRepository>(
     repo: &R,
     customer_id: Uuid,
     limit: i32,
-    next_token: Option<&str>,
-) -> Result<OrderPage, ListError> {
-    repo.list_for_customer(customer_id, limit, next_token).await
+    start: Option<StartKey>,
+) -> anyhow::Result<KeyPage<Order>> {
+    repo.list_for_customer(customer_id, limit, start).await
 }
 
 fn cancelled_event(order: &Order, trace: Trace) -> EventEnvelope<OrderCancelled> {

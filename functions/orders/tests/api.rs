@@ -341,6 +341,24 @@ async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
         .await,
         400,
     );
+    // Ada's token continues only Ada's list: Eve presenting it gets a 400, not a page.
+    let problem_body = problem(
+        &api.handle(
+            Req::sample("list.json")
+                .by(eve)
+                .query(&[("next_token", token)])
+                .build(),
+        )
+        .await,
+        400,
+    );
+    assert!(
+        problem_body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("next_token"),
+        "{problem_body}"
+    );
 }
 
 async fn confirm(api: &Api, order_id: Uuid, product: Uuid) {

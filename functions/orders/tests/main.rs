@@ -12,6 +12,7 @@ use orders::http::OrdersApi;
 use serde_json::Value;
 use shared::auth::JwtKeys;
 use shared::money::{Currency, Money};
+use shared::pagination::Cursors;
 use uuid::Uuid;
 
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
@@ -35,5 +36,6 @@ pub fn api(products: &[Uuid]) -> OrdersApi<InMemoryOrderRepository, InMemoryPaym
         repo,
         gateway: InMemoryPaymentGateway::default(),
         keys: JwtKeys::from_secret(SECRET).unwrap(),
+        cursors: Cursors::from_secret(SECRET).unwrap(),
     }
 }

@@ -12,13 +12,13 @@ use shared::http::{
     IntoProblem, Problem, Validation, json_response, parse_json, query_param, respond, unexpected,
 };
 use shared::money::Money;
-use shared::pagination::{Page, parse_limit};
+use shared::pagination::{Cursors, Page, Scope, parse_limit};
 
 use crate::domain::{
     Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
     Sku,
 };
-use crate::ports::{ListError, ProductRepository};
+use crate::ports::ProductRepository;
 use crate::service::{self, ChangeError, CreateError, NewProduct};
 
 /// Everything products-api needs, built once per cold start.
@@ -26,6 +26,7 @@ use crate::service::{self, ChangeError, CreateError, NewProduct};
 pub struct ProductsApi<R> {
     pub repo: R,
     pub keys: JwtKeys,
+    pub cursors: Cursors,
 }
 
 #[derive(Deserialize)]
@@ -96,13 +97,13 @@ enum ApiError {
     #[error(transparent)]
     Change(#[from] ChangeError),
     #[error(transparent)]
-    List(#[from] ListError),
+    Unexpected(#[from] anyhow::Error),
 }
 
 impl IntoProblem for ApiError {
     fn into_problem(self, request_id: &str) -> Problem {
         match self {
-            Self::Problem(problem) | Self::List(ListError::BadToken(problem)) => problem,
+            Self::Problem(problem) => problem,
             Self::Create(CreateError::SkuTaken) => {
                 Problem::conflict("another product already has this SKU")
             }
@@ -117,7 +118,7 @@ impl IntoProblem for ApiError {
             }
             Self::Create(CreateError::Unexpected(err))
             | Self::Change(ChangeError::Unexpected(err))
-            | Self::List(ListError::Unexpected(err)) => unexpected(&err, request_id),
+            | Self::Unexpected(err) => unexpected(&err, request_id),
         }
     }
 }
@@ -202,11 +203,20 @@ impl<R: ProductRepository> ProductsApi<R> {
                     .map_err(|err| Problem::invalid_field("category", err.to_string()))
             })
             .transpose()?;
+        // A token continues only the list it came from: the whole catalog or one category.
+        let scope = match &category {
+            Some(category) => Scope::new("GET /products", "by-category", category.as_str()),
+            None => Scope::new("GET /products", "by-name", ""),
+        };
         let token = query_param(request, "next_token");
-        let page =
-            service::list_products(&self.repo, category.as_ref(), limit, token.as_deref()).await?;
+        let start = self.cursors.open(&scope, token.as_deref())?;
+        let page = service::list_products(&self.repo, category.as_ref(), limit, start).await?;
+        let page = self
+            .cursors
+            .seal(&scope, page)
+            .map_err(anyhow::Error::new)?;
         let body = Page {
-            items: page.products.iter().map(ProductView::from).collect(),
+            items: page.items.iter().map(ProductView::from).collect(),
             next_token: page.next_token,
         };
         Ok(json_response(StatusCode::OK, &body))

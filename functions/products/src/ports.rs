@@ -4,6 +4,7 @@ use std::future::Future;
 
 use shared::envelope::EventEnvelope;
 use shared::events::{ProductArchived, ProductCreated, ProductUpdated};
+use shared::pagination::{KeyPage, StartKey};
 
 use crate::domain::{Category, Product, ProductId};
 
@@ -18,14 +19,6 @@ pub enum WriteError {
     Stale,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
-}
-
-/// One page of active products.
-#[derive(Debug)]
-pub struct ProductPage {
-    pub products: Vec<Product>,
-    /// Opaque; present when there are more.
-    pub next_token: Option<String>,
 }
 
 /// A change to store with the event announcing it.
@@ -55,23 +48,12 @@ pub trait ProductRepository: Send + Sync {
         event: ProductEvent<'_>,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
-    /// Active products, by name, optionally in one category.
-    ///
-    /// # Errors
-    /// A problem (400) for a bad `next_token`, anything else unexpected.
+    /// Active products, by name, optionally in one category, from `start` (a key a previous
+    /// page of the same list ended with).
     fn list_active(
         &self,
         category: Option<&Category>,
         limit: i32,
-        next_token: Option<&str>,
-    ) -> impl Future<Output = Result<ProductPage, ListError>> + Send;
-}
-
-/// Why a page could not be listed.
-#[derive(Debug, thiserror::Error)]
-pub enum ListError {
-    #[error("invalid next_token")]
-    BadToken(shared::http::Problem),
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+        start: Option<StartKey>,
+    ) -> impl Future<Output = anyhow::Result<KeyPage<Product>>> + Send;
 }

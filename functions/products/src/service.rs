@@ -3,12 +3,13 @@
 use chrono::Utc;
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{ProductArchived, ProductCreated, ProductUpdated};
+use shared::pagination::{KeyPage, StartKey};
 
 use crate::domain::{
     Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
     Sku,
 };
-use crate::ports::{ListError, ProductEvent, ProductPage, ProductRepository, WriteError};
+use crate::ports::{ProductEvent, ProductRepository, WriteError};
 
 const ARCHIVE_ATTEMPTS: usize = 3;
 
@@ -196,15 +197,15 @@ pub async fn archive_product<R: ProductRepository>(
     )))
 }
 
-/// A page of active products.
+/// A page of active products, from `start` (where the previous page ended).
 ///
 /// # Errors
-/// [`ListError`].
+/// Storage errors.
 pub async fn list_products<R: ProductRepository>(
     repo: &R,
     category: Option<&Category>,
     limit: i32,
-    next_token: Option<&str>,
-) -> Result<ProductPage, ListError> {
-    repo.list_active(category, limit, next_token).await
+    start: Option<StartKey>,
+) -> anyhow::Result<KeyPage<Product>> {
+    repo.list_active(category, limit, start).await
 }

@@ -18,12 +18,11 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use shared::dynamo::{CommitError, PK, SK, UnitOfWork, get_consistent};
-use shared::pagination::{decode_token, encode_token};
+use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
 
 use crate::ports::{
-    Applied, Claim, Consumed, ListError, Notification, NotificationPage, NotificationStatus,
-    NotificationStore, Recipient,
+    Applied, Claim, Consumed, Notification, NotificationStatus, NotificationStore, Recipient,
 };
 use crate::render::Message;
 
@@ -59,7 +58,7 @@ fn recipient_key(user_id: Uuid) -> HashMap<String, AttributeValue> {
     ])
 }
 
-fn notification_key(n: &Notification) -> HashMap<String, AttributeValue> {
+pub(crate) fn notification_key(n: &Notification) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (PK.to_owned(), s(format!("USER#{}", n.user_id))),
         (
@@ -281,12 +280,8 @@ impl NotificationStore for DynamoDbNotificationStore {
         &self,
         user_id: Uuid,
         limit: i32,
-        next_token: Option<&str>,
-    ) -> Result<NotificationPage, ListError> {
-        let start = next_token
-            .map(|token| decode_token(token, &[PK, SK]))
-            .transpose()
-            .map_err(ListError::BadToken)?;
+        start: Option<StartKey>,
+    ) -> anyhow::Result<KeyPage<Notification>> {
         let output = self
             .client
             .query()
@@ -301,14 +296,14 @@ impl NotificationStore for DynamoDbNotificationStore {
             .send()
             .await
             .context("querying notifications")?;
-        let notifications = output
+        let items = output
             .items()
             .iter()
             .map(to_notification)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(NotificationPage {
-            notifications,
-            next_token: encode_token(output.last_evaluated_key()),
+        Ok(KeyPage {
+            items,
+            last_key: output.last_evaluated_key,
         })
     }
 

@@ -1,16 +1,20 @@
 //! In-memory fakes: the notifications table with the DynamoDB adapter's semantics, and a sender
 //! that records what it sends and fails on demand.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
+use shared::pagination::{KeyPage, StartKey, page_in_memory};
 use uuid::Uuid;
 
+use super::dynamodb::notification_key;
 use crate::ports::{
-    Applied, Claim, Consumed, ListError, Notification, NotificationPage, NotificationSender,
-    NotificationStatus, NotificationStore, Recipient, SendError,
+    Applied, Claim, Consumed, Notification, NotificationSender, NotificationStatus,
+    NotificationStore, Recipient, SendError,
 };
 use crate::render::Message;
 
@@ -134,45 +138,25 @@ impl NotificationStore for InMemoryNotificationStore {
         &self,
         user_id: Uuid,
         limit: i32,
-        next_token: Option<&str>,
-    ) -> Result<NotificationPage, ListError> {
+        start: Option<StartKey>,
+    ) -> anyhow::Result<KeyPage<Notification>> {
+        let after = match start.as_ref().map(|key| key.get("sk")) {
+            None => None,
+            Some(Some(AttributeValue::S(sk))) => Some(Reverse(sk.clone())),
+            Some(_) => anyhow::bail!("start key without sk: {start:?}"),
+        };
         let state = self.lock()?;
-        let before = next_token
-            .map(|token| {
-                shared::pagination::decode_token(token, &["sk"]).and_then(|key| {
-                    match key.get("sk") {
-                        Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => Ok(s.clone()),
-                        _ => Err(shared::http::Problem::bad_request(
-                            "next_token is not valid",
-                        )),
-                    }
-                })
-            })
-            .transpose()
-            .map_err(ListError::BadToken)?;
-        let mine: Vec<&Notification> = state
+        let mine = state
             .notifications
             .iter()
-            .rev()
-            .filter(|((user, sk), _)| *user == user_id && before.as_ref().is_none_or(|b| sk < b))
-            .map(|(_, (n, _))| n)
-            .collect();
-        let take = usize::try_from(limit).unwrap_or(0);
-        let page: Vec<Notification> = mine.iter().take(take).map(|n| (*n).clone()).collect();
-        let next_token = if mine.len() > take {
-            page.last().and_then(|last| {
-                shared::pagination::encode_token(Some(&HashMap::from([(
-                    "sk".to_owned(),
-                    aws_sdk_dynamodb::types::AttributeValue::S(sort_key(last)),
-                )])))
-            })
-        } else {
-            None
-        };
-        Ok(NotificationPage {
-            notifications: page,
-            next_token,
-        })
+            .filter(|((user, _), _)| *user == user_id)
+            .map(|((_, sk), (n, _))| (Reverse(sk.clone()), n.clone()));
+        Ok(page_in_memory(
+            mine,
+            after.as_ref(),
+            limit,
+            notification_key,
+        ))
     }
 
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {

@@ -5,6 +5,7 @@ use notifications::adapters::dynamodb::DynamoDbNotificationStore;
 use notifications::http::NotificationsApi;
 use shared::auth::JwtKeys;
 use shared::config;
+use shared::pagination::Cursors;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -15,6 +16,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let api = NotificationsApi {
         store: DynamoDbNotificationStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
         keys,
+        cursors: Cursors::from_secrets_manager(&sdk).await?,
     };
     let api = &api;
     lambda_http::run(service_fn(move |request: Request| async move {

@@ -20,13 +20,13 @@ use shared::dynamo::{CommitError, EXPIRES_AT, KIND, PK, SK, UnitOfWork, get_cons
 use shared::envelope::EventEnvelope;
 use shared::events::{OrderLine, OrderPlaced};
 use shared::money::{Currency, Money};
-use shared::pagination::{decode_token, encode_token};
+use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, Order, OrderState, PaymentToken};
 use crate::ports::{
-    Applied, Consumed, CreateOrderError, ListError, OrderPage, OrderRepository, Outgoing,
-    PriceSnapshot, StoredKey, TransitionError,
+    Applied, Consumed, CreateOrderError, OrderRepository, Outgoing, PriceSnapshot, StoredKey,
+    TransitionError,
 };
 
 /// Index of a customer's orders by placement time.
@@ -74,6 +74,29 @@ fn price_key(product_id: Uuid) -> HashMap<String, AttributeValue> {
     key(format!("PRICE#{product_id}"), "PRICE")
 }
 
+/// The sort key of the `by-customer` index: newest first when read backwards.
+pub(crate) fn placed_sort(order: &Order) -> String {
+    format!(
+        "{}#{}",
+        order
+            .placed_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        order.id
+    )
+}
+
+/// The key DynamoDB returns as `LastEvaluatedKey` when a page of the `by-customer` index ends
+/// at `order`, for the memory adapter to page with the same keys.
+pub(crate) fn by_customer_key(order: &Order) -> StartKey {
+    let mut key = order_key(order.id);
+    key.insert(
+        "customer_pk".to_owned(),
+        s(format!("CUSTOMER#{}", order.customer_id)),
+    );
+    key.insert("placed_sort".to_owned(), s(placed_sort(order)));
+    key
+}
+
 #[derive(Serialize, Deserialize)]
 struct OrderItem {
     pk: String,
@@ -112,13 +135,7 @@ impl OrderItem {
             updated_at: order.updated_at,
             version: order.version,
             customer_pk: format!("CUSTOMER#{}", order.customer_id),
-            placed_sort: format!(
-                "{}#{}",
-                order
-                    .placed_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                order.id
-            ),
+            placed_sort: placed_sort(order),
         }
     }
 
@@ -333,12 +350,8 @@ impl OrderRepository for DynamoDbOrderRepository {
         &self,
         customer_id: Uuid,
         limit: i32,
-        next_token: Option<&str>,
-    ) -> Result<OrderPage, ListError> {
-        let start = next_token
-            .map(|token| decode_token(token, &["customer_pk", "placed_sort", PK, SK]))
-            .transpose()
-            .map_err(ListError::BadToken)?;
+        start: Option<StartKey>,
+    ) -> anyhow::Result<KeyPage<Order>> {
         let output = self
             .client
             .query()
@@ -352,15 +365,15 @@ impl OrderRepository for DynamoDbOrderRepository {
             .send()
             .await
             .context("querying customer orders")?;
-        let orders = output
+        let items = output
             .items()
             .iter()
             .cloned()
             .map(to_order)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(OrderPage {
-            orders,
-            next_token: encode_token(output.last_evaluated_key()),
+        Ok(KeyPage {
+            items,
+            last_key: output.last_evaluated_key,
         })
     }
 

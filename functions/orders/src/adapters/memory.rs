@@ -2,19 +2,23 @@
 //! with inbox and outbox, version checks, idempotency keys, snapshots that only move forward)
 //! and the payment simulator (same token rules, idempotent per order, counting every call).
 
+use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use shared::envelope::EventEnvelope;
 use shared::events::{Event, OrderPlaced};
 use shared::money::Money;
+use shared::pagination::{KeyPage, StartKey, page_in_memory};
 use uuid::Uuid;
 
+use super::dynamodb::{by_customer_key, placed_sort};
 use super::payment::{TokenBehaviour, behaviour};
 use crate::domain::{IdempotencyKey, Order, PaymentToken};
 use crate::ports::{
-    Applied, Charge, Consumed, CreateOrderError, ListError, OrderPage, OrderRepository, Outgoing,
-    PaymentError, PaymentGateway, PriceSnapshot, StoredKey, TransitionError,
+    Applied, Charge, Consumed, CreateOrderError, OrderRepository, Outgoing, PaymentError,
+    PaymentGateway, PriceSnapshot, StoredKey, TransitionError,
 };
 
 #[derive(Debug, Default)]
@@ -152,56 +156,20 @@ impl OrderRepository for InMemoryOrderRepository {
         &self,
         customer_id: Uuid,
         limit: i32,
-        next_token: Option<&str>,
-    ) -> Result<OrderPage, ListError> {
-        let state = self.lock()?;
-        let sort = |o: &Order| {
-            format!(
-                "{}#{}",
-                o.placed_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                o.id
-            )
+        start: Option<StartKey>,
+    ) -> anyhow::Result<KeyPage<Order>> {
+        let after = match start.as_ref().map(|key| key.get("placed_sort")) {
+            None => None,
+            Some(Some(AttributeValue::S(sort))) => Some(Reverse(sort.clone())),
+            Some(_) => anyhow::bail!("start key without placed_sort: {start:?}"),
         };
-        let mut mine: Vec<&Order> = state
+        let state = self.lock()?;
+        let mine = state
             .orders
             .values()
-            .filter(|o| o.customer_id == customer_id)
-            .collect();
-        mine.sort_by_key(|o| std::cmp::Reverse(sort(o)));
-        let before = next_token
-            .map(|token| {
-                shared::pagination::decode_token(token, &["placed_sort"]).and_then(|key| match key
-                    .get("placed_sort")
-                {
-                    Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => Ok(s.clone()),
-                    _ => Err(shared::http::Problem::bad_request(
-                        "next_token is not valid",
-                    )),
-                })
-            })
-            .transpose()
-            .map_err(ListError::BadToken)?;
-        let rest: Vec<&Order> = mine
-            .into_iter()
-            .filter(|o| before.as_ref().is_none_or(|b| sort(o) < *b))
-            .collect();
-        let take = usize::try_from(limit).unwrap_or(0);
-        let page: Vec<Order> = rest.iter().take(take).map(|o| (*o).clone()).collect();
-        let next_token = if rest.len() > take {
-            page.last().and_then(|last| {
-                shared::pagination::encode_token(Some(&HashMap::from([(
-                    "placed_sort".to_owned(),
-                    aws_sdk_dynamodb::types::AttributeValue::S(sort(last)),
-                )])))
-            })
-        } else {
-            None
-        };
-        Ok(OrderPage {
-            orders: page,
-            next_token,
-        })
+            .filter(|order| order.customer_id == customer_id)
+            .map(|order| (Reverse(placed_sort(order)), order.clone()));
+        Ok(page_in_memory(mine, after.as_ref(), limit, by_customer_key))
     }
 
     async fn transition(

@@ -18,13 +18,13 @@ use serde::{Deserialize, Serialize};
 use shared::dynamo::{CommitError, KIND, PK, SK, UnitOfWork, get_consistent};
 use shared::envelope::EventEnvelope;
 use shared::events::ProductCreated;
-use shared::pagination::{decode_token, encode_token};
+use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
 
 use crate::domain::{
     Category, Description, Price, Product, ProductId, ProductName, ProductStatus, Sku,
 };
-use crate::ports::{ListError, ProductEvent, ProductPage, ProductRepository, WriteError};
+use crate::ports::{ProductEvent, ProductRepository, WriteError};
 
 /// Index of active products by name.
 pub const BY_NAME_INDEX: &str = "by-name";
@@ -50,6 +50,39 @@ impl DynamoDbProductRepository {
 
 fn product_pk(id: ProductId) -> String {
     format!("PRODUCT#{id}")
+}
+
+/// The index a list reads, its partition attribute and the partition: the whole active catalog
+/// or one category.
+fn list_partition(category: Option<&Category>) -> (&'static str, &'static str, String) {
+    match category {
+        Some(category) => (
+            BY_CATEGORY_INDEX,
+            "category_pk",
+            format!("CATEGORY#{}", category.as_str()),
+        ),
+        None => (BY_NAME_INDEX, "active_pk", "ACTIVE".to_owned()),
+    }
+}
+
+/// The sort key of both list indexes: by name, ties broken by id.
+pub(crate) fn name_sort(product: &Product) -> String {
+    format!("{}#{}", product.name.as_str().to_lowercase(), product.id)
+}
+
+/// The key DynamoDB returns as `LastEvaluatedKey` when a page of the list of `category` ends at
+/// `product`, for the memory adapter to page with the same keys.
+pub(crate) fn list_key(product: &Product, category: Option<&Category>) -> StartKey {
+    let (_, partition_attr, partition) = list_partition(category);
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(product_pk(product.id))),
+        (SK.to_owned(), AttributeValue::S("PRODUCT".to_owned())),
+        (partition_attr.to_owned(), AttributeValue::S(partition)),
+        (
+            "name_sort".to_owned(),
+            AttributeValue::S(name_sort(product)),
+        ),
+    ])
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,8 +129,7 @@ impl ProductItem {
             updated_at: product.updated_at,
             active_pk: active.then(|| "ACTIVE".to_owned()),
             category_pk: active.then(|| format!("CATEGORY#{}", product.category.as_str())),
-            name_sort: active
-                .then(|| format!("{}#{}", product.name.as_str().to_lowercase(), product.id)),
+            name_sort: active.then(|| name_sort(product)),
         }
     }
 
@@ -219,20 +251,9 @@ impl ProductRepository for DynamoDbProductRepository {
         &self,
         category: Option<&Category>,
         limit: i32,
-        next_token: Option<&str>,
-    ) -> Result<ProductPage, ListError> {
-        let (index, partition_attr, partition) = match category {
-            Some(category) => (
-                BY_CATEGORY_INDEX,
-                "category_pk",
-                format!("CATEGORY#{}", category.as_str()),
-            ),
-            None => (BY_NAME_INDEX, "active_pk", "ACTIVE".to_owned()),
-        };
-        let start = next_token
-            .map(|token| decode_token(token, &[partition_attr, "name_sort", PK, SK]))
-            .transpose()
-            .map_err(ListError::BadToken)?;
+        start: Option<StartKey>,
+    ) -> anyhow::Result<KeyPage<Product>> {
+        let (index, partition_attr, partition) = list_partition(category);
         let output = self
             .client
             .query()
@@ -246,15 +267,15 @@ impl ProductRepository for DynamoDbProductRepository {
             .send()
             .await
             .context("querying active products")?;
-        let products = output
+        let items = output
             .items()
             .iter()
             .cloned()
             .map(to_product)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(ProductPage {
-            products,
-            next_token: encode_token(output.last_evaluated_key()),
+        Ok(KeyPage {
+            items,
+            last_key: output.last_evaluated_key,
         })
     }
 }

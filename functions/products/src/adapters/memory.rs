@@ -1,15 +1,17 @@
 //! The catalog in memory, with the DynamoDB adapter's semantics (unique SKUs, version checks,
-//! active-only lists ordered by name, opaque tokens).
+//! active-only lists ordered by name, paged with the same keys).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use shared::envelope::EventEnvelope;
 use shared::events::{Event, ProductCreated};
-use shared::http::Problem;
+use shared::pagination::{KeyPage, StartKey, page_in_memory};
 
+use super::dynamodb::{list_key, name_sort};
 use crate::domain::{Category, Product, ProductId, ProductStatus};
-use crate::ports::{ListError, ProductEvent, ProductPage, ProductRepository, WriteError};
+use crate::ports::{ProductEvent, ProductRepository, WriteError};
 
 #[derive(Debug, Default)]
 struct State {
@@ -46,10 +48,6 @@ fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Resu
         .outbox
         .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
     Ok(())
-}
-
-fn sort_key(product: &Product) -> String {
-    format!("{}#{}", product.name.as_str().to_lowercase(), product.id)
 }
 
 impl ProductRepository for InMemoryProductRepository {
@@ -93,44 +91,23 @@ impl ProductRepository for InMemoryProductRepository {
         &self,
         category: Option<&Category>,
         limit: i32,
-        next_token: Option<&str>,
-    ) -> Result<ProductPage, ListError> {
+        start: Option<StartKey>,
+    ) -> anyhow::Result<KeyPage<Product>> {
+        let after = match start.as_ref().map(|key| key.get("name_sort")) {
+            None => None,
+            Some(Some(AttributeValue::S(sort))) => Some(sort.clone()),
+            Some(_) => anyhow::bail!("start key without name_sort: {start:?}"),
+        };
         let state = self.lock()?;
-        let mut active: Vec<&Product> = state
+        let active = state
             .products
             .values()
             .filter(|p| {
                 p.status == ProductStatus::Active && category.is_none_or(|c| &p.category == c)
             })
-            .collect();
-        active.sort_by_key(|p| sort_key(p));
-        let after = next_token
-            .map(|token| {
-                shared::pagination::decode_token(token, &["name_sort"]).and_then(|key| {
-                    match key.get("name_sort") {
-                        Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => Ok(s.clone()),
-                        _ => Err(Problem::bad_request("next_token is not valid")),
-                    }
-                })
-            })
-            .transpose()
-            .map_err(ListError::BadToken)?;
-        let rest: Vec<&Product> = active
-            .into_iter()
-            .filter(|p| after.as_ref().is_none_or(|a| sort_key(p) > *a))
-            .collect();
-        let take = usize::try_from(limit).unwrap_or(0);
-        let page: Vec<Product> = rest.iter().take(take).map(|p| (*p).clone()).collect();
-        let next_token = (rest.len() > take).then(|| {
-            let last = page.last().map(sort_key).unwrap_or_default();
-            shared::pagination::encode_token(Some(&HashMap::from([(
-                "name_sort".to_owned(),
-                aws_sdk_dynamodb::types::AttributeValue::S(last),
-            )])))
-        });
-        Ok(ProductPage {
-            products: page,
-            next_token: next_token.flatten(),
-        })
+            .map(|p| (name_sort(p), p.clone()));
+        Ok(page_in_memory(active, after.as_ref(), limit, |p| {
+            list_key(p, category)
+        }))
     }
 }
