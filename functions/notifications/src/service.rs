@@ -33,6 +33,12 @@ pub enum NotifyError {
     InProgress(Uuid),
     #[error(transparent)]
     Send(#[from] SendError),
+    /// Sending failed and recording that failed too: both causes, neither lost.
+    #[error("{send}; recording the failure failed too: {mark:#}")]
+    SendAndRecord {
+        send: SendError,
+        mark: anyhow::Error,
+    },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -124,7 +130,10 @@ where
             })
         }
         Err(err) => {
-            store.mark_failed(&claimed, &format!("{err}")).await?;
+            if let Err(mark) = store.mark_failed(&claimed, &format!("{err}")).await {
+                tracing::error!(%user_id, event_type = %claimed.event_type, attempts = claimed.attempts, send_error = %err, record_error = format!("{mark:#}"), "notification failed and could not be recorded as failed; will retry");
+                return Err(NotifyError::SendAndRecord { send: err, mark });
+            }
             tracing::warn!(%user_id, event_type = %claimed.event_type, attempts = claimed.attempts, error = %err, "notification failed; will retry");
             Err(err.into())
         }

@@ -128,6 +128,37 @@ async fn a_sender_failure_records_the_failure_fails_the_record_and_the_retry_sen
 }
 
 #[tokio::test]
+async fn when_recording_a_send_failure_fails_too_both_causes_are_logged_and_the_record_retried() {
+    let (store, sender) = (
+        InMemoryNotificationStore::default(),
+        RecordingSender::default(),
+    );
+    failed(&store, &sender, "sqs-user-registered.json").await;
+    sender.fail_next(1);
+    store.fail_next_mark_failed(1);
+    let logs = shared::telemetry::CapturedLogs::default();
+    let failures = {
+        let _guard = logs.install();
+        failed(&store, &sender, "sqs-order-rejected.json").await
+    };
+    assert_eq!(failures, 1, "the record is retried");
+    let text = logs.text();
+    assert!(text.contains("simulated provider outage"), "{text}");
+    assert!(
+        text.contains("simulated throttling of UpdateItem"),
+        "{text}"
+    );
+    // Unrecorded, the claim stays "sending" under its lease: a redelivery after the lease
+    // takes it over and sends.
+    let rejected = store
+        .all()
+        .into_iter()
+        .find(|n| n.event_type == "OrderRejected")
+        .unwrap();
+    assert_eq!(rejected.status, NotificationStatus::Sending);
+}
+
+#[tokio::test]
 async fn a_profile_update_changes_the_address_later_messages_go_to() {
     let (store, sender) = (
         InMemoryNotificationStore::default(),

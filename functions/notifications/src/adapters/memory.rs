@@ -31,6 +31,14 @@ struct State {
 #[derive(Debug, Default)]
 pub struct InMemoryNotificationStore {
     state: Mutex<State>,
+    mark_failed_failures: AtomicU32,
+}
+
+impl InMemoryNotificationStore {
+    /// Makes the next `count` `mark_failed` calls fail, as a throttled table would.
+    pub fn fail_next_mark_failed(&self, count: u32) {
+        self.mark_failed_failures.store(count, Ordering::SeqCst);
+    }
 }
 
 fn sort_key(n: &Notification) -> String {
@@ -125,6 +133,13 @@ impl NotificationStore for InMemoryNotificationStore {
     }
 
     async fn mark_failed(&self, notification: &Notification, error: &str) -> anyhow::Result<()> {
+        if self
+            .mark_failed_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            anyhow::bail!("simulated throttling of UpdateItem");
+        }
         let mut state = self.lock()?;
         let key = (notification.user_id, sort_key(notification));
         if let Some((stored, _)) = state.notifications.get_mut(&key) {
