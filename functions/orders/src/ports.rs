@@ -40,6 +40,10 @@ pub enum CreateOrderError {
     /// The idempotency key was taken by a concurrent request.
     #[error("idempotency key already used")]
     KeyTaken,
+    /// A concurrent transaction touched the same items (the same key, in flight); nothing was
+    /// written and trying again may succeed.
+    #[error("order creation conflicted with a concurrent write")]
+    Conflict,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

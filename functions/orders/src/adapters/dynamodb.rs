@@ -318,6 +318,8 @@ impl OrderRepository for DynamoDbOrderRepository {
             Err(CommitError::ConditionFailed { index }) if index == key_index => {
                 Err(CreateOrderError::KeyTaken)
             }
+            // Another request with this key is writing (TransactionConflict): retryable.
+            Err(CommitError::Conflict) => Err(CreateOrderError::Conflict),
             Err(err) => Err(anyhow::Error::new(err).context("storing new order").into()),
         }
     }

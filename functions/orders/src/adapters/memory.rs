@@ -1,8 +1,13 @@
 //! In-memory fakes with the real adapters' semantics: the orders table (atomic transitions
 //! with inbox and outbox, version checks, idempotency keys, snapshots that only move forward)
 //! and the payment simulator (same token rules, idempotent per order, counting every call).
+//!
+//! Each also has knobs for the failures the real ones meet under load, so the use cases' answers
+//! to them are tested: transaction conflicts, orders that keep changing, and a gateway that does
+//! not answer.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use shared::envelope::EventEnvelope;
@@ -30,6 +35,19 @@ struct State {
 #[derive(Debug, Default)]
 pub struct InMemoryOrderRepository {
     state: Mutex<State>,
+    /// Creations still to fail with a transaction conflict.
+    create_conflicts: AtomicU32,
+    /// Transitions still to find the order changed.
+    stale_transitions: AtomicU32,
+    /// Price lookups made, to check what a request reads before it is validated.
+    price_lookups: AtomicUsize,
+}
+
+/// Takes one from `counter` if it is above zero.
+fn take_one(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 impl InMemoryOrderRepository {
@@ -65,6 +83,23 @@ impl InMemoryOrderRepository {
             .and_then(|s| s.prices.get(&product_id).copied())
     }
 
+    /// The next `n` creations fail with [`CreateOrderError::Conflict`] and write nothing, as
+    /// DynamoDB's `TransactionConflict` does when another request writes the same key.
+    pub fn conflict_next_creates(&self, n: u32) {
+        self.create_conflicts.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` transitions find the order changed ([`TransitionError::Stale`]).
+    pub fn stale_next_transitions(&self, n: u32) {
+        self.stale_transitions.store(n, Ordering::SeqCst);
+    }
+
+    /// How many price lookups were made.
+    #[must_use]
+    pub fn price_lookups(&self) -> usize {
+        self.price_lookups.load(Ordering::SeqCst)
+    }
+
     fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
         self.state
             .lock()
@@ -81,6 +116,7 @@ fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Resu
 
 impl OrderRepository for InMemoryOrderRepository {
     async fn active_prices(&self, product_ids: &[Uuid]) -> anyhow::Result<HashMap<Uuid, Money>> {
+        self.price_lookups.fetch_add(1, Ordering::SeqCst);
         let state = self.lock()?;
         Ok(product_ids
             .iter()
@@ -127,6 +163,9 @@ impl OrderRepository for InMemoryOrderRepository {
         key: &IdempotencyKey,
         event: &EventEnvelope<OrderPlaced>,
     ) -> Result<(), CreateOrderError> {
+        if take_one(&self.create_conflicts) {
+            return Err(CreateOrderError::Conflict);
+        }
         let mut state = self.lock()?;
         let slot = (order.customer_id, key.key.clone());
         if state.keys.contains_key(&slot) {
@@ -217,7 +256,9 @@ impl OrderRepository for InMemoryOrderRepository {
         {
             return Ok(Applied::AlreadyProcessed);
         }
-        if state.orders.get(&before.id).map(|o| o.version) != Some(before.version) {
+        if take_one(&self.stale_transitions)
+            || state.orders.get(&before.id).map(|o| o.version) != Some(before.version)
+        {
             return Err(TransitionError::Stale);
         }
         if let Some(consumed) = consumed {
@@ -253,9 +294,26 @@ struct Ledger {
 #[derive(Debug, Default)]
 pub struct InMemoryPaymentGateway {
     ledger: Mutex<Ledger>,
+    /// Whether every call fails as a gateway that does not answer.
+    unavailable: AtomicBool,
 }
 
 impl InMemoryPaymentGateway {
+    /// While `true`, every charge and refund fails with [`PaymentError::Transient`] and
+    /// changes nothing.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    fn check_available(&self) -> Result<(), PaymentError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(PaymentError::Transient(anyhow::anyhow!(
+                "simulated gateway outage"
+            )));
+        }
+        Ok(())
+    }
+
     /// Charges actually taken (approved, once per order).
     #[must_use]
     pub fn captured(&self, order_id: Uuid) -> usize {
@@ -291,6 +349,7 @@ impl PaymentGateway for InMemoryPaymentGateway {
         _amount: Money,
         token: &PaymentToken,
     ) -> Result<Charge, PaymentError> {
+        self.check_available()?;
         let mut ledger = self
             .ledger
             .lock()
@@ -319,6 +378,7 @@ impl PaymentGateway for InMemoryPaymentGateway {
     }
 
     async fn refund(&self, order_id: Uuid, amount: Money) -> Result<(), PaymentError> {
+        self.check_available()?;
         let mut ledger = self
             .ledger
             .lock()
