@@ -48,6 +48,17 @@ pub enum CreateOrderError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Why a lookup found no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// The table could not serve the read now (throttled, still after backing off): the answer
+    /// is unknown, which is never the same as "not there". The caller retries later.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
 /// Why a transition was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
@@ -84,11 +95,12 @@ pub enum ListError {
 
 /// The orders table.
 pub trait OrderRepository: Send + Sync {
-    /// Prices of the active products among `product_ids`.
+    /// Prices of the active products among `product_ids`: a product missing from the answer is
+    /// known not to be for sale.
     fn active_prices(
         &self,
         product_ids: &[Uuid],
-    ) -> impl Future<Output = anyhow::Result<HashMap<Uuid, Money>>> + Send;
+    ) -> impl Future<Output = Result<HashMap<Uuid, Money>, LookupError>> + Send;
 
     /// Stores `snapshot` unless a newer version is stored, with the event's inbox marker.
     fn apply_snapshot(

@@ -15,8 +15,8 @@ use crate::domain::{
     Trigger, check_lines, decide, price_lines,
 };
 use crate::ports::{
-    Applied, Consumed, CreateOrderError, ListError, OrderPage, OrderRepository, Outgoing,
-    PaymentError, PaymentGateway, PriceSnapshot, TransitionError,
+    Applied, Consumed, CreateOrderError, ListError, LookupError, OrderPage, OrderRepository,
+    Outgoing, PaymentError, PaymentGateway, PriceSnapshot, TransitionError,
 };
 
 /// Runs `attempt` until it stops losing races (`Ok(None)`: lost one, nothing written), waiting
@@ -56,6 +56,15 @@ pub enum PlaceOrderError {
     Unavailable(&'static str),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<LookupError> for PlaceOrderError {
+    fn from(err: LookupError) -> Self {
+        match err {
+            LookupError::Unavailable(why) => Self::Unavailable(why),
+            LookupError::Unexpected(err) => Self::Unexpected(err),
+        }
+    }
 }
 
 /// Why an order could not be read or cancelled.

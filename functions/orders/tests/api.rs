@@ -656,3 +656,21 @@ async fn a_cancel_that_keeps_losing_races_is_a_503_with_retry_after() {
     problem(&response, 503);
     assert!(response.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn a_throttled_price_lookup_is_a_503_with_retry_after() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    api.repo.set_prices_unavailable(true);
+    let body = order_body(product, 1, "tok_visa");
+    let response = api.handle(place_request(customer, "k", &body)).await;
+    let problem = problem(&response, 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert!(problem.get("errors").is_none(), "no business answer");
+    assert!(api.repo.outbox().is_empty());
+    // The same request, retried once the table answers, places the order.
+    api.repo.set_prices_unavailable(false);
+    let retried = api.handle(place_request(customer, "k", &body)).await;
+    assert_eq!(retried.status(), 201);
+}

@@ -18,8 +18,9 @@ use uuid::Uuid;
 use super::payment::{TokenBehaviour, behaviour};
 use crate::domain::{IdempotencyKey, Order, PaymentToken};
 use crate::ports::{
-    Applied, Charge, Consumed, CreateOrderError, ListError, OrderPage, OrderRepository, Outgoing,
-    PaymentError, PaymentGateway, PriceSnapshot, StoredKey, TransitionError,
+    Applied, Charge, Consumed, CreateOrderError, ListError, LookupError, OrderPage,
+    OrderRepository, Outgoing, PaymentError, PaymentGateway, PriceSnapshot, StoredKey,
+    TransitionError,
 };
 
 #[derive(Debug, Default)]
@@ -41,6 +42,8 @@ pub struct InMemoryOrderRepository {
     stale_transitions: AtomicU32,
     /// Price lookups made, to check what a request reads before it is validated.
     price_lookups: AtomicUsize,
+    /// Whether price lookups fail as a throttled table does.
+    prices_unavailable: AtomicBool,
 }
 
 /// Takes one from `counter` if it is above zero.
@@ -94,6 +97,12 @@ impl InMemoryOrderRepository {
         self.stale_transitions.store(n, Ordering::SeqCst);
     }
 
+    /// While `true`, price lookups fail with [`LookupError::Unavailable`], as the DynamoDB
+    /// adapter's do when keys stay unprocessed after backing off.
+    pub fn set_prices_unavailable(&self, unavailable: bool) {
+        self.prices_unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
     /// How many price lookups were made.
     #[must_use]
     pub fn price_lookups(&self) -> usize {
@@ -115,8 +124,14 @@ fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Resu
 }
 
 impl OrderRepository for InMemoryOrderRepository {
-    async fn active_prices(&self, product_ids: &[Uuid]) -> anyhow::Result<HashMap<Uuid, Money>> {
+    async fn active_prices(
+        &self,
+        product_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Money>, LookupError> {
         self.price_lookups.fetch_add(1, Ordering::SeqCst);
+        if self.prices_unavailable.load(Ordering::SeqCst) {
+            return Err(LookupError::Unavailable("simulated throttling"));
+        }
         let state = self.lock()?;
         Ok(product_ids
             .iter()
