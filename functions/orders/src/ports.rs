@@ -167,6 +167,10 @@ pub enum PaymentError {
     /// The gateway could not answer: retry later.
     #[error("payment gateway unavailable")]
     Transient(#[source] anyhow::Error),
+    /// The gateway answered something that cannot be read (a malformed record): never taken
+    /// for an outcome, so whoever asked fails and it is looked at.
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
 }
 
 /// Takes and gives back money. Both calls are idempotent per order: a retried charge returns the

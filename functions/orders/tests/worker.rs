@@ -292,3 +292,25 @@ async fn stock_reserved_for_an_unknown_order_fails_its_record() {
     let response = handle_batch(&api.repo, &api.gateway, event).await.unwrap();
     assert_eq!(response.batch_item_failures.len(), 1);
 }
+
+#[tokio::test]
+async fn an_unreadable_charge_fails_the_record_and_never_cancels_the_order() {
+    let (api, order_id, product) = placed("tok_visa").await;
+    api.gateway.set_unreadable(true);
+    let event = reserved(order_id, product);
+    assert!(matches!(
+        handle_event(&api.repo, &api.gateway, event.clone()).await,
+        Err(WorkerError::Payment(_))
+    ));
+    assert_eq!(
+        api.repo.get(order_id).await.unwrap().unwrap().state,
+        OrderState::Pending
+    );
+    assert_eq!(types(&api), ["OrderPlaced"]);
+    // Once the record reads again, the redelivery decides on it.
+    api.gateway.set_unreadable(false);
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, event).await.unwrap(),
+        Handled::Saga(SagaOutcome::Confirmed)
+    );
+}

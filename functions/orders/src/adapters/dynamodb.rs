@@ -150,6 +150,38 @@ fn to_order(item: HashMap<String, AttributeValue>) -> anyhow::Result<Order> {
 
 type Item = HashMap<String, AttributeValue>;
 
+/// The price of a snapshot item, `None` when the product is not for sale (archived). An item
+/// that cannot be read is an error, not "not for sale": the customer would be told something
+/// false, and nobody would look at the item.
+fn active_price(item: &Item) -> anyhow::Result<Option<(Uuid, Money)>> {
+    let pk = item.get(PK);
+    match item.get("active") {
+        Some(AttributeValue::Bool(true)) => {}
+        Some(AttributeValue::Bool(false)) => return Ok(None),
+        other => anyhow::bail!("price snapshot {pk:?}: unreadable active flag {other:?}"),
+    }
+    let (
+        Some(AttributeValue::S(id)),
+        Some(AttributeValue::N(minor)),
+        Some(AttributeValue::S(currency)),
+    ) = (
+        item.get("product_id"),
+        item.get("price_minor"),
+        item.get("currency"),
+    )
+    else {
+        anyhow::bail!("price snapshot {pk:?} is active but has no readable price");
+    };
+    let money = Money::new(
+        minor.parse().context("stored price")?,
+        Currency::parse(currency).context("stored currency")?,
+    );
+    Ok(Some((
+        Uuid::parse_str(id).context("stored product id")?,
+        money,
+    )))
+}
+
 /// One BatchGetItem answer: the items read and the keys the table left unprocessed.
 type BatchPage = (Vec<Item>, Option<KeysAndAttributes>);
 
@@ -273,26 +305,10 @@ impl OrderRepository for DynamoDbOrderRepository {
                 .build()
                 .context("building BatchGetItem keys")?;
             let items = get_all(&Backoff::CONTENTION, keys, |keys| self.batch_get(keys)).await?;
-            for item in items {
-                let (
-                    Some(AttributeValue::S(id)),
-                    Some(AttributeValue::Bool(true)),
-                    Some(AttributeValue::N(minor)),
-                    Some(AttributeValue::S(currency)),
-                ) = (
-                    item.get("product_id"),
-                    item.get("active"),
-                    item.get("price_minor"),
-                    item.get("currency"),
-                )
-                else {
-                    continue;
-                };
-                let money = Money::new(
-                    minor.parse().context("stored price")?,
-                    Currency::parse(currency).context("stored currency")?,
-                );
-                prices.insert(Uuid::parse_str(id).context("stored product id")?, money);
+            for item in &items {
+                if let Some((product_id, price)) = active_price(item)? {
+                    prices.insert(product_id, price);
+                }
             }
         }
         Ok(prices)
@@ -524,6 +540,62 @@ mod tests {
                 .unwrap()
         });
         Ok((all, rest))
+    }
+
+    fn snapshot(fields: &[(&str, AttributeValue)]) -> Item {
+        fields
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_price_snapshot_is_a_price_when_active_and_none_when_archived() {
+        let id = Uuid::from_u128(1);
+        let active = snapshot(&[
+            ("product_id", s(id.to_string())),
+            ("active", AttributeValue::Bool(true)),
+            ("price_minor", AttributeValue::N("1999".into())),
+            ("currency", s("EUR")),
+        ]);
+        assert_eq!(
+            active_price(&active).unwrap(),
+            Some((id, Money::new(1999, Currency::parse("EUR").unwrap())))
+        );
+        let archived = snapshot(&[
+            ("product_id", s(id.to_string())),
+            ("active", AttributeValue::Bool(false)),
+        ]);
+        assert_eq!(active_price(&archived).unwrap(), None);
+    }
+
+    #[test]
+    fn a_price_snapshot_that_cannot_be_read_is_an_error_never_not_for_sale() {
+        let id = s(Uuid::from_u128(1).to_string());
+        let active = AttributeValue::Bool(true);
+        let unreadable = [
+            snapshot(&[("product_id", id.clone()), ("active", active.clone())]),
+            snapshot(&[
+                ("product_id", id.clone()),
+                ("active", active.clone()),
+                ("price_minor", s("1999")),
+                ("currency", s("EUR")),
+            ]),
+            snapshot(&[
+                ("product_id", id.clone()),
+                ("active", s("yes")),
+                ("price_minor", AttributeValue::N("1999".into())),
+                ("currency", s("EUR")),
+            ]),
+            snapshot(&[
+                ("active", active),
+                ("price_minor", AttributeValue::N("1999".into())),
+                ("currency", s("EUR")),
+            ]),
+        ];
+        for item in unreadable {
+            assert!(active_price(&item).is_err(), "{item:?}");
+        }
     }
 
     #[tokio::test]

@@ -311,6 +311,8 @@ pub struct InMemoryPaymentGateway {
     ledger: Mutex<Ledger>,
     /// Whether every call fails as a gateway that does not answer.
     unavailable: AtomicBool,
+    /// Whether charges answer as a charge record that cannot be read.
+    unreadable: AtomicBool,
 }
 
 impl InMemoryPaymentGateway {
@@ -318,6 +320,12 @@ impl InMemoryPaymentGateway {
     /// changes nothing.
     pub fn set_unavailable(&self, unavailable: bool) {
         self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    /// While `true`, every charge fails with [`PaymentError::Unexpected`], as the simulator's
+    /// does for a stored charge record it cannot read.
+    pub fn set_unreadable(&self, unreadable: bool) {
+        self.unreadable.store(unreadable, Ordering::SeqCst);
     }
 
     fn check_available(&self) -> Result<(), PaymentError> {
@@ -365,6 +373,11 @@ impl PaymentGateway for InMemoryPaymentGateway {
         token: &PaymentToken,
     ) -> Result<Charge, PaymentError> {
         self.check_available()?;
+        if self.unreadable.load(Ordering::SeqCst) {
+            return Err(PaymentError::Unexpected(anyhow::anyhow!(
+                "simulated unreadable charge record"
+            )));
+        }
         let mut ledger = self
             .ledger
             .lock()
