@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use shared::envelope::EventEnvelope;
-use shared::events::{DomainEvent, OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected};
+use shared::events::{
+    DomainEvent, OrderCancelled, OrderConfirmed, OrderPlaced, OrderRefunded, OrderRejected,
+};
 use shared::money::Money;
 use uuid::Uuid;
 
@@ -75,6 +77,7 @@ pub enum Outgoing<'a> {
     Confirmed(&'a EventEnvelope<OrderConfirmed>),
     Rejected(&'a EventEnvelope<OrderRejected>),
     Cancelled(&'a EventEnvelope<OrderCancelled>),
+    Refunded(&'a EventEnvelope<OrderRefunded>),
 }
 
 /// One page of a customer's orders, newest first.

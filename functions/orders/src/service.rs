@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 
 use chrono::Utc;
 use shared::envelope::{EventEnvelope, Trace};
-use shared::events::{OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected, Shortage};
+use shared::events::{
+    OrderCancelled, OrderConfirmed, OrderPlaced, OrderRefunded, OrderRejected, Shortage,
+};
 use shared::retry::{Backoff, Retry};
 use uuid::Uuid;
 
@@ -235,6 +237,19 @@ fn cancelled_event(order: &Order, trace: Trace) -> EventEnvelope<OrderCancelled>
     )
 }
 
+fn refunded_event(order: &Order, trace: Trace) -> EventEnvelope<OrderRefunded> {
+    EventEnvelope::new(
+        OrderRefunded {
+            order_id: order.id,
+            customer_id: order.customer_id,
+            lines: order.lines.clone(),
+            total: order.total,
+            refunded: order.refunded.unwrap_or(order.total),
+        },
+        trace,
+    )
+}
+
 fn moved(before: &Order, state: OrderState, effects: &[Effect]) -> Order {
     Order {
         state,
@@ -428,14 +443,34 @@ async fn reserved_once<R: OrderRepository, G: PaymentGateway>(
             }
         }
         Decision::Compensate(effects) => {
+            // One charge per order, so one refund: an order that records a refund already (its
+            // cancellation gave this same charge back) has nothing left to return or announce.
+            if order.refunded.is_some() {
+                return Ok(Some(done(
+                    repo.acknowledge(consumed).await?,
+                    SagaOutcome::Ignored,
+                )));
+            }
             if effects.contains(&Effect::Refund) {
                 gateway.refund(order.id, order.total).await?;
                 tracing::warn!(%order_id, state = order.state.status(), "charge arrived after the order stopped waiting for it; refunded");
             }
-            Ok(Some(done(
-                repo.acknowledge(consumed).await?,
-                SagaOutcome::Refunded,
-            )))
+            // The refund is recorded on the order and announced with the event's inbox marker,
+            // so a redelivery neither records nor announces it twice. Should this write fail
+            // after the refund, the redelivery finds the order ended and charges nothing; the
+            // money is back but the order does not show it (the error is logged with the order).
+            let after = moved(&order, order.state, effects);
+            let event = refunded_event(&after, Trace::caused_by(consumed));
+            match repo
+                .transition(&order, &after, Some(consumed), Outgoing::Refunded(&event))
+                .await
+            {
+                Ok(applied) => Ok(Some(done(applied, SagaOutcome::Refunded))),
+                Err(TransitionError::Stale) => Ok(None),
+                Err(TransitionError::Unexpected(err)) => Err(err
+                    .context(format!("recording the refund of order {order_id}"))
+                    .into()),
+            }
         }
         Decision::Ignore | Decision::Refuse(_) => Ok(Some(done(
             repo.acknowledge(consumed).await?,

@@ -479,6 +479,7 @@ impl OrderRepository for DynamoDbOrderRepository {
             Outgoing::Confirmed(event) => unit.publish(event),
             Outgoing::Rejected(event) => unit.publish(event),
             Outgoing::Cancelled(event) => unit.publish(event),
+            Outgoing::Refunded(event) => unit.publish(event),
         }
         .map_err(|err| anyhow::anyhow!(err))?;
         match unit.commit(&self.client).await {

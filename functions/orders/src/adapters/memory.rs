@@ -284,6 +284,7 @@ impl OrderRepository for InMemoryOrderRepository {
             Outgoing::Confirmed(event) => record(&mut state, event)?,
             Outgoing::Rejected(event) => record(&mut state, event)?,
             Outgoing::Cancelled(event) => record(&mut state, event)?,
+            Outgoing::Refunded(event) => record(&mut state, event)?,
         }
         Ok(Applied::Done)
     }
