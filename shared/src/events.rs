@@ -189,6 +189,20 @@ pub struct OrderCancelled {
     pub refunded: Option<Money>,
 }
 
+/// Money taken for an order was given back after the order had already ended and its end was
+/// announced: a charge that completed just as the customer cancelled (or inventory rejected)
+/// the order. The `OrderCancelled` sent then carried no refund, so this one tells the customer.
+/// A refund made by the cancellation itself travels in `OrderCancelled.refunded` instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderRefunded {
+    pub order_id: Uuid,
+    pub customer_id: Uuid,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    /// What was given back.
+    pub refunded: Money,
+}
+
 /// Why an envelope could not be turned into a [`DomainEvent`].
 #[derive(Debug, thiserror::Error)]
 pub enum ContractError {
@@ -290,6 +304,7 @@ domain_events! {
     OrderConfirmed => Orders,
     OrderRejected => Orders,
     OrderCancelled => Orders,
+    OrderRefunded => Orders,
 }
 
 #[cfg(test)]
@@ -347,6 +362,6 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), schemas.len());
-        assert_eq!(names.len(), 12);
+        assert_eq!(names.len(), 13);
     }
 }

@@ -1,7 +1,9 @@
 //! HTTP glue shared by every API function: RFC 9457 problem responses, JSON bodies that can
 //! only fail as 4xx problems, JSON responses, and the request's ids.
 
-use lambda_http::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use std::time::Duration;
+
+use lambda_http::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -54,6 +56,9 @@ pub struct ProblemDetails {
     /// Per-field validation errors.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub errors: Vec<FieldError>,
+    /// Whole seconds for the `Retry-After` header: HTTP semantics, not a member of the body.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 /// Collects the errors of a request's fields as each is parsed, so one 422 lists them all.
@@ -119,6 +124,7 @@ impl Problem {
             detail: None,
             instance: None,
             errors: Vec::new(),
+            retry_after: None,
         }))
     }
 
@@ -223,6 +229,25 @@ impl Problem {
             .with_detail("request body must be application/json")
     }
 
+    /// Asks the client to wait `wait` before retrying (`Retry-After`, in whole seconds rounded
+    /// up, at least 1: a zero would invite every client back at once).
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        let whole = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        self.0.retry_after = Some(whole.max(1));
+        self
+    }
+
+    /// 503 with `Retry-After`: the request was fine and may succeed later (a throttled table, a
+    /// dependency that did not answer, contention that outlasted the retries). Never a business
+    /// answer, so clients may retry it unchanged.
+    #[must_use]
+    pub fn service_unavailable(detail: impl Into<String>, retry_after: Duration) -> Self {
+        Self::plain(StatusCode::SERVICE_UNAVAILABLE)
+            .with_detail(detail)
+            .with_retry_after(retry_after)
+    }
+
     /// 500 with an opaque body: only the request id, so the logs can be found. Log the cause
     /// yourself, once, before returning this.
     #[must_use]
@@ -251,6 +276,11 @@ impl Problem {
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -608,6 +638,25 @@ mod tests {
             [FieldError::new("b", "bad b"), FieldError::new("c", "bad c")]
         );
         assert!(Validation::default().finish().is_ok());
+    }
+
+    #[test]
+    fn a_503_is_problem_json_with_retry_after_in_whole_seconds_rounded_up() {
+        let response =
+            Problem::service_unavailable("try again", std::time::Duration::from_millis(1500))
+                .into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(response.headers()[RETRY_AFTER], "2");
+        let body = body_json(&response);
+        assert_eq!(
+            body,
+            json!({"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": "try again"}),
+            "the wait is a header, not a member"
+        );
+        // Never "0": that would invite an immediate retry storm.
+        let soon = Problem::service_unavailable("x", std::time::Duration::ZERO).into_response();
+        assert_eq!(soon.headers()[RETRY_AFTER], "1");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use shared::events::{
-    CancellationReason, OrderCancelled, OrderConfirmed, OrderLine, OrderRejected, RejectionReason,
-    UserRegistered,
+    CancellationReason, OrderCancelled, OrderConfirmed, OrderLine, OrderRefunded, OrderRejected,
+    RejectionReason, UserRegistered,
 };
 
 /// A rendered message.
@@ -98,9 +98,12 @@ pub fn cancelled(name: &str, event: &OrderCancelled) -> Message {
         CancellationReason::Customer => "you cancelled it",
         CancellationReason::PaymentDeclined => "the payment was declined",
     };
-    let refund = match event.refunded {
-        Some(amount) => format!("We refunded {amount}."),
-        None => "You were not charged.".to_owned(),
+    let refund = match (event.refunded, event.reason) {
+        (Some(amount), _) => format!("We refunded {amount}."),
+        (None, CancellationReason::PaymentDeclined) => "You were not charged.".to_owned(),
+        // A customer may cancel while the payment is under way; should it complete after all,
+        // it is refunded and a separate message (OrderRefunded) says so.
+        (None, CancellationReason::Customer) => "You were not charged. Should a payment already under way complete, we will refund it and tell you.".to_owned(),
     };
     Message {
         subject: format!("Order {} cancelled", short(&event.order_id)),
@@ -109,6 +112,22 @@ pub fn cancelled(name: &str, event: &OrderCancelled) -> Message {
             event.order_id,
             lines_table(&event.lines),
             event.total
+        ),
+    }
+}
+
+/// The message for a refund made after the order's end was announced (a payment that completed
+/// just as the order was cancelled).
+#[must_use]
+pub fn refunded(name: &str, event: &OrderRefunded) -> Message {
+    Message {
+        subject: format!("Order {} refunded", short(&event.order_id)),
+        body: format!(
+            "Hello {name},\n\na payment for order {} completed after the order had ended, so we gave it back.\n\n{}\nTotal: {}\nWe refunded {}.\n",
+            event.order_id,
+            lines_table(&event.lines),
+            event.total,
+            event.refunded
         ),
     }
 }
@@ -209,10 +228,35 @@ mod tests {
             message.body,
             "Hello Ada,\n\norder 5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d was cancelled: you cancelled it.\n\n  2 x 7d0f3b3e-1c2a-4c55-9a43-0b6f7f3f9d10 @ 19.99 EUR = 39.98 EUR\n\nTotal: 39.98 EUR\nWe refunded 39.98 EUR.\n"
         );
-        event.reason = CancellationReason::PaymentDeclined;
         event.refunded = None;
+        let pending = cancelled("Ada", &event);
+        assert!(
+            pending.body.ends_with("You were not charged. Should a payment already under way complete, we will refund it and tell you.\n"),
+            "a customer cancelling a pending order may race its payment: {}",
+            pending.body
+        );
+        event.reason = CancellationReason::PaymentDeclined;
         let declined = cancelled("Ada", &event);
         assert!(declined.body.contains("the payment was declined"));
         assert!(declined.body.ends_with("You were not charged.\n"));
+    }
+
+    #[test]
+    fn the_refunded_message_snapshot() {
+        let message = refunded(
+            "Ada",
+            &OrderRefunded {
+                order_id: order_id(),
+                customer_id: Uuid::nil(),
+                lines: lines(),
+                total: eur(3998),
+                refunded: eur(3998),
+            },
+        );
+        assert_eq!(message.subject, "Order 5A4B3C2D refunded");
+        assert_eq!(
+            message.body,
+            "Hello Ada,\n\na payment for order 5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d completed after the order had ended, so we gave it back.\n\n  2 x 7d0f3b3e-1c2a-4c55-9a43-0b6f7f3f9d10 @ 19.99 EUR = 39.98 EUR\n\nTotal: 39.98 EUR\nWe refunded 39.98 EUR.\n"
+        );
     }
 }

@@ -56,6 +56,13 @@ pub async fn handle_event<S: NotificationStore, N: NotificationSender>(
             })
             .await?
         }
+        DomainEvent::OrderRefunded(order) => {
+            let order = order.clone();
+            service::notify(store, sender, &event, order.customer_id, move |r| {
+                render::refunded(&r.name, &order)
+            })
+            .await?
+        }
         other => {
             tracing::warn!(
                 event_type = other.event_type(),

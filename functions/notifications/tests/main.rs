@@ -128,6 +128,26 @@ async fn a_sender_failure_records_the_failure_fails_the_record_and_the_retry_sen
 }
 
 #[tokio::test]
+async fn a_refund_after_the_cancellation_is_announced_in_its_own_message_once() {
+    let (store, sender) = (
+        InMemoryNotificationStore::default(),
+        RecordingSender::default(),
+    );
+    failed(&store, &sender, "sqs-user-registered.json").await;
+    for _ in 0..2 {
+        assert_eq!(failed(&store, &sender, "sqs-order-refunded.json").await, 0);
+    }
+    let refunds: Vec<_> = sender
+        .sent()
+        .into_iter()
+        .filter(|(_, m)| m.subject == "Order 5A4B3C2D refunded")
+        .collect();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].0, "ada@example.org");
+    assert!(refunds[0].1.body.contains("We refunded 39.98 EUR."));
+}
+
+#[tokio::test]
 async fn when_recording_a_send_failure_fails_too_both_causes_are_logged_and_the_record_retried() {
     let (store, sender) = (
         InMemoryNotificationStore::default(),

@@ -17,8 +17,22 @@ use shared::pagination::{Cursors, Page, Scope, parse_limit};
 use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, NewOrderLine, Order, OrderError, OrderState, PaymentToken};
-use crate::ports::{OrderRepository, PaymentGateway};
+use crate::ports::{OrderRepository, PaymentError, PaymentGateway};
 use crate::service::{self, OrderAccessError, PlaceOrderError};
+
+/// What a 503 asks the client to wait: throttling, contention and a gateway blip all pass in
+/// moments, and a client that waits at least this long does not add to them.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A 503 for a condition that passes: logged as a warning (not an error: nothing is broken),
+/// the cause never shown to the client.
+fn unavailable(cause: &dyn std::fmt::Display) -> Problem {
+    tracing::warn!(cause = %cause, "answered 503");
+    Problem::service_unavailable(
+        "the service is busy; retry the same request after the Retry-After delay",
+        RETRY_AFTER,
+    )
+}
 
 /// Everything orders-api needs, built once per cold start.
 #[derive(Debug)]
@@ -125,6 +139,11 @@ impl IntoProblem for ApiError {
             Self::Place(PlaceOrderError::Invalid(err)) => order_problem(err),
             Self::Access(OrderAccessError::NotFound) => Problem::not_found("no such order"),
             Self::Access(OrderAccessError::Refused(why)) => Problem::conflict(why),
+            Self::Place(PlaceOrderError::Unavailable(why))
+            | Self::Access(OrderAccessError::Unavailable(why)) => unavailable(&why),
+            Self::Access(OrderAccessError::Payment(PaymentError::Transient(err))) => {
+                unavailable(&format_args!("payment gateway: {err:#}"))
+            }
             Self::Access(OrderAccessError::Payment(err)) => {
                 unexpected(&anyhow::Error::new(err), request_id)
             }

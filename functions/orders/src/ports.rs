@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use shared::envelope::EventEnvelope;
-use shared::events::{DomainEvent, OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected};
+use shared::events::{
+    DomainEvent, OrderCancelled, OrderConfirmed, OrderPlaced, OrderRefunded, OrderRejected,
+};
 use shared::money::Money;
 use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
@@ -41,6 +43,21 @@ pub enum CreateOrderError {
     /// The idempotency key was taken by a concurrent request.
     #[error("idempotency key already used")]
     KeyTaken,
+    /// A concurrent transaction touched the same items (the same key, in flight); nothing was
+    /// written and trying again may succeed.
+    #[error("order creation conflicted with a concurrent write")]
+    Conflict,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why a lookup found no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// The table could not serve the read now (throttled, still after backing off): the answer
+    /// is unknown, which is never the same as "not there". The caller retries later.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(&'static str),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -61,15 +78,17 @@ pub enum Outgoing<'a> {
     Confirmed(&'a EventEnvelope<OrderConfirmed>),
     Rejected(&'a EventEnvelope<OrderRejected>),
     Cancelled(&'a EventEnvelope<OrderCancelled>),
+    Refunded(&'a EventEnvelope<OrderRefunded>),
 }
 
 /// The orders table.
 pub trait OrderRepository: Send + Sync {
-    /// Prices of the active products among `product_ids`.
+    /// Prices of the active products among `product_ids`: a product missing from the answer is
+    /// known not to be for sale.
     fn active_prices(
         &self,
         product_ids: &[Uuid],
-    ) -> impl Future<Output = anyhow::Result<HashMap<Uuid, Money>>> + Send;
+    ) -> impl Future<Output = Result<HashMap<Uuid, Money>, LookupError>> + Send;
 
     /// Stores `snapshot` unless a newer version is stored, with the event's inbox marker.
     fn apply_snapshot(
@@ -136,6 +155,10 @@ pub enum PaymentError {
     /// The gateway could not answer: retry later.
     #[error("payment gateway unavailable")]
     Transient(#[source] anyhow::Error),
+    /// The gateway answered something that cannot be read (a malformed record): never taken
+    /// for an outcome, so whoever asked fails and it is looked at.
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
 }
 
 /// Takes and gives back money. Both calls are idempotent per order: a retried charge returns the

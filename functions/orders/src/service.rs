@@ -1,23 +1,49 @@
 //! The order use cases: placing, reading and cancelling orders, and the saga steps the worker
 //! runs. Every state change goes through [`decide`].
 
+use std::future::Future;
+use std::sync::OnceLock;
+
 use chrono::Utc;
 use shared::envelope::{EventEnvelope, Trace};
-use shared::events::{OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected, Shortage};
+use shared::events::{
+    OrderCancelled, OrderConfirmed, OrderPlaced, OrderRefunded, OrderRejected, Shortage,
+};
 use shared::pagination::{KeyPage, StartKey};
+use shared::retry::{Backoff, Retry};
 use uuid::Uuid;
 
 use crate::domain::{
     Decision, Effect, IdempotencyKey, NewOrderLine, Order, OrderError, OrderState, PaymentToken,
-    Trigger, decide, price_lines,
+    Trigger, check_lines, decide, price_lines,
 };
 use crate::ports::{
-    Applied, Consumed, CreateOrderError, OrderRepository, Outgoing, PaymentError, PaymentGateway,
-    PriceSnapshot, TransitionError,
+    Applied, Consumed, CreateOrderError, LookupError, OrderRepository, Outgoing, PaymentError,
+    PaymentGateway, PriceSnapshot, TransitionError,
 };
 
-/// How often a use case re-reads and retries after losing a race.
-const ATTEMPTS: usize = 5;
+/// Runs `attempt` until it stops losing races (`Ok(None)`: lost one, nothing written), waiting
+/// a jittered, growing time between tries ([`Backoff::CONTENTION`]): contenders that retried at
+/// once would collide again. `exhausted` is the error once every attempt lost.
+async fn contended<T, E, F, Fut>(exhausted: impl FnOnce() -> E, mut attempt: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, E>>,
+{
+    Backoff::CONTENTION
+        .run(|_| {
+            let attempt = attempt();
+            async move {
+                match attempt.await {
+                    Ok(Some(value)) => Retry::Done(Ok(value)),
+                    Ok(None) => Retry::Again(()),
+                    Err(err) => Retry::Done(Err(err)),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|()| Err(exhausted()))
+}
 
 /// Why an order was not placed.
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +53,21 @@ pub enum PlaceOrderError {
     KeyReused,
     #[error(transparent)]
     Invalid(#[from] OrderError),
+    /// Nothing is wrong with the request, but it cannot be answered now (the reason is for
+    /// logs): the caller retries later.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(&'static str),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<LookupError> for PlaceOrderError {
+    fn from(err: LookupError) -> Self {
+        match err {
+            LookupError::Unavailable(why) => Self::Unavailable(why),
+            LookupError::Unexpected(err) => Self::Unexpected(err),
+        }
+    }
 }
 
 /// Why an order could not be read or cancelled.
@@ -39,6 +78,9 @@ pub enum OrderAccessError {
     NotFound,
     #[error("{0}")]
     Refused(&'static str),
+    /// The order kept changing under the request: the caller retries later.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(&'static str),
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error(transparent)]
@@ -70,6 +112,9 @@ pub async fn place_order<R: OrderRepository>(
     token: PaymentToken,
     trace: Trace,
 ) -> Result<(Order, bool), PlaceOrderError> {
+    // Every bound of the request before any I/O: a request that cannot be placed costs no read
+    // and gets the same answer whatever the table holds.
+    check_lines(lines)?;
     let ids: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
     // Both reads at once: one round trip before the write instead of two (orders-api's cold
     // start and latency in `make bench`). A replay still wins over whatever pricing says.
@@ -101,17 +146,29 @@ pub async fn place_order<R: OrderRepository>(
         },
         trace,
     );
-    match repo.create(&order, key, &event).await {
-        Ok(()) => {
-            tracing::info!(order_id = %order.id, total = %order.total, "order placed");
-            Ok((order, true))
-        }
-        // A concurrent request with the same key won: answer as it did.
-        Err(CreateOrderError::KeyTaken) => match replay(repo, customer_id, key).await? {
-            Some(order) => Ok((order, false)),
-            None => Err(anyhow::anyhow!("idempotency key taken but not readable").into()),
+    let (order_ref, event_ref) = (&order, &event);
+    // A conflict means a concurrent request with this key is writing: nothing of ours was
+    // written, so try again; the next attempt creates the order or finds the key taken.
+    let created = contended(
+        || PlaceOrderError::Unavailable("order creation kept conflicting"),
+        move || async move {
+            match repo.create(order_ref, key, event_ref).await {
+                Ok(()) => Ok(Some(true)),
+                Err(CreateOrderError::KeyTaken) => Ok(Some(false)),
+                Err(CreateOrderError::Conflict) => Ok(None),
+                Err(CreateOrderError::Unexpected(err)) => Err(PlaceOrderError::from(err)),
+            }
         },
-        Err(CreateOrderError::Unexpected(err)) => Err(err.into()),
+    )
+    .await?;
+    if created {
+        tracing::info!(order_id = %order.id, total = %order.total, "order placed");
+        return Ok((order, true));
+    }
+    // A concurrent request with the same key won: answer as it did (or 422 for another body).
+    match replay(repo, customer_id, key).await? {
+        Some(order) => Ok((order, false)),
+        None => Err(anyhow::anyhow!("idempotency key taken but not readable").into()),
     }
 }
 
@@ -181,6 +238,19 @@ fn cancelled_event(order: &Order, trace: Trace) -> EventEnvelope<OrderCancelled>
     )
 }
 
+fn refunded_event(order: &Order, trace: Trace) -> EventEnvelope<OrderRefunded> {
+    EventEnvelope::new(
+        OrderRefunded {
+            order_id: order.id,
+            customer_id: order.customer_id,
+            lines: order.lines.clone(),
+            total: order.total,
+            refunded: order.refunded.unwrap_or(order.total),
+        },
+        trace,
+    )
+}
+
 fn moved(before: &Order, state: OrderState, effects: &[Effect]) -> Order {
     Order {
         state,
@@ -207,38 +277,48 @@ pub async fn cancel_order<R: OrderRepository, G: PaymentGateway>(
     order_id: Uuid,
     trace: Trace,
 ) -> Result<Order, OrderAccessError> {
-    for _ in 0..ATTEMPTS {
-        let order = get_order(repo, customer_id, order_id).await?;
-        match decide(order.state, Trigger::CustomerCancels) {
-            Decision::Become(next, effects) => {
-                if effects.contains(&Effect::Refund) {
-                    gateway.refund(order.id, order.total).await?;
-                }
-                let after = moved(&order, next, effects);
-                let event = cancelled_event(&after, trace.clone());
-                match repo
-                    .transition(&order, &after, None, Outgoing::Cancelled(&event))
-                    .await
-                {
-                    Ok(_) => {
-                        tracing::info!(%order_id, refunded = after.refunded.is_some(), "order cancelled by customer");
-                        return Ok(after);
-                    }
-                    Err(TransitionError::Stale) => continue,
-                    Err(TransitionError::Unexpected(err)) => return Err(err.into()),
-                }
+    let trace = &trace;
+    contended(
+        || OrderAccessError::Unavailable("the order kept changing while being cancelled"),
+        move || cancel_once(repo, gateway, customer_id, order_id, trace),
+    )
+    .await
+}
+
+/// One attempt of [`cancel_order`]; `Ok(None)` when the order changed since it was read.
+async fn cancel_once<R: OrderRepository, G: PaymentGateway>(
+    repo: &R,
+    gateway: &G,
+    customer_id: Uuid,
+    order_id: Uuid,
+    trace: &Trace,
+) -> Result<Option<Order>, OrderAccessError> {
+    let order = get_order(repo, customer_id, order_id).await?;
+    match decide(order.state, Trigger::CustomerCancels) {
+        Decision::Become(next, effects) => {
+            if effects.contains(&Effect::Refund) {
+                gateway.refund(order.id, order.total).await?;
             }
-            Decision::Ignore => return Ok(order),
-            Decision::Refuse(why) => return Err(OrderAccessError::Refused(why)),
-            other => {
-                return Err(anyhow::anyhow!(
-                    "unexpected decision {other:?} for a customer cancellation"
-                )
-                .into());
+            let after = moved(&order, next, effects);
+            let event = cancelled_event(&after, trace.clone());
+            match repo
+                .transition(&order, &after, None, Outgoing::Cancelled(&event))
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(%order_id, refunded = after.refunded.is_some(), "order cancelled by customer");
+                    Ok(Some(after))
+                }
+                Err(TransitionError::Stale) => Ok(None),
+                Err(TransitionError::Unexpected(err)) => Err(err.into()),
             }
         }
+        Decision::Ignore => Ok(Some(order)),
+        Decision::Refuse(why) => Err(OrderAccessError::Refused(why)),
+        other => {
+            Err(anyhow::anyhow!("unexpected decision {other:?} for a customer cancellation").into())
+        }
     }
-    Err(anyhow::anyhow!("order {order_id} kept changing while being cancelled").into())
 }
 
 /// A product event: update the price snapshot.
@@ -282,96 +362,125 @@ pub async fn on_stock_reserved<R: OrderRepository, G: PaymentGateway>(
     consumed: &Consumed,
     order_id: Uuid,
 ) -> Result<SagaOutcome, WorkerError> {
-    let mut payment: Option<Trigger> = None;
-    for _ in 0..ATTEMPTS {
-        let order = repo
-            .get(order_id)
-            .await?
-            .ok_or(WorkerError::UnknownOrder(order_id))?;
-        let trigger = match payment {
-            Some(outcome) => outcome,
-            None => Trigger::StockReserved,
-        };
-        let decision = match decide(order.state, trigger) {
-            Decision::Charge => {
-                let outcome = match gateway
-                    .charge(order.id, order.total, &order.payment_token)
-                    .await
-                {
-                    Ok(charge) => {
-                        tracing::info!(%order_id, payment_id = charge.payment_id, "payment approved");
-                        Trigger::PaymentApproved
-                    }
-                    Err(PaymentError::Declined(reason)) => {
-                        tracing::info!(%order_id, reason, "payment declined");
-                        Trigger::PaymentDeclined
-                    }
-                    Err(err @ PaymentError::Transient(_)) => return Err(err.into()),
-                };
-                payment = Some(outcome);
-                decide(order.state, outcome)
-            }
-            other => other,
-        };
-        match decision {
-            Decision::Become(next, effects) => {
-                let after = moved(&order, next, effects);
-                let trace = Trace::caused_by(consumed);
-                let result = match next {
-                    OrderState::Confirmed => {
-                        let event = EventEnvelope::new(
-                            OrderConfirmed {
-                                order_id,
-                                customer_id: order.customer_id,
-                                lines: order.lines.clone(),
-                                total: order.total,
-                            },
-                            trace,
-                        );
-                        repo.transition(&order, &after, Some(consumed), Outgoing::Confirmed(&event))
-                            .await
-                    }
-                    _ => {
-                        let event = cancelled_event(&after, trace);
-                        repo.transition(&order, &after, Some(consumed), Outgoing::Cancelled(&event))
-                            .await
-                    }
-                };
-                match result {
-                    Ok(applied) => {
-                        let outcome = if next == OrderState::Confirmed {
-                            SagaOutcome::Confirmed
-                        } else {
-                            SagaOutcome::PaymentDeclined
-                        };
-                        return Ok(done(applied, outcome));
-                    }
-                    Err(TransitionError::Stale) => continue,
-                    Err(TransitionError::Unexpected(err)) => return Err(err.into()),
+    // The charge's outcome, once known: a retry after a lost race decides on it again instead
+    // of charging again.
+    let payment = &OnceLock::new();
+    contended(
+        || WorkerError::Contended(order_id),
+        move || reserved_once(repo, gateway, consumed, order_id, payment),
+    )
+    .await
+}
+
+/// One attempt of [`on_stock_reserved`]; `Ok(None)` when the order changed since it was read.
+async fn reserved_once<R: OrderRepository, G: PaymentGateway>(
+    repo: &R,
+    gateway: &G,
+    consumed: &Consumed,
+    order_id: Uuid,
+    payment: &OnceLock<Trigger>,
+) -> Result<Option<SagaOutcome>, WorkerError> {
+    let order = repo
+        .get(order_id)
+        .await?
+        .ok_or(WorkerError::UnknownOrder(order_id))?;
+    let trigger = payment.get().copied().unwrap_or(Trigger::StockReserved);
+    let decision = match decide(order.state, trigger) {
+        Decision::Charge => {
+            let outcome = match gateway
+                .charge(order.id, order.total, &order.payment_token)
+                .await
+            {
+                Ok(charge) => {
+                    tracing::info!(%order_id, payment_id = charge.payment_id, "payment approved");
+                    Trigger::PaymentApproved
                 }
-            }
-            Decision::Compensate(effects) => {
-                if effects.contains(&Effect::Refund) {
-                    gateway.refund(order.id, order.total).await?;
-                    tracing::warn!(%order_id, state = order.state.status(), "charge arrived after the order stopped waiting for it; refunded");
+                Err(PaymentError::Declined(reason)) => {
+                    tracing::info!(%order_id, reason, "payment declined");
+                    Trigger::PaymentDeclined
                 }
-                return Ok(done(
-                    repo.acknowledge(consumed).await?,
-                    SagaOutcome::Refunded,
-                ));
-            }
-            Decision::Ignore | Decision::Refuse(_) => {
-                return Ok(done(
-                    repo.acknowledge(consumed).await?,
-                    SagaOutcome::Ignored,
-                ));
-            }
-            Decision::Charge => {
-                return Err(anyhow::anyhow!("charge decided twice for order {order_id}").into());
+                Err(err) => return Err(err.into()),
+            };
+            let outcome = *payment.get_or_init(|| outcome);
+            decide(order.state, outcome)
+        }
+        other => other,
+    };
+    match decision {
+        Decision::Become(next, effects) => {
+            let after = moved(&order, next, effects);
+            let trace = Trace::caused_by(consumed);
+            let result = match next {
+                OrderState::Confirmed => {
+                    let event = EventEnvelope::new(
+                        OrderConfirmed {
+                            order_id,
+                            customer_id: order.customer_id,
+                            lines: order.lines.clone(),
+                            total: order.total,
+                        },
+                        trace,
+                    );
+                    repo.transition(&order, &after, Some(consumed), Outgoing::Confirmed(&event))
+                        .await
+                }
+                _ => {
+                    let event = cancelled_event(&after, trace);
+                    repo.transition(&order, &after, Some(consumed), Outgoing::Cancelled(&event))
+                        .await
+                }
+            };
+            match result {
+                Ok(applied) => {
+                    let outcome = if next == OrderState::Confirmed {
+                        SagaOutcome::Confirmed
+                    } else {
+                        SagaOutcome::PaymentDeclined
+                    };
+                    Ok(Some(done(applied, outcome)))
+                }
+                Err(TransitionError::Stale) => Ok(None),
+                Err(TransitionError::Unexpected(err)) => Err(err.into()),
             }
         }
+        Decision::Compensate(effects) => {
+            // One charge per order, so one refund: an order that records a refund already (its
+            // cancellation gave this same charge back) has nothing left to return or announce.
+            if order.refunded.is_some() {
+                return Ok(Some(done(
+                    repo.acknowledge(consumed).await?,
+                    SagaOutcome::Ignored,
+                )));
+            }
+            if effects.contains(&Effect::Refund) {
+                gateway.refund(order.id, order.total).await?;
+                tracing::warn!(%order_id, state = order.state.status(), "charge arrived after the order stopped waiting for it; refunded");
+            }
+            // The refund is recorded on the order and announced with the event's inbox marker,
+            // so a redelivery neither records nor announces it twice. Should this write fail
+            // after the refund, the redelivery finds the order ended and charges nothing; the
+            // money is back but the order does not show it (the error is logged with the order).
+            let after = moved(&order, order.state, effects);
+            let event = refunded_event(&after, Trace::caused_by(consumed));
+            match repo
+                .transition(&order, &after, Some(consumed), Outgoing::Refunded(&event))
+                .await
+            {
+                Ok(applied) => Ok(Some(done(applied, SagaOutcome::Refunded))),
+                Err(TransitionError::Stale) => Ok(None),
+                Err(TransitionError::Unexpected(err)) => Err(err
+                    .context(format!("recording the refund of order {order_id}"))
+                    .into()),
+            }
+        }
+        Decision::Ignore | Decision::Refuse(_) => Ok(Some(done(
+            repo.acknowledge(consumed).await?,
+            SagaOutcome::Ignored,
+        ))),
+        Decision::Charge => {
+            Err(anyhow::anyhow!("charge decided twice for order {order_id}").into())
+        }
     }
-    Err(WorkerError::Contended(order_id))
 }
 
 /// `StockReservationFailed`: reject the order with the shortages.
@@ -384,47 +493,53 @@ pub async fn on_stock_short<R: OrderRepository>(
     order_id: Uuid,
     unavailable: &[Shortage],
 ) -> Result<SagaOutcome, WorkerError> {
-    for _ in 0..ATTEMPTS {
-        let order = repo
-            .get(order_id)
-            .await?
-            .ok_or(WorkerError::UnknownOrder(order_id))?;
-        match decide(order.state, Trigger::StockShort) {
-            Decision::Become(next @ OrderState::Rejected(reason), effects) => {
-                let after = moved(&order, next, effects);
-                let event = EventEnvelope::new(
-                    OrderRejected {
-                        order_id,
-                        customer_id: order.customer_id,
-                        reason,
-                        lines: order.lines.clone(),
-                        total: order.total,
-                        unavailable: unavailable.to_vec(),
-                    },
-                    Trace::caused_by(consumed),
-                );
-                match repo
-                    .transition(&order, &after, Some(consumed), Outgoing::Rejected(&event))
-                    .await
-                {
-                    Ok(applied) => return Ok(done(applied, SagaOutcome::Rejected)),
-                    Err(TransitionError::Stale) => continue,
-                    Err(TransitionError::Unexpected(err)) => return Err(err.into()),
-                }
-            }
-            Decision::Ignore | Decision::Refuse(_) => {
-                return Ok(done(
-                    repo.acknowledge(consumed).await?,
-                    SagaOutcome::Ignored,
-                ));
-            }
-            other => {
-                return Err(anyhow::anyhow!(
-                    "unexpected decision {other:?} on StockReservationFailed"
-                )
-                .into());
+    contended(
+        || WorkerError::Contended(order_id),
+        move || short_once(repo, consumed, order_id, unavailable),
+    )
+    .await
+}
+
+/// One attempt of [`on_stock_short`]; `Ok(None)` when the order changed since it was read.
+async fn short_once<R: OrderRepository>(
+    repo: &R,
+    consumed: &Consumed,
+    order_id: Uuid,
+    unavailable: &[Shortage],
+) -> Result<Option<SagaOutcome>, WorkerError> {
+    let order = repo
+        .get(order_id)
+        .await?
+        .ok_or(WorkerError::UnknownOrder(order_id))?;
+    match decide(order.state, Trigger::StockShort) {
+        Decision::Become(next @ OrderState::Rejected(reason), effects) => {
+            let after = moved(&order, next, effects);
+            let event = EventEnvelope::new(
+                OrderRejected {
+                    order_id,
+                    customer_id: order.customer_id,
+                    reason,
+                    lines: order.lines.clone(),
+                    total: order.total,
+                    unavailable: unavailable.to_vec(),
+                },
+                Trace::caused_by(consumed),
+            );
+            match repo
+                .transition(&order, &after, Some(consumed), Outgoing::Rejected(&event))
+                .await
+            {
+                Ok(applied) => Ok(Some(done(applied, SagaOutcome::Rejected))),
+                Err(TransitionError::Stale) => Ok(None),
+                Err(TransitionError::Unexpected(err)) => Err(err.into()),
             }
         }
+        Decision::Ignore | Decision::Refuse(_) => Ok(Some(done(
+            repo.acknowledge(consumed).await?,
+            SagaOutcome::Ignored,
+        ))),
+        other => {
+            Err(anyhow::anyhow!("unexpected decision {other:?} on StockReservationFailed").into())
+        }
     }
-    Err(WorkerError::Contended(order_id))
 }

@@ -511,3 +511,184 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
         405,
     );
 }
+
+fn place_request(customer: Uuid, key: &str, body: &Value) -> Request {
+    Req::sample("place.json")
+        .by(customer)
+        .key(Some(key))
+        .body(body)
+        .build()
+}
+
+#[tokio::test]
+async fn two_concurrent_orders_with_one_key_and_body_place_one_order_despite_a_transaction_conflict()
+ {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    // The first writer meets a TransactionConflict (the other request is writing the same key).
+    api.repo.conflict_next_creates(1);
+    let body = order_body(product, 2, "tok_visa");
+    let (first, second) = tokio::join!(
+        api.handle(place_request(customer, "same", &body)),
+        api.handle(place_request(customer, "same", &body)),
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [200, 201],
+        "{:?} {:?}",
+        first.body(),
+        second.body()
+    );
+    assert_eq!(self::body(&first)["id"], self::body(&second)["id"]);
+    assert_eq!(api.repo.outbox().len(), 1, "one OrderPlaced");
+}
+
+#[tokio::test]
+async fn a_concurrent_order_with_the_same_key_and_another_body_is_a_422_despite_a_transaction_conflict()
+ {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    api.repo.conflict_next_creates(1);
+    let (first, second) = tokio::join!(
+        api.handle(place_request(
+            customer,
+            "same",
+            &order_body(product, 2, "tok_visa")
+        )),
+        api.handle(place_request(
+            customer,
+            "same",
+            &order_body(product, 5, "tok_visa")
+        )),
+    );
+    let (created, refused) = if first.status() == 201 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(created.status(), 201, "{:?}", created.body());
+    assert_eq!(
+        problem(&refused, 422)["errors"][0]["field"],
+        "Idempotency-Key"
+    );
+    assert_eq!(api.repo.outbox().len(), 1, "one OrderPlaced");
+}
+
+#[tokio::test]
+async fn an_order_whose_creation_keeps_conflicting_is_a_503_with_retry_after() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    api.repo.conflict_next_creates(u32::MAX);
+    let response = api
+        .handle(place_request(
+            Uuid::new_v4(),
+            "k",
+            &order_body(product, 1, "tok_visa"),
+        ))
+        .await;
+    problem(&response, 503);
+    assert!(response.headers().contains_key("retry-after"));
+    assert!(api.repo.outbox().is_empty());
+}
+
+#[tokio::test]
+async fn an_order_over_a_bound_is_refused_before_any_price_lookup() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    let line = |quantity: u32| json!({"product_id": product, "quantity": quantity});
+    let too_many: Vec<Value> = (0..51).map(|_| line(1)).collect();
+    let cases = [
+        (
+            json!({"lines": too_many, "payment_token": "tok_visa"}),
+            "lines",
+        ),
+        (
+            json!({"lines": [line(1), line(1), line(101)], "payment_token": "tok_visa"}),
+            "lines[2].quantity",
+        ),
+        (
+            json!({"lines": [line(0)], "payment_token": "tok_visa"}),
+            "lines[0].quantity",
+        ),
+    ];
+    for (i, (bad, field)) in cases.into_iter().enumerate() {
+        let response = api
+            .handle(place_request(customer, &format!("bound-{i}"), &bad))
+            .await;
+        assert_eq!(problem(&response, 422)["errors"][0]["field"], field);
+    }
+    assert_eq!(api.repo.price_lookups(), 0);
+}
+
+#[tokio::test]
+async fn a_payment_outage_during_a_cancel_is_a_503_with_retry_after_and_the_order_stays_confirmed()
+{
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    let order = place(&api, customer, product, "k").await;
+    let order_id: Uuid = order["id"].as_str().unwrap().parse().unwrap();
+    confirm(&api, order_id, product).await;
+    let cancel = || {
+        Req::sample("cancel.json")
+            .by(customer)
+            .path(&format!("/orders/{order_id}/cancel"))
+            .build()
+    };
+    api.gateway.set_unavailable(true);
+    let response = api.handle(cancel()).await;
+    problem(&response, 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let unchanged = api
+        .handle(
+            Req::sample("get.json")
+                .by(customer)
+                .path(&format!("/orders/{order_id}"))
+                .build(),
+        )
+        .await;
+    assert_eq!(body(&unchanged)["status"], "CONFIRMED");
+    // The client's retry, once the gateway answers, cancels and refunds.
+    api.gateway.set_unavailable(false);
+    let retried = api.handle(cancel()).await;
+    assert_eq!(retried.status(), 200);
+    assert_eq!(body(&retried)["refunded"]["amount_minor"], 2000);
+}
+
+#[tokio::test]
+async fn a_cancel_that_keeps_losing_races_is_a_503_with_retry_after() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    let order = place(&api, customer, product, "k").await;
+    api.repo.stale_next_transitions(u32::MAX);
+    let path = format!("/orders/{}/cancel", order["id"].as_str().unwrap());
+    let response = api
+        .handle(Req::sample("cancel.json").by(customer).path(&path).build())
+        .await;
+    problem(&response, 503);
+    assert!(response.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn a_throttled_price_lookup_is_a_503_with_retry_after() {
+    let product = Uuid::new_v4();
+    let api = api(&[product]);
+    let customer = Uuid::new_v4();
+    api.repo.set_prices_unavailable(true);
+    let body = order_body(product, 1, "tok_visa");
+    let response = api.handle(place_request(customer, "k", &body)).await;
+    let problem = problem(&response, 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert!(problem.get("errors").is_none(), "no business answer");
+    assert!(api.repo.outbox().is_empty());
+    // The same request, retried once the table answers, places the order.
+    api.repo.set_prices_unavailable(false);
+    let retried = api.handle(place_request(customer, "k", &body)).await;
+    assert_eq!(retried.status(), 201);
+}

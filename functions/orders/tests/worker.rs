@@ -292,3 +292,151 @@ async fn stock_reserved_for_an_unknown_order_fails_its_record() {
     let response = handle_batch(&api.repo, &api.gateway, event).await.unwrap();
     assert_eq!(response.batch_item_failures.len(), 1);
 }
+
+#[tokio::test]
+async fn an_unreadable_charge_fails_the_record_and_never_cancels_the_order() {
+    let (api, order_id, product) = placed("tok_visa").await;
+    api.gateway.set_unreadable(true);
+    let event = reserved(order_id, product);
+    assert!(matches!(
+        handle_event(&api.repo, &api.gateway, event.clone()).await,
+        Err(WorkerError::Payment(_))
+    ));
+    assert_eq!(
+        api.repo.get(order_id).await.unwrap().unwrap().state,
+        OrderState::Pending
+    );
+    assert_eq!(types(&api), ["OrderPlaced"]);
+    // Once the record reads again, the redelivery decides on it.
+    api.gateway.set_unreadable(false);
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, event).await.unwrap(),
+        Handled::Saga(SagaOutcome::Confirmed)
+    );
+}
+
+/// A gateway through which the customer's cancellation lands while the charge is in flight:
+/// after the worker read the order (PENDING, stock reserved) and before the charge answers.
+/// With `confirmed_first`, another delivery of the reservation confirms the order before the
+/// customer cancels it (so that cancel refunds).
+struct CancelledDuringCharge<'a> {
+    inner: &'a orders::adapters::memory::InMemoryPaymentGateway,
+    repo: &'a orders::adapters::memory::InMemoryOrderRepository,
+    customer_id: Uuid,
+    confirmed_first: Option<EventEnvelope<DomainEvent>>,
+}
+
+impl orders::ports::PaymentGateway for CancelledDuringCharge<'_> {
+    async fn charge(
+        &self,
+        order_id: Uuid,
+        amount: shared::money::Money,
+        token: &PaymentToken,
+    ) -> Result<orders::ports::Charge, orders::ports::PaymentError> {
+        if let Some(event) = &self.confirmed_first {
+            handle_event(self.repo, self.inner, event.clone())
+                .await
+                .unwrap();
+        }
+        service::cancel_order(
+            self.repo,
+            self.inner,
+            self.customer_id,
+            order_id,
+            Trace::from_request("customer", "cancel"),
+        )
+        .await
+        .unwrap();
+        self.inner.charge(order_id, amount, token).await
+    }
+
+    async fn refund(
+        &self,
+        order_id: Uuid,
+        amount: shared::money::Money,
+    ) -> Result<(), orders::ports::PaymentError> {
+        self.inner.refund(order_id, amount).await
+    }
+}
+
+#[tokio::test]
+async fn a_charge_that_lands_after_the_customer_cancelled_is_refunded_recorded_and_announced() {
+    let (api, order_id, product) = placed("tok_visa").await;
+    let customer_id = api.repo.get(order_id).await.unwrap().unwrap().customer_id;
+    let gateway = CancelledDuringCharge {
+        inner: &api.gateway,
+        repo: &api.repo,
+        customer_id,
+        confirmed_first: None,
+    };
+    let event = reserved(order_id, product);
+    let event_id = event.id;
+    assert_eq!(
+        handle_event(&api.repo, &gateway, event.clone())
+            .await
+            .unwrap(),
+        Handled::Saga(SagaOutcome::Refunded)
+    );
+    // The money: charged once, given back.
+    assert_eq!(api.gateway.captured(order_id), 1);
+    assert_eq!(api.gateway.refunded(order_id), Some(eur(2000)));
+    // The record: a cancelled order showing its refund, as after a cancel-after-confirm.
+    let order = api.repo.get(order_id).await.unwrap().unwrap();
+    assert_eq!(
+        order.state,
+        OrderState::Cancelled(CancellationReason::Customer)
+    );
+    let view = orders::http::OrderView::from(&order);
+    assert_eq!(
+        (view.status.as_str(), view.refunded),
+        ("CANCELLED", Some(eur(2000)))
+    );
+    // The message: OrderCancelled said nothing was charged, so the refund is announced.
+    assert_eq!(
+        types(&api),
+        ["OrderPlaced", "OrderCancelled", "OrderRefunded"]
+    );
+    let outbox = api.repo.outbox();
+    assert_eq!(outbox[1].1["data"]["refunded"], serde_json::Value::Null);
+    let refunded = &outbox[2].1;
+    assert_eq!(refunded["causation_id"], event_id.to_string());
+    assert_eq!(refunded["data"]["customer_id"], customer_id.to_string());
+    assert_eq!(refunded["data"]["refunded"]["amount_minor"], 2000);
+    // A redelivery changes nothing and announces nothing more.
+    assert_eq!(
+        handle_event(&api.repo, &api.gateway, event).await.unwrap(),
+        Handled::Saga(SagaOutcome::Duplicate)
+    );
+    assert_eq!(api.repo.outbox().len(), 3);
+}
+
+#[tokio::test]
+async fn a_late_approval_for_an_order_whose_refund_is_recorded_is_neither_refunded_nor_announced_again()
+ {
+    let (api, order_id, product) = placed("tok_visa").await;
+    let customer_id = api.repo.get(order_id).await.unwrap().unwrap().customer_id;
+    // Two deliveries of the reservation (distinct events) both charge; while the second one's
+    // charge is in flight the first confirms and the customer cancels, which refunds.
+    let gateway = CancelledDuringCharge {
+        inner: &api.gateway,
+        repo: &api.repo,
+        customer_id,
+        confirmed_first: Some(reserved(order_id, product)),
+    };
+    assert_eq!(
+        handle_event(&api.repo, &gateway, reserved(order_id, product))
+            .await
+            .unwrap(),
+        Handled::Saga(SagaOutcome::Ignored)
+    );
+    assert_eq!(api.gateway.captured(order_id), 1);
+    assert_eq!(api.gateway.refunded(order_id), Some(eur(2000)));
+    assert_eq!(
+        types(&api),
+        ["OrderPlaced", "OrderConfirmed", "OrderCancelled"]
+    );
+    assert_eq!(
+        api.repo.get(order_id).await.unwrap().unwrap().refunded,
+        Some(eur(2000))
+    );
+}

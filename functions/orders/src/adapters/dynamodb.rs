@@ -10,6 +10,8 @@
 //! - payment records (see [`super::payment`]).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::Context as _;
 use aws_sdk_dynamodb::Client;
@@ -21,12 +23,13 @@ use shared::envelope::EventEnvelope;
 use shared::events::{OrderLine, OrderPlaced};
 use shared::money::{Currency, Money};
 use shared::pagination::{KeyPage, StartKey};
+use shared::retry::{Backoff, Retry};
 use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, Order, OrderState, PaymentToken};
 use crate::ports::{
-    Applied, Consumed, CreateOrderError, OrderRepository, Outgoing, PriceSnapshot, StoredKey,
-    TransitionError,
+    Applied, Consumed, CreateOrderError, LookupError, OrderRepository, Outgoing, PriceSnapshot,
+    StoredKey, TransitionError,
 };
 
 /// Index of a customer's orders by placement time.
@@ -162,6 +165,126 @@ fn to_order(item: HashMap<String, AttributeValue>) -> anyhow::Result<Order> {
         .into_order()
 }
 
+type Item = HashMap<String, AttributeValue>;
+
+/// The price of a snapshot item, `None` when the product is not for sale (archived). An item
+/// that cannot be read is an error, not "not for sale": the customer would be told something
+/// false, and nobody would look at the item.
+fn active_price(item: &Item) -> anyhow::Result<Option<(Uuid, Money)>> {
+    let pk = item.get(PK);
+    match item.get("active") {
+        Some(AttributeValue::Bool(true)) => {}
+        Some(AttributeValue::Bool(false)) => return Ok(None),
+        other => anyhow::bail!("price snapshot {pk:?}: unreadable active flag {other:?}"),
+    }
+    let (
+        Some(AttributeValue::S(id)),
+        Some(AttributeValue::N(minor)),
+        Some(AttributeValue::S(currency)),
+    ) = (
+        item.get("product_id"),
+        item.get("price_minor"),
+        item.get("currency"),
+    )
+    else {
+        anyhow::bail!("price snapshot {pk:?} is active but has no readable price");
+    };
+    let money = Money::new(
+        minor.parse().context("stored price")?,
+        Currency::parse(currency).context("stored currency")?,
+    );
+    Ok(Some((
+        Uuid::parse_str(id).context("stored product id")?,
+        money,
+    )))
+}
+
+/// One BatchGetItem answer: the items read and the keys the table left unprocessed.
+type BatchPage = (Vec<Item>, Option<KeysAndAttributes>);
+
+/// Reads every key of `keys` with `fetch` (one BatchGetItem each), sending the keys it left
+/// unprocessed again after a jittered, growing wait. DynamoDB leaves keys unprocessed when it
+/// throttles the read: sent again at once they are throttled again, and dropped they would
+/// read as items that do not exist. Keys still unprocessed when `backoff` is spent make the
+/// whole read [`LookupError::Unavailable`]: the answer is unknown, not empty.
+async fn get_all<F, Fut>(
+    backoff: &Backoff,
+    keys: KeysAndAttributes,
+    fetch: F,
+) -> Result<Vec<Item>, LookupError>
+where
+    F: Fn(KeysAndAttributes) -> Fut,
+    Fut: Future<Output = Result<BatchPage, LookupError>>,
+{
+    // The read so far: the keys still to fetch, and the items read.
+    let progress = &Mutex::new((keys, Vec::new()));
+    let fetch = &fetch;
+    // Nothing can panic while the lock is held, so even a poisoned lock holds consistent data.
+    let lock = || progress.lock().unwrap_or_else(PoisonError::into_inner);
+    backoff
+        .run(move |_| async move {
+            let pending = lock().0.clone();
+            let (read, rest) = match fetch(pending).await {
+                Ok(page) => page,
+                Err(err) => return Retry::Done(Err(err)),
+            };
+            let mut progress = lock();
+            progress.1.extend(read);
+            match rest.filter(|rest| !rest.keys().is_empty()) {
+                Some(rest) => {
+                    progress.0 = rest;
+                    Retry::Again(())
+                }
+                None => Retry::Done(Ok(std::mem::take(&mut progress.1))),
+            }
+        })
+        .await
+        .unwrap_or_else(|()| {
+            Err(LookupError::Unavailable(
+                "price lookup throttled: keys still unprocessed after backing off",
+            ))
+        })
+}
+
+impl DynamoDbOrderRepository {
+    /// One BatchGetItem of the orders table. A throttled request (which the SDK already retried)
+    /// is [`LookupError::Unavailable`] like a throttled key.
+    async fn batch_get(&self, keys: KeysAndAttributes) -> Result<BatchPage, LookupError> {
+        let output = match self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(err)
+                if err.as_service_error().is_some_and(|e| {
+                    e.is_provisioned_throughput_exceeded_exception()
+                        || e.is_request_limit_exceeded()
+                }) =>
+            {
+                return Err(LookupError::Unavailable("price lookup throttled"));
+            }
+            Err(err) => {
+                return Err(anyhow::Error::new(err)
+                    .context("BatchGetItem prices")
+                    .into());
+            }
+        };
+        let read = output
+            .responses()
+            .and_then(|r| r.get(&self.table))
+            .cloned()
+            .unwrap_or_default();
+        let rest = output
+            .unprocessed_keys()
+            .and_then(|keys| keys.get(&self.table))
+            .cloned();
+        Ok((read, rest))
+    }
+}
+
 fn order_put(
     table: &str,
     order: &Order,
@@ -183,7 +306,10 @@ fn order_put(
 }
 
 impl OrderRepository for DynamoDbOrderRepository {
-    async fn active_prices(&self, product_ids: &[Uuid]) -> anyhow::Result<HashMap<Uuid, Money>> {
+    async fn active_prices(
+        &self,
+        product_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Money>, LookupError> {
         let mut unique: Vec<Uuid> = product_ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
@@ -195,45 +321,10 @@ impl OrderRepository for DynamoDbOrderRepository {
                 .consistent_read(true)
                 .build()
                 .context("building BatchGetItem keys")?;
-            let mut request = HashMap::from([(self.table.clone(), keys)]);
-            // Unprocessed keys are retried until none remain.
-            for _ in 0..5 {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .set_request_items(Some(request))
-                    .send()
-                    .await
-                    .context("BatchGetItem prices")?;
-                for item in output
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    let (
-                        Some(AttributeValue::S(id)),
-                        Some(AttributeValue::Bool(true)),
-                        Some(AttributeValue::N(minor)),
-                        Some(AttributeValue::S(currency)),
-                    ) = (
-                        item.get("product_id"),
-                        item.get("active"),
-                        item.get("price_minor"),
-                        item.get("currency"),
-                    )
-                    else {
-                        continue;
-                    };
-                    let money = Money::new(
-                        minor.parse().context("stored price")?,
-                        Currency::parse(currency).context("stored currency")?,
-                    );
-                    prices.insert(Uuid::parse_str(id).context("stored product id")?, money);
-                }
-                match output.unprocessed_keys().filter(|keys| !keys.is_empty()) {
-                    Some(rest) => request = rest.clone(),
-                    None => break,
+            let items = get_all(&Backoff::CONTENTION, keys, |keys| self.batch_get(keys)).await?;
+            for item in &items {
+                if let Some((product_id, price)) = active_price(item)? {
+                    prices.insert(product_id, price);
                 }
             }
         }
@@ -335,6 +426,8 @@ impl OrderRepository for DynamoDbOrderRepository {
             Err(CommitError::ConditionFailed { index }) if index == key_index => {
                 Err(CreateOrderError::KeyTaken)
             }
+            // Another request with this key is writing (TransactionConflict): retryable.
+            Err(CommitError::Conflict) => Err(CreateOrderError::Conflict),
             Err(err) => Err(anyhow::Error::new(err).context("storing new order").into()),
         }
     }
@@ -399,6 +492,7 @@ impl OrderRepository for DynamoDbOrderRepository {
             Outgoing::Confirmed(event) => unit.publish(event),
             Outgoing::Rejected(event) => unit.publish(event),
             Outgoing::Cancelled(event) => unit.publish(event),
+            Outgoing::Refunded(event) => unit.publish(event),
         }
         .map_err(|err| anyhow::anyhow!(err))?;
         match unit.commit(&self.client).await {
@@ -416,5 +510,147 @@ impl OrderRepository for DynamoDbOrderRepository {
 
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
         shared::dynamo::acknowledge(&self.client, &self.table, consumed).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    const FAST: Backoff = Backoff {
+        attempts: 4,
+        base: Duration::from_micros(1),
+        max: Duration::from_micros(4),
+    };
+
+    fn keys(ids: &[u128]) -> KeysAndAttributes {
+        KeysAndAttributes::builder()
+            .set_keys(Some(
+                ids.iter()
+                    .map(|id| price_key(Uuid::from_u128(*id)))
+                    .collect(),
+            ))
+            .build()
+            .unwrap()
+    }
+
+    /// A table that reads at most `per_call` keys per BatchGetItem and leaves the rest
+    /// unprocessed, as DynamoDB does when it throttles; each key reads as an item of itself.
+    async fn throttled(
+        keys: KeysAndAttributes,
+        per_call: usize,
+        calls: &AtomicUsize,
+    ) -> Result<BatchPage, LookupError> {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let mut all = keys.keys().to_vec();
+        let rest = all.split_off(per_call.min(all.len()));
+        let rest = (!rest.is_empty()).then(|| {
+            KeysAndAttributes::builder()
+                .set_keys(Some(rest))
+                .build()
+                .unwrap()
+        });
+        Ok((all, rest))
+    }
+
+    fn snapshot(fields: &[(&str, AttributeValue)]) -> Item {
+        fields
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_price_snapshot_is_a_price_when_active_and_none_when_archived() {
+        let id = Uuid::from_u128(1);
+        let active = snapshot(&[
+            ("product_id", s(id.to_string())),
+            ("active", AttributeValue::Bool(true)),
+            ("price_minor", AttributeValue::N("1999".into())),
+            ("currency", s("EUR")),
+        ]);
+        assert_eq!(
+            active_price(&active).unwrap(),
+            Some((id, Money::new(1999, Currency::parse("EUR").unwrap())))
+        );
+        let archived = snapshot(&[
+            ("product_id", s(id.to_string())),
+            ("active", AttributeValue::Bool(false)),
+        ]);
+        assert_eq!(active_price(&archived).unwrap(), None);
+    }
+
+    #[test]
+    fn a_price_snapshot_that_cannot_be_read_is_an_error_never_not_for_sale() {
+        let id = s(Uuid::from_u128(1).to_string());
+        let active = AttributeValue::Bool(true);
+        let unreadable = [
+            snapshot(&[("product_id", id.clone()), ("active", active.clone())]),
+            snapshot(&[
+                ("product_id", id.clone()),
+                ("active", active.clone()),
+                ("price_minor", s("1999")),
+                ("currency", s("EUR")),
+            ]),
+            snapshot(&[
+                ("product_id", id.clone()),
+                ("active", s("yes")),
+                ("price_minor", AttributeValue::N("1999".into())),
+                ("currency", s("EUR")),
+            ]),
+            snapshot(&[
+                ("active", active),
+                ("price_minor", AttributeValue::N("1999".into())),
+                ("currency", s("EUR")),
+            ]),
+        ];
+        for item in unreadable {
+            assert!(active_price(&item).is_err(), "{item:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unprocessed_keys_are_read_again_after_a_wait_until_none_is_left() {
+        let calls = AtomicUsize::new(0);
+        let items = get_all(&FAST, keys(&[1, 2, 3]), |k| throttled(k, 1, &calls))
+            .await
+            .unwrap();
+        let mut read: Vec<_> = items.iter().map(|item| item[PK].clone()).collect();
+        read.sort_by_key(|pk| format!("{pk:?}"));
+        assert_eq!(
+            read,
+            [1, 2, 3].map(|id| price_key(Uuid::from_u128(id))[PK].clone())
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn keys_still_unprocessed_after_backing_off_make_the_read_unavailable_not_empty() {
+        let calls = AtomicUsize::new(0);
+        let result = get_all(&FAST, keys(&[1, 2]), |k| throttled(k, 0, &calls)).await;
+        assert!(
+            matches!(result, Err(LookupError::Unavailable(_))),
+            "{result:?}"
+        );
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            4,
+            "every attempt of the policy"
+        );
+        // Partly read is still unknown: one key read, the other never.
+        let calls = AtomicUsize::new(0);
+        let partial = get_all(
+            &Backoff {
+                attempts: 1,
+                ..FAST
+            },
+            keys(&[1, 2]),
+            |k| throttled(k, 1, &calls),
+        )
+        .await;
+        assert!(matches!(partial, Err(LookupError::Unavailable(_))));
     }
 }

@@ -1,9 +1,14 @@
 //! In-memory fakes with the real adapters' semantics: the orders table (atomic transitions
 //! with inbox and outbox, version checks, idempotency keys, snapshots that only move forward)
 //! and the payment simulator (same token rules, idempotent per order, counting every call).
+//!
+//! Each also has knobs for the failures the real ones meet under load, so the use cases' answers
+//! to them are tested: transaction conflicts, orders that keep changing, and a gateway that does
+//! not answer.
 
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -17,8 +22,8 @@ use super::dynamodb::{by_customer_key, placed_sort};
 use super::payment::{TokenBehaviour, behaviour};
 use crate::domain::{IdempotencyKey, Order, PaymentToken};
 use crate::ports::{
-    Applied, Charge, Consumed, CreateOrderError, OrderRepository, Outgoing, PaymentError,
-    PaymentGateway, PriceSnapshot, StoredKey, TransitionError,
+    Applied, Charge, Consumed, CreateOrderError, LookupError, OrderRepository, Outgoing,
+    PaymentError, PaymentGateway, PriceSnapshot, StoredKey, TransitionError,
 };
 
 #[derive(Debug, Default)]
@@ -34,6 +39,21 @@ struct State {
 #[derive(Debug, Default)]
 pub struct InMemoryOrderRepository {
     state: Mutex<State>,
+    /// Creations still to fail with a transaction conflict.
+    create_conflicts: AtomicU32,
+    /// Transitions still to find the order changed.
+    stale_transitions: AtomicU32,
+    /// Price lookups made, to check what a request reads before it is validated.
+    price_lookups: AtomicUsize,
+    /// Whether price lookups fail as a throttled table does.
+    prices_unavailable: AtomicBool,
+}
+
+/// Takes one from `counter` if it is above zero.
+fn take_one(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 impl InMemoryOrderRepository {
@@ -69,6 +89,29 @@ impl InMemoryOrderRepository {
             .and_then(|s| s.prices.get(&product_id).copied())
     }
 
+    /// The next `n` creations fail with [`CreateOrderError::Conflict`] and write nothing, as
+    /// DynamoDB's `TransactionConflict` does when another request writes the same key.
+    pub fn conflict_next_creates(&self, n: u32) {
+        self.create_conflicts.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` transitions find the order changed ([`TransitionError::Stale`]).
+    pub fn stale_next_transitions(&self, n: u32) {
+        self.stale_transitions.store(n, Ordering::SeqCst);
+    }
+
+    /// While `true`, price lookups fail with [`LookupError::Unavailable`], as the DynamoDB
+    /// adapter's do when keys stay unprocessed after backing off.
+    pub fn set_prices_unavailable(&self, unavailable: bool) {
+        self.prices_unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    /// How many price lookups were made.
+    #[must_use]
+    pub fn price_lookups(&self) -> usize {
+        self.price_lookups.load(Ordering::SeqCst)
+    }
+
     fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
         self.state
             .lock()
@@ -84,7 +127,14 @@ fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Resu
 }
 
 impl OrderRepository for InMemoryOrderRepository {
-    async fn active_prices(&self, product_ids: &[Uuid]) -> anyhow::Result<HashMap<Uuid, Money>> {
+    async fn active_prices(
+        &self,
+        product_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Money>, LookupError> {
+        self.price_lookups.fetch_add(1, Ordering::SeqCst);
+        if self.prices_unavailable.load(Ordering::SeqCst) {
+            return Err(LookupError::Unavailable("simulated throttling"));
+        }
         let state = self.lock()?;
         Ok(product_ids
             .iter()
@@ -131,6 +181,9 @@ impl OrderRepository for InMemoryOrderRepository {
         key: &IdempotencyKey,
         event: &EventEnvelope<OrderPlaced>,
     ) -> Result<(), CreateOrderError> {
+        if take_one(&self.create_conflicts) {
+            return Err(CreateOrderError::Conflict);
+        }
         let mut state = self.lock()?;
         let slot = (order.customer_id, key.key.clone());
         if state.keys.contains_key(&slot) {
@@ -185,7 +238,9 @@ impl OrderRepository for InMemoryOrderRepository {
         {
             return Ok(Applied::AlreadyProcessed);
         }
-        if state.orders.get(&before.id).map(|o| o.version) != Some(before.version) {
+        if take_one(&self.stale_transitions)
+            || state.orders.get(&before.id).map(|o| o.version) != Some(before.version)
+        {
             return Err(TransitionError::Stale);
         }
         if let Some(consumed) = consumed {
@@ -196,6 +251,7 @@ impl OrderRepository for InMemoryOrderRepository {
             Outgoing::Confirmed(event) => record(&mut state, event)?,
             Outgoing::Rejected(event) => record(&mut state, event)?,
             Outgoing::Cancelled(event) => record(&mut state, event)?,
+            Outgoing::Refunded(event) => record(&mut state, event)?,
         }
         Ok(Applied::Done)
     }
@@ -221,9 +277,34 @@ struct Ledger {
 #[derive(Debug, Default)]
 pub struct InMemoryPaymentGateway {
     ledger: Mutex<Ledger>,
+    /// Whether every call fails as a gateway that does not answer.
+    unavailable: AtomicBool,
+    /// Whether charges answer as a charge record that cannot be read.
+    unreadable: AtomicBool,
 }
 
 impl InMemoryPaymentGateway {
+    /// While `true`, every charge and refund fails with [`PaymentError::Transient`] and
+    /// changes nothing.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    /// While `true`, every charge fails with [`PaymentError::Unexpected`], as the simulator's
+    /// does for a stored charge record it cannot read.
+    pub fn set_unreadable(&self, unreadable: bool) {
+        self.unreadable.store(unreadable, Ordering::SeqCst);
+    }
+
+    fn check_available(&self) -> Result<(), PaymentError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(PaymentError::Transient(anyhow::anyhow!(
+                "simulated gateway outage"
+            )));
+        }
+        Ok(())
+    }
+
     /// Charges actually taken (approved, once per order).
     #[must_use]
     pub fn captured(&self, order_id: Uuid) -> usize {
@@ -259,6 +340,12 @@ impl PaymentGateway for InMemoryPaymentGateway {
         _amount: Money,
         token: &PaymentToken,
     ) -> Result<Charge, PaymentError> {
+        self.check_available()?;
+        if self.unreadable.load(Ordering::SeqCst) {
+            return Err(PaymentError::Unexpected(anyhow::anyhow!(
+                "simulated unreadable charge record"
+            )));
+        }
         let mut ledger = self
             .ledger
             .lock()
@@ -287,6 +374,7 @@ impl PaymentGateway for InMemoryPaymentGateway {
     }
 
     async fn refund(&self, order_id: Uuid, amount: Money) -> Result<(), PaymentError> {
+        self.check_available()?;
         let mut ledger = self
             .ledger
             .lock()

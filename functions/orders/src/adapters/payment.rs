@@ -110,6 +110,31 @@ fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
+/// The outcome a stored charge record says. Only the two outcomes the simulator writes are
+/// outcomes: a record without one, or with another, is not a decline (that would cancel a paid
+/// order) but an error that fails whoever asked, so it is retried, then looked at.
+fn stored_outcome(
+    order_id: Uuid,
+    stored: &HashMap<String, AttributeValue>,
+) -> Result<Charge, PaymentError> {
+    match (stored.get("outcome"), stored.get("payment_id")) {
+        (Some(AttributeValue::S(outcome)), Some(AttributeValue::S(id)))
+            if outcome == "approved" =>
+        {
+            Ok(Charge {
+                payment_id: id.clone(),
+            })
+        }
+        (Some(AttributeValue::S(outcome)), _) if outcome == "declined" => {
+            Err(PaymentError::Declined("card declined".to_owned()))
+        }
+        (outcome, payment_id) => Err(PaymentError::Unexpected(anyhow::anyhow!(
+            "charge record of order {order_id} is unreadable: outcome {outcome:?}, payment_id present: {}",
+            payment_id.is_some()
+        ))),
+    }
+}
+
 impl PaymentGateway for SimulatedPaymentGateway {
     async fn charge(
         &self,
@@ -161,16 +186,7 @@ impl PaymentGateway for SimulatedPaymentGateway {
                 .await
                 .map_err(PaymentError::Transient)?
         };
-        match (stored.get("outcome"), stored.get("payment_id")) {
-            (Some(AttributeValue::S(outcome)), Some(AttributeValue::S(id)))
-                if outcome == "approved" =>
-            {
-                Ok(Charge {
-                    payment_id: id.clone(),
-                })
-            }
-            _ => Err(PaymentError::Declined("card declined".to_owned())),
-        }
+        stored_outcome(order_id, &stored)
     }
 
     async fn refund(&self, order_id: Uuid, amount: Money) -> Result<(), PaymentError> {
@@ -196,6 +212,52 @@ impl PaymentGateway for SimulatedPaymentGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(fields: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
+        fields
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_stored_charge_is_approved_or_declined_as_recorded() {
+        let order = Uuid::from_u128(7);
+        let approved = record(&[("outcome", s("approved")), ("payment_id", s("pay_1"))]);
+        assert_eq!(
+            stored_outcome(order, &approved).unwrap(),
+            Charge {
+                payment_id: "pay_1".into()
+            }
+        );
+        let declined = record(&[("outcome", s("declined")), ("payment_id", s("pay_2"))]);
+        assert!(matches!(
+            stored_outcome(order, &declined),
+            Err(PaymentError::Declined(_))
+        ));
+    }
+
+    #[test]
+    fn a_stored_charge_that_cannot_be_read_is_an_error_never_a_decline() {
+        let order = Uuid::from_u128(7);
+        let unreadable = [
+            // Only the replay counter: what UpdateItem's ADD leaves when the record is gone.
+            record(&[("replays", AttributeValue::N("1".into()))]),
+            record(&[("outcome", s("approved"))]),
+            record(&[("outcome", s("pending")), ("payment_id", s("pay_1"))]),
+            record(&[
+                ("outcome", AttributeValue::Bool(true)),
+                ("payment_id", s("pay_1")),
+            ]),
+        ];
+        for stored in unreadable {
+            let outcome = stored_outcome(order, &stored);
+            assert!(
+                matches!(outcome, Err(PaymentError::Unexpected(_))),
+                "{stored:?}: {outcome:?}"
+            );
+        }
+    }
 
     #[test]
     fn tokens_behave_as_documented() {

@@ -3,5 +3,7 @@
 mod order;
 mod state;
 
-pub use order::{IdempotencyKey, NewOrderLine, Order, OrderError, PaymentToken, price_lines};
+pub use order::{
+    IdempotencyKey, NewOrderLine, Order, OrderError, PaymentToken, check_lines, price_lines,
+};
 pub use state::{Decision, Effect, OrderState, Trigger, decide};

@@ -56,14 +56,13 @@ pub enum OrderError {
     Money(#[from] MoneyError),
 }
 
-/// Prices `lines` from `prices` (the service's snapshots of active products) and totals them.
+/// Checks every bound of the request itself (line count, quantities): what needs no lookup.
+/// Run it before any I/O, so an oversized request costs nothing and gets the same answer
+/// whatever the table's state.
 ///
 /// # Errors
-/// [`OrderError`].
-pub fn price_lines(
-    lines: &[NewOrderLine],
-    prices: &HashMap<Uuid, Money>,
-) -> Result<(Vec<OrderLine>, Money), OrderError> {
+/// [`OrderError::LineCount`], [`OrderError::Quantity`].
+pub fn check_lines(lines: &[NewOrderLine]) -> Result<(), OrderError> {
     if lines.is_empty() || lines.len() > MAX_LINES {
         return Err(OrderError::LineCount);
     }
@@ -73,6 +72,18 @@ pub fn price_lines(
     {
         return Err(OrderError::Quantity { index });
     }
+    Ok(())
+}
+
+/// Prices `lines` from `prices` (the service's snapshots of active products) and totals them.
+///
+/// # Errors
+/// [`OrderError`].
+pub fn price_lines(
+    lines: &[NewOrderLine],
+    prices: &HashMap<Uuid, Money>,
+) -> Result<(Vec<OrderLine>, Money), OrderError> {
+    check_lines(lines)?;
     let missing: Vec<(usize, Uuid)> = lines
         .iter()
         .enumerate()

@@ -2,7 +2,8 @@
 //!
 //! Every pair is spelled out (no wildcard arm), so adding a state or a trigger fails to compile
 //! until each combination is decided. Duplicated and reordered deliveries land on `Ignore`; a
-//! charge that succeeds after the order stopped waiting for it is compensated with a refund.
+//! charge that succeeds after the order stopped waiting for it is compensated with a refund,
+//! recorded on the order and announced (the customer was told the order ended uncharged).
 
 use serde::{Deserialize, Serialize};
 use shared::events::{CancellationReason, RejectionReason};
@@ -66,6 +67,9 @@ pub enum Effect {
     PublishCancelled,
     /// Give the charge back.
     Refund,
+    /// Publish `OrderRefunded`: the customer was already told how the order ended, and not
+    /// about this money.
+    PublishRefunded,
 }
 
 /// What to do about a trigger in a state.
@@ -75,7 +79,8 @@ pub enum Decision {
     Charge,
     /// Move to the state, with these effects.
     Become(OrderState, &'static [Effect]),
-    /// Stay, but undo a charge that came too late (the order is no longer waiting for it).
+    /// Stay in the state, but undo a charge that came too late (the order is no longer waiting
+    /// for it) and record that on the order, with these effects.
     Compensate(&'static [Effect]),
     /// A duplicate or stale delivery: nothing to do.
     Ignore,
@@ -116,15 +121,17 @@ pub fn decide(state: OrderState, trigger: Trigger) -> Decision {
         ),
 
         (Rejected(_), StockReserved | StockShort | PaymentDeclined) => Ignore,
-        // Never charged while pending-then-rejected; if a gateway says otherwise, give it back.
-        (Rejected(_), PaymentApproved) => Compensate(&[Effect::Refund]),
+        // Never charged while pending-then-rejected; if a gateway says otherwise, give it back
+        // and say so: the rejection told the customer they were not charged.
+        (Rejected(_), PaymentApproved) => Compensate(&[Effect::Refund, Effect::PublishRefunded]),
         (Rejected(_), CustomerCancels) => {
             Refuse("the order was rejected; there is nothing to cancel")
         }
 
         (Cancelled(_), StockReserved | StockShort | PaymentDeclined) => Ignore,
-        // Charged while the customer was cancelling: refund.
-        (Cancelled(_), PaymentApproved) => Compensate(&[Effect::Refund]),
+        // Charged while the customer was cancelling: refund, and say so (the cancellation, sent
+        // before the charge completed, said nothing was charged).
+        (Cancelled(_), PaymentApproved) => Compensate(&[Effect::Refund, Effect::PublishRefunded]),
         // Cancelling twice is fine.
         (Cancelled(_), CustomerCancels) => Ignore,
     }
@@ -185,7 +192,7 @@ mod tests {
                 [
                     Ignore,
                     Ignore,
-                    Compensate(&[Effect::Refund]),
+                    Compensate(&[Effect::Refund, Effect::PublishRefunded]),
                     Ignore,
                     Refuse("the order was rejected; there is nothing to cancel"),
                 ],
@@ -195,7 +202,7 @@ mod tests {
                 [
                     Ignore,
                     Ignore,
-                    Compensate(&[Effect::Refund]),
+                    Compensate(&[Effect::Refund, Effect::PublishRefunded]),
                     Ignore,
                     Ignore,
                 ],
@@ -205,7 +212,7 @@ mod tests {
                 [
                     Ignore,
                     Ignore,
-                    Compensate(&[Effect::Refund]),
+                    Compensate(&[Effect::Refund, Effect::PublishRefunded]),
                     Ignore,
                     Ignore,
                 ],
@@ -227,6 +234,25 @@ mod tests {
         );
         assert_eq!(state, OrderState::Cancelled(CancellationReason::Customer));
         assert_eq!((confirmations, charges, refunds), (0, 1, 1));
+    }
+
+    #[test]
+    fn every_refund_is_recorded_and_announced_to_the_customer() {
+        for state in STATES {
+            for trigger in TRIGGERS {
+                let effects: &[Effect] = match decide(state, trigger) {
+                    Decision::Become(_, effects) | Decision::Compensate(effects) => effects,
+                    Decision::Charge | Decision::Ignore | Decision::Refuse(_) => &[],
+                };
+                if effects.contains(&Effect::Refund) {
+                    assert!(
+                        effects.contains(&Effect::PublishCancelled)
+                            || effects.contains(&Effect::PublishRefunded),
+                        "{state:?} + {trigger:?} refunds without telling anyone: {effects:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
