@@ -12,7 +12,7 @@ use shared::http::{
     IntoProblem, Problem, Validation, json_response, parse_json, respond, unexpected,
 };
 
-use crate::domain::{AdminEmails, Email, Name, Password, User, UserId};
+use crate::domain::{Email, Name, Password, User, UserId};
 use crate::ports::{PasswordHasher, UserRepository};
 use crate::service::{
     self, LoginError, ProfileError, ProfilePatch, Register, RegisterError, UpdateProfileError,
@@ -24,7 +24,6 @@ pub struct UsersApi<R, H> {
     pub repo: R,
     pub hasher: H,
     pub keys: JwtKeys,
-    pub admins: AdminEmails,
 }
 
 #[derive(Deserialize)]
@@ -154,7 +153,6 @@ impl<R: UserRepository, H: PasswordHasher> UsersApi<R, H> {
         let user = service::register(
             &self.repo,
             &self.hasher,
-            &self.admins,
             Register {
                 email,
                 password,

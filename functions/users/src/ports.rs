@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use shared::envelope::EventEnvelope;
-use shared::events::{UserProfileUpdated, UserRegistered};
+use shared::events::{Event, UserRegistered};
 
 use crate::domain::{Password, PasswordHash, User, UserId};
 
@@ -50,12 +50,13 @@ pub trait UserRepository: Send + Sync {
     fn get(&self, id: UserId) -> impl Future<Output = anyhow::Result<Option<User>>> + Send;
 
     /// Replaces `previous` (same id, same version as stored) with `updated`, moving the email
-    /// claim if the email changed, and records `event` in the outbox, atomically.
-    fn update(
+    /// claim if the email changed, and records `event` in the outbox, atomically. Profile
+    /// changes and role changes both go through here: one conditional write per user version.
+    fn update<E: Event>(
         &self,
         previous: &User,
         updated: &User,
-        event: &EventEnvelope<UserProfileUpdated>,
+        event: &EventEnvelope<E>,
     ) -> impl Future<Output = Result<(), UpdateUserError>> + Send;
 }
 

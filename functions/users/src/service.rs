@@ -1,15 +1,13 @@
 //! The users use cases. Each takes the ports it needs and returns its own error type.
 
 use chrono::{DateTime, Utc};
-use shared::auth::{IssuedToken, JwtKeys};
+use shared::auth::{IssuedToken, JwtKeys, Role};
 use shared::envelope::{EventEnvelope, Trace};
-use shared::events::{UserProfileUpdated, UserRegistered};
+use shared::events::{UserProfileUpdated, UserRegistered, UserRole, UserRoleChanged};
+use shared::retry::{Backoff, Retry};
 
-use crate::domain::{AdminEmails, Email, Name, Password, User, UserId};
+use crate::domain::{Email, Name, Password, User, UserId};
 use crate::ports::{CreateUserError, PasswordHasher, UpdateUserError, UserRepository};
-
-/// How often a profile update re-reads and retries when it lost a race.
-const UPDATE_ATTEMPTS: usize = 3;
 
 /// A registration, already parsed.
 #[derive(Debug)]
@@ -79,15 +77,15 @@ where
         .map_err(|err| anyhow::anyhow!("password hashing task failed: {err}"))
 }
 
-/// Registers a user: hashes the password, assigns the role, stores the user with its
-/// `UserRegistered` event.
+/// Registers a user: hashes the password, stores the user with its `UserRegistered` event.
+/// Registration only ever creates customers: emails are not verified, so no address may imply
+/// a role; admin rights come from an operator through [`change_role`].
 ///
 /// # Errors
 /// [`RegisterError::EmailTaken`] when the email (case-insensitively) is already registered.
 pub async fn register<R: UserRepository, H: PasswordHasher>(
     repo: &R,
     hasher: &H,
-    admins: &AdminEmails,
     command: Register,
     trace: Trace,
 ) -> Result<User, RegisterError> {
@@ -103,7 +101,7 @@ pub async fn register<R: UserRepository, H: PasswordHasher>(
     let now = Utc::now();
     let user = User {
         id: UserId::new(),
-        role: admins.role_for(&email),
+        role: Role::Customer,
         email,
         name,
         password_hash: hash,
@@ -197,37 +195,131 @@ pub async fn update_profile<R: UserRepository>(
     patch: ProfilePatch,
     trace: Trace,
 ) -> Result<User, UpdateProfileError> {
-    for _ in 0..UPDATE_ATTEMPTS {
-        let current = repo.get(id).await?.ok_or(UpdateProfileError::NotFound)?;
-        let mut updated = current.clone();
-        if let Some(name) = &patch.name {
-            updated.name = name.clone();
-        }
-        if let Some(email) = &patch.email {
-            updated.email = email.clone();
-        }
-        if updated == current {
-            return Ok(current);
-        }
-        updated.version = current.version + 1;
-        updated.updated_at = Utc::now();
-        let event = EventEnvelope::new(
-            UserProfileUpdated {
-                user_id: updated.id.0,
-                email: updated.email.as_str().to_owned(),
-                name: updated.name.as_str().to_owned(),
-            },
-            trace.clone(),
-        );
-        match repo.update(&current, &updated, &event).await {
-            Ok(()) => {
-                tracing::info!(user_id = %id, "profile updated");
-                return Ok(updated);
+    let patch = &patch;
+    let trace = &trace;
+    Backoff::CONTENTION
+        .run(|_| async move {
+            let current = match repo.get(id).await {
+                Ok(Some(current)) => current,
+                Ok(None) => return Retry::Done(Err(UpdateProfileError::NotFound)),
+                Err(err) => return Retry::Done(Err(err.into())),
+            };
+            let mut updated = current.clone();
+            if let Some(name) = &patch.name {
+                updated.name = name.clone();
             }
-            Err(UpdateUserError::Stale) => continue,
-            Err(UpdateUserError::EmailTaken) => return Err(UpdateProfileError::EmailTaken),
-            Err(UpdateUserError::Unexpected(err)) => return Err(err.into()),
-        }
+            if let Some(email) = &patch.email {
+                updated.email = email.clone();
+            }
+            if updated == current {
+                return Retry::Done(Ok(current));
+            }
+            updated.version = current.version + 1;
+            updated.updated_at = Utc::now();
+            let event = EventEnvelope::new(
+                UserProfileUpdated {
+                    user_id: updated.id.0,
+                    email: updated.email.as_str().to_owned(),
+                    name: updated.name.as_str().to_owned(),
+                },
+                trace.clone(),
+            );
+            match repo.update(&current, &updated, &event).await {
+                Ok(()) => {
+                    tracing::info!(user_id = %id, "profile updated");
+                    Retry::Done(Ok(updated))
+                }
+                Err(UpdateUserError::Stale) => Retry::Again(UpdateProfileError::Conflict),
+                Err(UpdateUserError::EmailTaken) => {
+                    Retry::Done(Err(UpdateProfileError::EmailTaken))
+                }
+                Err(UpdateUserError::Unexpected(err)) => Retry::Done(Err(err.into())),
+            }
+        })
+        .await
+        .unwrap_or_else(Err)
+}
+
+/// Why a role could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeRoleError {
+    /// No account holds this email.
+    #[error("no user with this email")]
+    NotFound,
+    /// Still losing to concurrent changes of the user after retrying.
+    #[error("user changed concurrently")]
+    Conflict,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// What [`change_role`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleChange {
+    /// The user now has the role; `UserRoleChanged` was recorded with it.
+    Changed(User),
+    /// The user already had the role: nothing written, no event.
+    Unchanged(User),
+}
+
+fn event_role(role: Role) -> UserRole {
+    match role {
+        Role::Customer => UserRole::Customer,
+        Role::Admin => UserRole::Admin,
     }
-    Err(UpdateProfileError::Conflict)
+}
+
+/// Gives the user registered with `email` the role `role` (an operator's grant or revoke),
+/// with `UserRoleChanged` in the same unit of work. Tokens carry the role they were issued
+/// with, so the change applies to every token issued from now on. Re-reads and retries when a
+/// concurrent change of the user wins the race.
+///
+/// # Errors
+/// See [`ChangeRoleError`].
+pub async fn change_role<R: UserRepository>(
+    repo: &R,
+    email: &Email,
+    role: Role,
+    trace: Trace,
+) -> Result<RoleChange, ChangeRoleError> {
+    let trace = &trace;
+    Backoff::CONTENTION
+        .run(|_| async move {
+            let current = match repo.find_by_email(&email.key()).await {
+                Ok(Some(current)) => current,
+                Ok(None) => return Retry::Done(Err(ChangeRoleError::NotFound)),
+                Err(err) => return Retry::Done(Err(err.into())),
+            };
+            if current.role == role {
+                return Retry::Done(Ok(RoleChange::Unchanged(current)));
+            }
+            let updated = User {
+                role,
+                version: current.version + 1,
+                updated_at: Utc::now(),
+                ..current.clone()
+            };
+            let event = EventEnvelope::new(
+                UserRoleChanged {
+                    user_id: updated.id.0,
+                    role: event_role(role),
+                    previous_role: event_role(current.role),
+                },
+                trace.clone(),
+            );
+            match repo.update(&current, &updated, &event).await {
+                Ok(()) => {
+                    tracing::info!(user_id = %updated.id, ?role, "role changed");
+                    Retry::Done(Ok(RoleChange::Changed(updated)))
+                }
+                Err(UpdateUserError::Stale) => Retry::Again(ChangeRoleError::Conflict),
+                // The email does not change, so its claim is never contended.
+                Err(UpdateUserError::EmailTaken) => Retry::Done(Err(ChangeRoleError::Unexpected(
+                    anyhow::anyhow!("a role change moved an email claim"),
+                ))),
+                Err(UpdateUserError::Unexpected(err)) => Retry::Done(Err(err.into())),
+            }
+        })
+        .await
+        .unwrap_or_else(Err)
 }

@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use shared::auth::{JwtKeys, Role};
 use shared::telemetry::CapturedLogs;
 use users::adapters::memory::{CountingHasher, InMemoryUserRepository};
-use users::domain::AdminEmails;
+use users::admin;
 use users::http::UsersApi;
+use users::service::ChangeRoleError;
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 const PASSWORD: &str = "correct horse battery";
@@ -24,7 +25,6 @@ fn api() -> UsersApi<InMemoryUserRepository, CountingHasher> {
         repo: InMemoryUserRepository::default(),
         hasher: CountingHasher::default(),
         keys: JwtKeys::from_secret(SECRET).unwrap(),
-        admins: AdminEmails::parse("ops@example.org").unwrap(),
     }
 }
 
@@ -115,12 +115,91 @@ async fn register_returns_201_with_the_profile_and_records_user_registered_in_th
 }
 
 #[tokio::test]
-async fn register_gives_the_admin_role_only_to_configured_emails() {
+async fn registering_any_email_makes_a_customer_even_one_an_admin_gave_up() {
     let api = api();
-    assert_eq!(register(&api, "OPS@Example.org").await["role"], "admin");
+    // Whatever address registers, nobody self-registers into the admin role.
+    assert_eq!(register(&api, "OPS@Example.org").await["role"], "customer");
     let token = token(&api, "ops@example.org").await;
-    let identity = api.keys.verify(&token).unwrap();
-    assert_eq!(identity.role, Role::Admin);
+    assert_eq!(api.keys.verify(&token).unwrap().role, Role::Customer);
+}
+
+/// Runs the operator's command, as `users-admin grant|revoke --email <email>` does.
+async fn operator(api: &UsersApi<InMemoryUserRepository, CountingHasher>, args: &[&str]) -> String {
+    let command = admin::parse_args(args.iter().map(|arg| (*arg).to_owned())).unwrap();
+    admin::run(&api.repo, &command).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_grant_or_revoke_applies_to_tokens_issued_afterwards_with_user_role_changed() {
+    let api = api();
+    let user = register(&api, "ops@example.org").await;
+    let before = token(&api, "ops@example.org").await;
+
+    operator(&api, &["grant", "--email", "OPS@example.org"]).await;
+    let granted = token(&api, "ops@example.org").await;
+    assert_eq!(api.keys.verify(&granted).unwrap().role, Role::Admin);
+    // A token carries the role it was issued with, until it expires.
+    assert_eq!(api.keys.verify(&before).unwrap().role, Role::Customer);
+    let me = api.handle(request("me.json", None, Some(&granted))).await;
+    assert_eq!(body(&me)["role"], "admin");
+
+    operator(&api, &["revoke", "--email", "ops@example.org"]).await;
+    let revoked = token(&api, "ops@example.org").await;
+    assert_eq!(api.keys.verify(&revoked).unwrap().role, Role::Customer);
+
+    let changes: Vec<_> = api
+        .repo
+        .outbox()
+        .into_iter()
+        .filter(|(event_type, _)| event_type == "UserRoleChanged")
+        .map(|(_, envelope)| envelope["data"].clone())
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            json!({"user_id": user["id"], "role": "admin", "previous_role": "customer"}),
+            json!({"user_id": user["id"], "role": "customer", "previous_role": "admin"}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn granting_a_role_the_user_already_has_writes_nothing_and_an_unknown_email_is_refused() {
+    let api = api();
+    register(&api, "ops@example.org").await;
+    operator(&api, &["grant", "--email", "ops@example.org"]).await;
+    let events = api.repo.outbox().len();
+    let again = operator(&api, &["grant", "--email", "ops@example.org"]).await;
+    assert!(again.contains("already admin"), "{again}");
+    assert_eq!(api.repo.outbox().len(), events, "no second event");
+
+    let nobody =
+        admin::parse_args(["grant", "--email", "nobody@example.org"].map(String::from)).unwrap();
+    assert!(matches!(
+        admin::run(&api.repo, &nobody).await,
+        Err(ChangeRoleError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn an_admin_who_changes_email_leaves_the_old_address_to_a_mere_customer() {
+    let api = api();
+    register(&api, "ops@example.org").await;
+    operator(&api, &["grant", "--email", "ops@example.org"]).await;
+    let token = token(&api, "ops@example.org").await;
+    let response = api
+        .handle(request(
+            "me-patch.json",
+            Some(json!({"email": "boss@example.org"})),
+            Some(&token),
+        ))
+        .await;
+    assert_eq!(
+        body(&response)["role"],
+        "admin",
+        "the role follows the user"
+    );
+    assert_eq!(register(&api, "ops@example.org").await["role"], "customer");
 }
 
 #[tokio::test]

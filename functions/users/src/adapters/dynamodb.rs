@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use shared::auth::Role;
 use shared::dynamo::{CommitError, KIND, PK, SK, UnitOfWork, get_consistent};
 use shared::envelope::EventEnvelope;
-use shared::events::{UserProfileUpdated, UserRegistered};
+use shared::events::{Event, UserRegistered};
 use uuid::Uuid;
 
 use crate::domain::{Email, Name, PasswordHash, User, UserId};
@@ -194,11 +194,11 @@ impl UserRepository for DynamoDbUserRepository {
             .transpose()
     }
 
-    async fn update(
+    async fn update<E: Event>(
         &self,
         previous: &User,
         updated: &User,
-        event: &EventEnvelope<UserProfileUpdated>,
+        event: &EventEnvelope<E>,
     ) -> Result<(), UpdateUserError> {
         let mut unit = UnitOfWork::new(&self.table);
         let user = unit.push(self.conditional_put(

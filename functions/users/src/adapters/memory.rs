@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use shared::envelope::EventEnvelope;
-use shared::events::{Event, UserProfileUpdated, UserRegistered};
+use shared::events::{Event, UserRegistered};
 
 use crate::domain::{Password, PasswordHash, User, UserId};
 use crate::ports::{CreateUserError, PasswordHasher, UpdateUserError, UserRepository};
@@ -77,11 +77,11 @@ impl UserRepository for InMemoryUserRepository {
         Ok(self.lock()?.users.get(&id).cloned())
     }
 
-    async fn update(
+    async fn update<E: Event>(
         &self,
         previous: &User,
         updated: &User,
-        event: &EventEnvelope<UserProfileUpdated>,
+        event: &EventEnvelope<E>,
     ) -> Result<(), UpdateUserError> {
         let mut state = self.lock()?;
         if state.users.get(&previous.id).map(|u| u.version) != Some(previous.version) {

@@ -4,7 +4,6 @@ use lambda_http::{Request, service_fn};
 use shared::auth::JwtKeys;
 use shared::config;
 use users::adapters::{argon::Argon2Hasher, dynamodb::DynamoDbUserRepository};
-use users::domain::AdminEmails;
 use users::http::UsersApi;
 
 #[tokio::main(flavor = "current_thread")]
@@ -12,15 +11,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("USERS_TABLE")?;
     let keys = JwtKeys::from_secret(config::required("JWT_SECRET")?.as_bytes())?;
-    let admins = AdminEmails::parse(&config::optional("ADMIN_EMAILS").unwrap_or_default())
-        .map_err(|entry| format!("ADMIN_EMAILS: {entry:?} is not an email address"))?;
     let sdk = config::aws_sdk_config().await;
     let repo = DynamoDbUserRepository::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let api = UsersApi {
         repo,
         hasher: Argon2Hasher::production()?,
         keys,
-        admins,
     };
     let api = &api;
     lambda_http::run(service_fn(move |request: Request| async move {
