@@ -14,6 +14,10 @@ pub enum CreateUserError {
     /// Another account holds this email (by [`crate::domain::Email::key`]).
     #[error("email already registered")]
     EmailTaken,
+    /// A concurrent transaction on the same items (DynamoDB's `TransactionConflict`) cancelled
+    /// this one; nothing was written, and trying again gives the real answer.
+    #[error("registration conflicted with a concurrent write")]
+    Conflict,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

@@ -82,7 +82,8 @@ where
 /// a role; admin rights come from an operator through [`change_role`].
 ///
 /// # Errors
-/// [`RegisterError::EmailTaken`] when the email (case-insensitively) is already registered.
+/// [`RegisterError::EmailTaken`] when the email (case-insensitively) is already registered,
+/// also when a concurrent registration of it won the race.
 pub async fn register<R: UserRepository, H: PasswordHasher>(
     repo: &R,
     hasher: &H,
@@ -117,10 +118,25 @@ pub async fn register<R: UserRepository, H: PasswordHasher>(
         },
         trace,
     );
-    repo.create(&user, &event).await.map_err(|err| match err {
-        CreateUserError::EmailTaken => RegisterError::EmailTaken,
-        CreateUserError::Unexpected(err) => RegisterError::Unexpected(err),
-    })?;
+    // A transaction that raced another on the same items (two registrations of one email)
+    // wrote nothing; the retry meets the winner's email claim and says so, or succeeds.
+    let (user_ref, event_ref) = (&user, &event);
+    Backoff::CONTENTION
+        .run(|_| async move {
+            match repo.create(user_ref, event_ref).await {
+                Ok(()) => Retry::Done(Ok(())),
+                Err(CreateUserError::Conflict) => Retry::Again(()),
+                Err(CreateUserError::EmailTaken) => Retry::Done(Err(RegisterError::EmailTaken)),
+                Err(CreateUserError::Unexpected(err)) => Retry::Done(Err(err.into())),
+            }
+        })
+        .await
+        .unwrap_or_else(|()| {
+            Err(RegisterError::Unexpected(anyhow::anyhow!(
+                "registration still conflicted after {} attempts",
+                Backoff::CONTENTION.attempts
+            )))
+        })?;
     tracing::info!(user_id = %user.id, role = ?user.role, "user registered");
     Ok(user)
 }

@@ -222,6 +222,39 @@ async fn register_returns_409_when_the_email_is_taken_even_in_another_case() {
 }
 
 #[tokio::test]
+async fn a_registration_that_loses_a_transaction_race_to_the_same_email_answers_409() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    // The concurrent registration of this email cancels this one's transaction first.
+    api.repo.inject_create_conflicts(1);
+    let response = api
+        .handle(request(
+            "register.json",
+            Some(json!({"email": "Ada@example.org", "password": PASSWORD, "name": "Twin"})),
+            None,
+        ))
+        .await;
+    assert_problem(&response, 409);
+    assert_eq!(
+        api.repo.create_attempts(),
+        3,
+        "1 + the conflicted try + its retry"
+    );
+    assert_eq!(api.repo.outbox().len(), 1, "one UserRegistered");
+}
+
+#[tokio::test]
+async fn a_registration_retries_transaction_conflicts_until_it_is_stored() {
+    let api = api();
+    api.repo.inject_create_conflicts(3);
+    let user = register(&api, "grace@example.org").await;
+    assert_eq!(api.repo.create_attempts(), 4);
+    let outbox = api.repo.outbox();
+    assert_eq!(outbox.len(), 1, "stored once, announced once");
+    assert_eq!(outbox[0].1["data"]["user_id"], user["id"]);
+}
+
+#[tokio::test]
 async fn register_returns_422_listing_every_invalid_field() {
     let response = api()
         .handle(request(

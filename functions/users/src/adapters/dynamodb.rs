@@ -167,6 +167,7 @@ impl UserRepository for DynamoDbUserRepository {
             Err(CommitError::ConditionFailed { index }) if index == lock => {
                 Err(CreateUserError::EmailTaken)
             }
+            Err(CommitError::Conflict) => Err(CreateUserError::Conflict),
             Err(err) => Err(anyhow::Error::new(err).context("storing new user").into()),
         }
     }

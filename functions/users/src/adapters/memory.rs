@@ -22,9 +22,24 @@ struct State {
 #[derive(Debug, Default)]
 pub struct InMemoryUserRepository {
     state: Mutex<State>,
+    /// How many of the next `create` calls lose to a concurrent transaction.
+    create_conflicts: AtomicUsize,
+    creates: AtomicUsize,
 }
 
 impl InMemoryUserRepository {
+    /// The next `n` `create` calls fail with [`CreateUserError::Conflict`] and write nothing,
+    /// as DynamoDB cancels a transaction that races another one on the same items.
+    pub fn inject_create_conflicts(&self, n: usize) {
+        self.create_conflicts.store(n, Ordering::SeqCst);
+    }
+
+    /// How many times `create` was called (conflicted attempts included).
+    #[must_use]
+    pub fn create_attempts(&self) -> usize {
+        self.creates.load(Ordering::SeqCst)
+    }
+
     /// The events recorded in the outbox so far: `(type, envelope JSON)`.
     #[must_use]
     pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
@@ -54,6 +69,14 @@ impl UserRepository for InMemoryUserRepository {
         user: &User,
         event: &EventEnvelope<UserRegistered>,
     ) -> Result<(), CreateUserError> {
+        self.creates.fetch_add(1, Ordering::SeqCst);
+        if self
+            .create_conflicts
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(CreateUserError::Conflict);
+        }
         let mut state = self.lock()?;
         if state.emails.contains_key(&user.email.key()) {
             return Err(CreateUserError::EmailTaken);
