@@ -1,5 +1,6 @@
 //! The users table adapter on the emulator: email uniqueness under concurrency, the outbox item
-//! written with the user, email changes, and the operator's `users-admin` command.
+//! written with the user, email changes, the operator's `users-admin` command, and the
+//! failed-login counters.
 
 use std::collections::HashMap;
 
@@ -12,8 +13,8 @@ use shared::events::{DomainEvent, UserRole};
 use users::adapters::argon::Argon2Hasher;
 use users::adapters::dynamodb::DynamoDbUserRepository;
 use users::domain::{Email, Name, Password, User};
-use users::ports::{UpdateUserError, UserRepository};
-use users::service::{self, ProfilePatch, Register, RegisterError, UpdateProfileError};
+use users::ports::{LoginFailures, UpdateUserError, UserRepository};
+use users::service::{self, LoginLimit, ProfilePatch, Register, RegisterError, UpdateProfileError};
 
 fn registration(email: &str) -> Register {
     Register {
@@ -234,6 +235,45 @@ async fn the_users_admin_command_grants_and_revokes_with_user_role_changed_in_th
         assert_eq!(changes.len(), 2, "one event per change: {changes:?}");
         assert!(changes.contains(&(UserRole::Admin, UserRole::Customer)));
         assert!(changes.contains(&(UserRole::Customer, UserRole::Admin)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_counted_atomically_per_email_and_window_and_expire_with_it() {
+    with_service_table("users-logins", async |client, table| {
+        let repo = DynamoDbUserRepository::new(client.clone(), &table);
+        let limit = LoginLimit::default();
+        let window = limit.window_at(chrono::Utc::now());
+        let next = limit.window_at(window.end);
+
+        let attempts = (0..10).map(|_| repo.record_failure("ada@example.org", window));
+        for outcome in futures::future::join_all(attempts).await {
+            outcome.unwrap();
+        }
+        assert_eq!(repo.failures("ada@example.org", window).await.unwrap(), 10);
+        assert_eq!(repo.failures("ada@example.org", next).await.unwrap(), 0);
+        assert_eq!(repo.failures("grace@example.org", window).await.unwrap(), 0);
+
+        let items = client
+            .scan()
+            .table_name(&table)
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(items[0][KIND], AttributeValue::S("login_failures".into()));
+        assert_eq!(
+            items[0]["expires_at"],
+            AttributeValue::N(window.end.timestamp().to_string()),
+            "the counter expires with its window"
+        );
+
+        repo.clear("ada@example.org", window).await.unwrap();
+        assert_eq!(repo.failures("ada@example.org", window).await.unwrap(), 0);
     })
     .await;
 }

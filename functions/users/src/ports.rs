@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
+
 use shared::envelope::EventEnvelope;
 use shared::events::{Event, UserRegistered};
 
@@ -79,4 +81,36 @@ pub trait PasswordHasher: Clone + Send + Sync + 'static {
     /// Does the work of one [`verify`](Self::verify) against a hash no password matches, so a
     /// login for an unknown email takes as long as one with a wrong password.
     fn verify_dummy(&self, password: &[u8]);
+}
+
+/// One fixed window of time in which failed logins are counted (see
+/// [`crate::service::LoginLimit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureWindow {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// Counts of failed logins per email key and window, kept beside the users (and expiring).
+pub trait LoginFailures: Send + Sync {
+    /// The failures counted for `email_key` in `window`.
+    fn failures(
+        &self,
+        email_key: &str,
+        window: FailureWindow,
+    ) -> impl Future<Output = anyhow::Result<u32>> + Send;
+
+    /// Counts one more failure for `email_key` in `window`, atomically.
+    fn record_failure(
+        &self,
+        email_key: &str,
+        window: FailureWindow,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Forgets the failures counted for `email_key` in `window`.
+    fn clear(
+        &self,
+        email_key: &str,
+        window: FailureWindow,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }

@@ -1,13 +1,15 @@
 //! The users use cases. Each takes the ports it needs and returns its own error type.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use shared::auth::{IssuedToken, JwtKeys, Role};
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{UserProfileUpdated, UserRegistered, UserRole, UserRoleChanged};
 use shared::retry::{Backoff, Retry};
 
 use crate::domain::{Email, Name, Password, User, UserId};
-use crate::ports::{CreateUserError, PasswordHasher, UpdateUserError, UserRepository};
+use crate::ports::{
+    CreateUserError, FailureWindow, LoginFailures, PasswordHasher, UpdateUserError, UserRepository,
+};
 
 /// A registration, already parsed.
 #[derive(Debug)]
@@ -26,12 +28,51 @@ pub enum RegisterError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// How many failed logins one email may have in a window before every login for it is refused
+/// until the window ends. Failures are counted per email whether or not an account has it, so
+/// the limit says nothing about which emails are registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginLimit {
+    pub max_failures: u32,
+    pub window: Duration,
+}
+
+impl Default for LoginLimit {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window: Duration::minutes(15),
+        }
+    }
+}
+
+impl LoginLimit {
+    /// The window `now` falls in. Windows are fixed and aligned on multiples of their length
+    /// since the epoch, so each is one counter, incremented atomically by one write, with no
+    /// read-modify-write race; the price is that up to twice the limit can fit around the
+    /// boundary of two windows.
+    #[must_use]
+    pub fn window_at(&self, now: DateTime<Utc>) -> FailureWindow {
+        let length = self.window.num_seconds().max(1);
+        let start = now.timestamp().div_euclid(length) * length;
+        let at = |seconds| DateTime::from_timestamp(seconds, 0).unwrap_or(now);
+        FailureWindow {
+            start: at(start),
+            end: at(start + length),
+        }
+    }
+}
+
 /// Why a token was not issued.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     /// Unknown email or wrong password: deliberately indistinguishable.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// Too many failed logins for this email in the current window: try again after
+    /// `retry_after`. Known and unknown emails get it alike.
+    #[error("too many failed logins")]
+    Throttled { retry_after: Duration },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -143,23 +184,44 @@ pub async fn register<R: UserRepository, H: PasswordHasher>(
 
 /// Issues a token for valid credentials. Whether the email is unknown, malformed, or the
 /// password wrong, the caller learns only [`LoginError::InvalidCredentials`], after one password
-/// verification's worth of work.
+/// verification's worth of work. Each refusal counts a failure for the email; once `limit` is
+/// reached, every attempt in the window is refused with [`LoginError::Throttled`], after the same
+/// work and with the same answer for every email. A successful login clears the count.
 ///
 /// # Errors
-/// [`LoginError::InvalidCredentials`].
-pub async fn login<R: UserRepository, H: PasswordHasher>(
+/// [`LoginError::InvalidCredentials`], [`LoginError::Throttled`].
+pub async fn login<R: UserRepository + LoginFailures, H: PasswordHasher>(
     repo: &R,
     hasher: &H,
     keys: &JwtKeys,
+    limit: &LoginLimit,
     email: &str,
     password: String,
     now: DateTime<Utc>,
 ) -> Result<IssuedToken, LoginError> {
-    let user = match Email::parse(email) {
-        Ok(email) => repo.find_by_email(&email.key()).await?,
-        Err(_) => None,
+    // A malformed email is nobody's account: there is nothing to guess, so nothing to count.
+    let key = Email::parse(email).ok().map(|email| email.key());
+    let window = limit.window_at(now);
+    let failures = match &key {
+        Some(key) => repo.failures(key, window).await?,
+        None => 0,
     };
     let password = Password::offered(password);
+    if failures >= limit.max_failures {
+        let hasher = hasher.clone();
+        off_executor(move || {
+            hasher.verify_dummy(password.as_ref().map_or(&[][..], Password::expose));
+        })
+        .await?;
+        tracing::info!("login throttled");
+        return Err(LoginError::Throttled {
+            retry_after: window.end - now,
+        });
+    }
+    let user = match &key {
+        Some(key) => repo.find_by_email(key).await?,
+        None => None,
+    };
     let hash = user.as_ref().map(|user| user.password_hash.clone());
     let verified = {
         let hasher = hasher.clone();
@@ -177,15 +239,21 @@ pub async fn login<R: UserRepository, H: PasswordHasher>(
         })
         .await?
     };
-    match user {
-        Some(user) if verified => {
+    match (user, key) {
+        (Some(user), Some(key)) if verified => {
+            if failures > 0 {
+                repo.clear(&key, window).await?;
+            }
             let token = keys
                 .issue(&user.id.to_string(), user.role, now)
                 .map_err(|err| LoginError::Unexpected(err.into()))?;
             tracing::info!(user_id = %user.id, "token issued");
             Ok(token)
         }
-        _ => {
+        (_, key) => {
+            if let Some(key) = key {
+                repo.record_failure(&key, window).await?;
+            }
             tracing::info!("login refused");
             Err(LoginError::InvalidCredentials)
         }

@@ -6,7 +6,7 @@
 
 use chrono::{Duration, Utc};
 use lambda_http::http::header::{
-    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION,
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER,
 };
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use shared::telemetry::CapturedLogs;
 use users::adapters::memory::{CountingHasher, InMemoryUserRepository};
 use users::admin;
 use users::http::UsersApi;
-use users::service::ChangeRoleError;
+use users::service::{self, ChangeRoleError, LoginError, LoginLimit};
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 const PASSWORD: &str = "correct horse battery";
@@ -25,6 +25,7 @@ fn api() -> UsersApi<InMemoryUserRepository, CountingHasher> {
         repo: InMemoryUserRepository::default(),
         hasher: CountingHasher::default(),
         keys: JwtKeys::from_secret(SECRET).unwrap(),
+        login_limit: LoginLimit::default(),
     }
 }
 
@@ -360,6 +361,136 @@ async fn token_gives_the_same_401_after_one_verification_for_unknown_email_and_w
         problems.windows(2).all(|pair| pair[0] == pair[1]),
         "{problems:?}"
     );
+}
+
+/// `POST /auth/token` with `password` for `email`.
+async fn login(
+    api: &UsersApi<InMemoryUserRepository, CountingHasher>,
+    email: &str,
+    password: &str,
+) -> Response<Body> {
+    api.handle(request(
+        "token.json",
+        Some(json!({"email": email, "password": password})),
+        None,
+    ))
+    .await
+}
+
+/// The default limit of failed logins per account and window.
+const LIMIT: usize = 5;
+
+#[tokio::test]
+async fn after_the_limit_of_failed_logins_even_the_right_password_gets_429_with_retry_after() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    for _ in 0..LIMIT {
+        assert_problem(
+            &login(&api, "ada@example.org", "wrong horse battery").await,
+            401,
+        );
+    }
+    let before = api.hasher.verifications();
+    let response = login(&api, "ADA@example.org", PASSWORD).await;
+    let problem = assert_problem(&response, 429);
+    assert_eq!(
+        api.hasher.verifications() - before,
+        1,
+        "still one verification's work"
+    );
+    let retry_after: i64 = response.headers()[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert!(!problem.to_string().contains("ada"), "{problem}");
+    // Another account is not affected.
+    register(&api, "grace@example.org").await;
+    token(&api, "grace@example.org").await;
+}
+
+#[tokio::test]
+async fn the_limit_answers_a_known_and_an_unknown_email_alike() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let mut answers = Vec::new();
+    for email in ["ada@example.org", "nobody@example.org"] {
+        for _ in 0..LIMIT {
+            assert_problem(&login(&api, email, "wrong horse battery").await, 401);
+        }
+        let before = api.hasher.verifications();
+        let response = login(&api, email, PASSWORD).await;
+        assert_eq!(api.hasher.verifications() - before, 1, "{email}");
+        answers.push(assert_problem(&response, 429));
+    }
+    assert_eq!(answers[0], answers[1]);
+}
+
+#[tokio::test]
+async fn a_successful_login_starts_the_count_of_failures_again() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    for _ in 0..2 {
+        for _ in 0..LIMIT - 1 {
+            assert_problem(
+                &login(&api, "ada@example.org", "wrong horse battery").await,
+                401,
+            );
+        }
+        token(&api, "ada@example.org").await;
+    }
+}
+
+#[tokio::test]
+async fn the_limit_lifts_when_its_window_ends_and_retry_after_points_there() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let limit = LoginLimit {
+        max_failures: 2,
+        window: Duration::seconds(60),
+    };
+    let login_at = |password: &str, now| {
+        service::login(
+            &api.repo,
+            &api.hasher,
+            &api.keys,
+            &limit,
+            "ada@example.org",
+            password.to_owned(),
+            now,
+        )
+    };
+    let start = limit.window_at(Utc::now()).start;
+    for second in [1, 2] {
+        let refused = login_at("wrong horse battery", start + Duration::seconds(second)).await;
+        assert!(matches!(refused, Err(LoginError::InvalidCredentials)));
+    }
+    let throttled = login_at(PASSWORD, start + Duration::seconds(45)).await;
+    assert!(
+        matches!(throttled, Err(LoginError::Throttled { retry_after }) if retry_after == Duration::seconds(15)),
+        "{throttled:?}"
+    );
+    assert!(
+        login_at(PASSWORD, start + Duration::seconds(60))
+            .await
+            .is_ok()
+    );
+}
+
+#[test]
+fn login_windows_are_aligned_and_as_long_as_configured() {
+    let limit = LoginLimit {
+        max_failures: 5,
+        window: Duration::minutes(15),
+    };
+    let now = chrono::DateTime::from_timestamp(1_800_000_123, 0).unwrap();
+    let window = limit.window_at(now);
+    assert_eq!(window.start.timestamp() % 900, 0);
+    assert!(window.start <= now && now < window.end);
+    assert_eq!(window.end - window.start, Duration::minutes(15));
+    assert_eq!(limit.window_at(window.end - Duration::seconds(1)), window);
+    assert_ne!(limit.window_at(window.end), window);
 }
 
 #[tokio::test]

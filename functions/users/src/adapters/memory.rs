@@ -9,12 +9,16 @@ use shared::envelope::EventEnvelope;
 use shared::events::{Event, UserRegistered};
 
 use crate::domain::{Password, PasswordHash, User, UserId};
-use crate::ports::{CreateUserError, PasswordHasher, UpdateUserError, UserRepository};
+use crate::ports::{
+    CreateUserError, FailureWindow, LoginFailures, PasswordHasher, UpdateUserError, UserRepository,
+};
 
 #[derive(Debug, Default)]
 struct State {
     users: HashMap<UserId, User>,
     emails: HashMap<String, UserId>,
+    /// Failed logins by (email key, window start).
+    login_failures: HashMap<(String, i64), u32>,
     outbox: Vec<(String, serde_json::Value)>,
 }
 
@@ -120,6 +124,25 @@ impl UserRepository for InMemoryUserRepository {
         }
         state.users.insert(updated.id, updated.clone());
         record(&mut state, event)?;
+        Ok(())
+    }
+}
+
+impl LoginFailures for InMemoryUserRepository {
+    async fn failures(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<u32> {
+        let key = (email_key.to_owned(), window.start.timestamp());
+        Ok(self.lock()?.login_failures.get(&key).copied().unwrap_or(0))
+    }
+
+    async fn record_failure(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<()> {
+        let key = (email_key.to_owned(), window.start.timestamp());
+        *self.lock()?.login_failures.entry(key).or_default() += 1;
+        Ok(())
+    }
+
+    async fn clear(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<()> {
+        let key = (email_key.to_owned(), window.start.timestamp());
+        self.lock()?.login_failures.remove(&key);
         Ok(())
     }
 }
