@@ -59,7 +59,7 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 BENCH_VENV = ROOT / ".venv-bench"
 
 MB = 1_000_000
-BUDGETS = {  # ../shared/DESIGN.md, "Performance budgets"
+BUDGETS = {  # DESIGN.md, "Performance budgets"
     "size_bytes": 8 * MB,
     "cold_start_ms": 15.0,
     "peak_rss_kib": 32 * 1024,
