@@ -12,8 +12,12 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_EC2_METADATA_DISABLED := true
 LAMBDA_DIR  := target/lambda-arm64
+# The binaries the SAM template deploys as functions. Others (users-admin, the operator's
+# command) are never packaged as Lambda zips.
+LAMBDA_BINS := $(addprefix --bin ,$(sort $(shell sed -n 's/^ *Binary: *//p' infra/template.yaml)))
+STAGE       ?= local
 
-.PHONY: help setup up emulator demo down build build-local watch test test-emulator bench lint fmt schemas deploy clean
+.PHONY: help setup up emulator demo down admin build build-local watch test test-emulator bench lint fmt schemas deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,12 +43,16 @@ demo: ## walk through the shop against the running stack (make up first)
 down: ## stop the emulator and every process it started
 	@scripts/emulator.sh down
 
+admin: ## grant a registered user the admin role on the local stack: make admin EMAIL=ops@example.org (REVOKE=1 revokes)
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=<a registered user's email> [REVOKE=1] [STAGE=local]"; exit 2; }
+	USERS_TABLE=$(STAGE)-users cargo run --quiet --locked -p users --bin users-admin -- $(if $(REVOKE),revoke,grant) --email "$(EMAIL)"
+
 build: setup ## release build of every function for AWS (arm64 zips in target/lambda-arm64)
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
-	cargo lambda build --release --arm64 --locked --output-format zip --lambda-dir $(LAMBDA_DIR)
+	cargo lambda build --release --arm64 --locked --output-format zip --lambda-dir $(LAMBDA_DIR) $(LAMBDA_BINS)
 
 build-local: setup ## release build for this machine (what the local emulator runs)
-	cargo lambda build --release --locked --lambda-dir target/lambda-local
+	cargo lambda build --release --locked --lambda-dir target/lambda-local $(LAMBDA_BINS)
 
 watch: setup ## serve the functions locally with cargo lambda watch (loopback only)
 	cargo lambda watch -A 127.0.0.1 -P 9000

@@ -60,7 +60,7 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 BENCH_VENV = ROOT / ".venv-bench"
 
 MB = 1_000_000
-BUDGETS = {  # ../shared/DESIGN.md, "Performance budgets"
+BUDGETS = {  # DESIGN.md, "Performance budgets"
     "size_bytes": 8 * MB,
     "cold_start_ms": 15.0,
     "peak_rss_kib": 32 * 1024,
@@ -144,8 +144,8 @@ class Fixture:
         resources = self.template["Resources"]
         function = next(r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"
                         and r.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == binary)
-        params = {"Stage": "bench", "AdminEmails": ADMIN["email"], "SenderEmail": SENDER,
-                  "LogLevel": "INFO"}
+        params = {"Stage": "bench", "SenderEmail": SENDER, "LogLevel": "INFO"}
+        defaults = {name: str(p["Default"]) for name, p in self.template["Parameters"].items() if "Default" in p}
         env = {"AWS_LAMBDA_LOG_LEVEL": "INFO", "AWS_ENDPOINT_URL": endpoint()}
         variables = {**self.template["Globals"]["Function"]["Environment"]["Variables"],
                      **function["Properties"].get("Environment", {}).get("Variables", {})}
@@ -160,6 +160,8 @@ class Fixture:
                 env[key] = self.topic_arn
             elif "Ref" in value and value["Ref"] in params:
                 env[key] = params[value["Ref"]]
+            elif "Ref" in value and value["Ref"] in defaults:
+                env[key] = defaults[value["Ref"]]
             elif "Sub" in value and "secretsmanager" in str(value["Sub"]):
                 env[key] = JWT_SECRET
             else:
@@ -301,14 +303,17 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
     # Set-up through the functions' own interfaces: users, their tokens, one product.
     def credentials(who: dict) -> dict:
         return {k: who[k] for k in ("email", "password")}
-    answers = once("users-api", [
-        http_event("POST", "/users", ADMIN), http_event("POST", "/users", CUSTOMER),
-        http_event("POST", "/users", READER),
-        *(http_event("POST", "/auth/token", credentials(who)) for who in (ADMIN, CUSTOMER, READER))])
-    http_answer(answers[0], 201)
-    http_answer(answers[1], 201)
-    reader_id = http_answer(answers[2], 201)["id"]
-    admin_token, customer_token, reader_token = (http_answer(a, 200)["access_token"] for a in answers[3:])
+    registered = once("users-api", [http_event("POST", "/users", who) for who in (ADMIN, CUSTOMER, READER)])
+    http_answer(registered[0], 201)
+    http_answer(registered[1], 201)
+    reader_id = http_answer(registered[2], 201)["id"]
+    # Registration makes customers only: the operator's command makes the admin.
+    subprocess.run([str(RELEASE / "users-admin"), "grant", "--email", ADMIN["email"]], check=True,
+                   stdout=subprocess.DEVNULL, env={**os.environ, "AWS_ENDPOINT_URL": endpoint(),
+                                                   "USERS_TABLE": fixture.tables["UsersTable"]})
+    answers = once("users-api", [http_event("POST", "/auth/token", credentials(who))
+                                 for who in (ADMIN, CUSTOMER, READER)])
+    admin_token, customer_token, reader_token = (http_answer(a, 200)["access_token"] for a in answers)
     product = http_answer(once("products-api", [http_event(
         "POST", "/products", {"sku": f"BENCH-{fixture.run}", "name": "Bench mug", "category": "kitchen",
                               "price": {"amount_minor": 1999, "currency": "EUR"}}, admin_token)])[0], 201)
@@ -448,8 +453,7 @@ def bench_system(args, run: str) -> dict:
         remove_bench_stack()
         for command in ("deploy", "seed"):
             subprocess.run([sys.executable, str(ROOT / "scripts" / "stack.py"), command, "--stage", "bench",
-                            *(["--profile", "release"] if command == "deploy" else [])],
-                           check=True, stdout=subprocess.DEVNULL)
+                            "--profile", "release"], check=True, stdout=subprocess.DEVNULL)
     url_file = ROOT / ".local" / "api-url.bench"
     if not url_file.exists():
         sys.exit("the bench stack is not deployed: scripts/stack.py deploy --stage bench --profile release")

@@ -4,7 +4,7 @@ emulator, and seeds a demo catalog.
 
     scripts/stack.py deploy [--profile debug|release] [--stage local]
     scripts/stack.py outputs [--stage local]
-    scripts/stack.py seed [--stage local]
+    scripts/stack.py seed [--profile debug|release] [--stage local]
 
 `deploy` zips each function's bootstrap (built for this machine by `cargo build --bins`), uploads
 the zips to the emulator's S3 (`aws cloudformation package` ignores --endpoint-url for its
@@ -12,6 +12,10 @@ upload), rewrites each `CodeUri: ..` of the template to its uploaded zip -- noth
 template changes -- creates the JWT secret the template resolves, and creates or updates the
 stack. Only boto3 (from the project venv); every call goes to AWS_ENDPOINT_URL, which must be a
 loopback address.
+
+`seed` registers the demo admin through the API like any customer (registration only ever
+creates customers), then grants it the admin role with the operator's command, `users-admin`
+(built with the functions), on the stack's users table.
 """
 import argparse
 import base64
@@ -21,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import subprocess
 import sys
 import time
 import urllib.error
@@ -48,6 +53,11 @@ def endpoint() -> str:
 
 def client(service: str):
     return boto3.client(service, endpoint_url=endpoint())
+
+
+def target_dir(profile: str) -> Path:
+    """Where cargo put the binaries of `profile` (CARGO_TARGET_DIR when set, as cargo does)."""
+    return Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / profile
 
 
 def stack_name(stage: str) -> str:
@@ -109,8 +119,7 @@ def wait_for(cfn, name: str) -> dict:
 
 def deploy(args) -> None:
     text = TEMPLATE.read_text()
-    # Where cargo put the bootstraps: CARGO_TARGET_DIR when set, as cargo itself does.
-    target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / args.profile
+    target = target_dir(args.profile)
     bucket = f"serverless-shop-artifacts-{args.stage}"
     s3 = client("s3")
     try:
@@ -137,7 +146,6 @@ def deploy(args) -> None:
     parameters = [
         {"ParameterKey": "Stage", "ParameterValue": args.stage},
         {"ParameterKey": "JwtSecretName", "ParameterValue": secret_name},
-        {"ParameterKey": "AdminEmails", "ParameterValue": ADMIN_EMAIL},
         {"ParameterKey": "SenderEmail", "ParameterValue": "shop@example.org"},
         {"ParameterKey": "LogLevel", "ParameterValue": "INFO"},
         {"ParameterKey": "WorkerQueueVisibilityTimeout", "ParameterValue": "10"},
@@ -206,11 +214,26 @@ DEMO_CATALOG = [
 ]
 
 
+def grant_admin(args, email: str) -> None:
+    """`users-admin grant --email <email>` on the stack's users table: the operator's command."""
+    binary = target_dir(args.profile) / "users-admin"
+    if not binary.exists():
+        sys.exit(f"{binary} is missing: build it first (cargo build --bins{' --release' if args.profile == 'release' else ''})")
+    table = client("cloudformation").describe_stack_resource(
+        StackName=stack_name(args.stage), LogicalResourceId="UsersTable")["StackResourceDetail"]["PhysicalResourceId"]
+    result = subprocess.run([str(binary), "grant", "--email", email], env={**os.environ, "USERS_TABLE": table,
+                            "AWS_ENDPOINT_URL": endpoint()}, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"granting {email} the admin role failed: {result.stderr.strip()}")
+    print(result.stdout.strip())
+
+
 def seed(args) -> None:
     url = api_url(args.stage)
     status, _ = call(url, "POST", "/users", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Shop admin"})
     if status not in (201, 409):
         sys.exit(f"registering the admin failed: {status}")
+    grant_admin(args, ADMIN_EMAIL)
     status, token = call(url, "POST", "/auth/token", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     if status != 200:
         sys.exit(f"admin login failed: {status} {token}")

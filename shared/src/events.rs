@@ -53,6 +53,24 @@ pub struct UserProfileUpdated {
     pub name: String,
 }
 
+/// What a user may do, as events name it. Its own type rather than the token's role, so the
+/// contract changes only when the event does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserRole {
+    Customer,
+    Admin,
+}
+
+/// An operator granted or revoked a user's admin rights. Tokens issued from then on carry
+/// `role`; tokens issued before keep theirs until they expire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserRoleChanged {
+    pub user_id: Uuid,
+    pub role: UserRole,
+    pub previous_role: UserRole,
+}
+
 /// A product was added to the catalog (active, with stock 0).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProductCreated {
@@ -294,6 +312,7 @@ macro_rules! domain_events {
 domain_events! {
     UserRegistered => Users,
     UserProfileUpdated => Users,
+    UserRoleChanged => Users,
     ProductCreated => Products,
     ProductUpdated => Products,
     ProductArchived => Products,
@@ -362,6 +381,6 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), schemas.len());
-        assert_eq!(names.len(), 13);
+        assert_eq!(names.len(), 14);
     }
 }

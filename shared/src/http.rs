@@ -215,6 +215,12 @@ impl Problem {
         Self::plain(StatusCode::PRECONDITION_REQUIRED).with_detail(detail)
     }
 
+    /// 429: the caller must wait before trying again (send `Retry-After` with it).
+    #[must_use]
+    pub fn too_many_requests(detail: impl Into<String>) -> Self {
+        Self::plain(StatusCode::TOO_MANY_REQUESTS).with_detail(detail)
+    }
+
     /// 413.
     #[must_use]
     pub fn payload_too_large(limit: usize) -> Self {

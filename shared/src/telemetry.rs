@@ -49,12 +49,13 @@ pub fn correlation_span(correlation_id: &str) -> Span {
 
 /// Log capture for tests: install with [`CapturedLogs::install`], read with [`CapturedLogs::text`].
 #[cfg(any(test, feature = "test-support"))]
-pub use capture::CapturedLogs;
+pub use capture::{CapturedLogs, Capturing};
 
 #[cfg(any(test, feature = "test-support"))]
 mod capture {
+    use std::cell::RefCell;
     use std::io::Write;
-    use std::sync::{Arc, Mutex};
+    use std::sync::{Arc, Mutex, OnceLock};
 
     use tracing_subscriber::fmt::MakeWriter;
 
@@ -62,11 +63,47 @@ mod capture {
     #[derive(Clone, Debug, Default)]
     pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
 
+    thread_local! {
+        /// Where the lines logged on this thread go while a capture is installed.
+        static CURRENT: RefCell<Option<CapturedLogs>> = const { RefCell::new(None) };
+    }
+
+    /// Until dropped, this thread's log lines go to the [`CapturedLogs`] that returned it.
+    #[derive(Debug)]
+    #[must_use = "the capture ends when this is dropped"]
+    pub struct Capturing {
+        previous: Option<CapturedLogs>,
+        _scoped: Option<tracing::subscriber::DefaultGuard>,
+    }
+
+    impl Drop for Capturing {
+        fn drop(&mut self) {
+            let previous = self.previous.take();
+            CURRENT.with(|current| *current.borrow_mut() = previous);
+        }
+    }
+
     impl CapturedLogs {
         /// Routes this thread's logs (the JSON subscriber) here until the guard drops.
-        #[must_use]
-        pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-            tracing::subscriber::set_default(super::json_subscriber(self.clone()))
+        ///
+        /// One process-wide subscriber writes each line to the capture of the thread that
+        /// logged it. A per-thread (scoped) subscriber would be racy: a callsite another test
+        /// thread registers while it is being installed keeps the "nobody listens" interest it
+        /// computed without it, and this thread's lines from it are lost. The scoped one is
+        /// only the fallback when the process already has a global subscriber.
+        pub fn install(&self) -> Capturing {
+            static ROUTED: OnceLock<bool> = OnceLock::new();
+            let routed = *ROUTED.get_or_init(|| {
+                tracing::subscriber::set_global_default(super::json_subscriber(ThreadRouter))
+                    .is_ok()
+            });
+            let previous = CURRENT.with(|current| current.replace(Some(self.clone())));
+            let scoped = (!routed)
+                .then(|| tracing::subscriber::set_default(super::json_subscriber(self.clone())));
+            Capturing {
+                previous,
+                _scoped: scoped,
+            }
         }
 
         /// Everything logged so far.
@@ -96,6 +133,31 @@ mod capture {
         type Writer = Self;
         fn make_writer(&'w self) -> Self::Writer {
             self.clone()
+        }
+    }
+
+    /// The global subscriber's writer: the logging thread's capture, or nowhere.
+    struct ThreadRouter;
+
+    impl<'w> MakeWriter<'w> for ThreadRouter {
+        type Writer = Routed;
+        fn make_writer(&'w self) -> Self::Writer {
+            Routed(CURRENT.with(|current| current.borrow().clone()))
+        }
+    }
+
+    struct Routed(Option<CapturedLogs>);
+
+    impl Write for Routed {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match &mut self.0 {
+                Some(logs) => logs.write(buf),
+                None => Ok(buf.len()),
+            }
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
 }

@@ -308,3 +308,33 @@ pub async fn receive_as_lambda_event(
     event.records = records;
     Ok(event)
 }
+
+/// Runs the operator's `users-admin` command (the binary cargo built next to this test binary)
+/// with `args` on the users table `table` of the emulator. Returns its stdout.
+///
+/// # Panics
+/// When the binary is missing or the command fails.
+pub fn users_admin(table: &str, args: &[&str]) -> String {
+    // Tests run from `<target>/<profile>/deps/`; cargo puts the binaries in `<target>/<profile>/`.
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("users-admin")))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "users-admin is not built next to the tests: cargo build --workspace --bins --tests"
+            )
+        });
+    let output = std::process::Command::new(&binary)
+        .args(args)
+        .env("USERS_TABLE", table)
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .output()
+        .unwrap_or_else(|err| panic!("running {}: {err}", binary.display()));
+    assert!(
+        output.status.success(),
+        "users-admin {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

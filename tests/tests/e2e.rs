@@ -85,6 +85,10 @@ impl Shop {
             status == StatusCode::CREATED || status == StatusCode::CONFLICT,
             "{status} {user}"
         );
+        self.login(email, password).await
+    }
+
+    async fn login(&self, email: &str, password: &str) -> Customer {
         let (status, token) = self
             .call(
                 Method::POST,
@@ -109,9 +113,17 @@ impl Shop {
     }
 
     async fn admin(&self) -> Customer {
-        // Seeded by `scripts/stack.py seed`, an admin through ADMIN_EMAILS.
+        // Registration makes a customer (409 once seeded); the operator's command makes the
+        // admin, as `scripts/stack.py seed` does. Granting a role the user has changes nothing.
         self.register("admin@shop.local", "local-admin-password")
-            .await
+            .await;
+        self.operator(&["grant", "--email", "admin@shop.local"]);
+        self.login("admin@shop.local", "local-admin-password").await
+    }
+
+    /// `users-admin <args>` on the stack's users table.
+    fn operator(&self, args: &[&str]) -> String {
+        emulator_tests::users_admin(&self.outputs["UsersTableName"], args)
     }
 
     /// A new product priced 10.00 EUR with `stock` on hand, once inventory has learned of it.
@@ -321,6 +333,59 @@ impl Shop {
         kinds.sort();
         kinds
     }
+}
+
+#[tokio::test]
+async fn a_registered_customer_becomes_admin_only_through_the_operator_command_and_back() {
+    let shop = Shop::connect();
+    let email = format!("e2e-ops-{}@example.org", Uuid::new_v4().simple());
+    let password = "correct horse battery";
+    let body = || json!({"sku": format!("E2E-{}", &Uuid::new_v4().simple().to_string()[..12]), "name": "Ops mug", "category": "e2e", "price": {"amount_minor": 1000, "currency": "EUR"}});
+    let customer = shop.register(&email, password).await;
+    let (status, _) = shop
+        .call(
+            Method::POST,
+            "/products",
+            Some(body()),
+            Some(&customer.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "registration makes customers"
+    );
+
+    shop.operator(&["grant", "--email", &email]);
+    let admin = shop.login(&email, password).await;
+    let (status, product) = shop
+        .call(
+            Method::POST,
+            "/products",
+            Some(body()),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{product}");
+
+    shop.operator(&["revoke", "--email", &email]);
+    let revoked = shop.login(&email, password).await;
+    let (status, _) = shop
+        .call(
+            Method::POST,
+            "/products",
+            Some(body()),
+            Some(&revoked.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a new token carries the revoked role"
+    );
 }
 
 #[tokio::test]

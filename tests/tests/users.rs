@@ -1,18 +1,20 @@
 //! The users table adapter on the emulator: email uniqueness under concurrency, the outbox item
-//! written with the user, and email changes.
+//! written with the user, email changes, the operator's `users-admin` command, and the
+//! failed-login counters.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use emulator_tests::with_service_table;
+use shared::auth::Role;
 use shared::dynamo::{KIND, OUTBOX_ENVELOPE};
 use shared::envelope::{RawEnvelope, Trace};
-use shared::events::DomainEvent;
+use shared::events::{DomainEvent, UserRole};
 use users::adapters::argon::Argon2Hasher;
 use users::adapters::dynamodb::DynamoDbUserRepository;
-use users::domain::{AdminEmails, Email, Name, Password, User};
-use users::ports::{UpdateUserError, UserRepository};
-use users::service::{self, ProfilePatch, Register, RegisterError, UpdateProfileError};
+use users::domain::{Email, Name, Password, User};
+use users::ports::{LoginFailures, UpdateUserError, UserRepository};
+use users::service::{self, LoginLimit, ProfilePatch, Register, RegisterError, UpdateProfileError};
 
 fn registration(email: &str) -> Register {
     Register {
@@ -26,17 +28,10 @@ fn trace() -> Trace {
     Trace::from_request("corr-users", "req-users")
 }
 
-/// Registers `email` through the real use case, with cheap hashing and no admins.
+/// Registers `email` through the real use case, with cheap hashing.
 async fn register(repo: &DynamoDbUserRepository, email: &str) -> Result<User, RegisterError> {
     let hasher = Argon2Hasher::cheap_for_tests().unwrap();
-    service::register(
-        repo,
-        &hasher,
-        &AdminEmails::default(),
-        registration(email),
-        trace(),
-    )
-    .await
+    service::register(repo, &hasher, registration(email), trace()).await
 }
 
 async fn outbox_events(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<DomainEvent> {
@@ -207,6 +202,78 @@ async fn an_update_based_on_a_stale_version_is_refused_and_writes_nothing() {
             2,
             "no event for the refused update"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_users_admin_command_grants_and_revokes_with_user_role_changed_in_the_outbox() {
+    with_service_table("users-admin", async |client, table| {
+        let repo = DynamoDbUserRepository::new(client.clone(), &table);
+        let user = register(&repo, "ops@example.org").await.unwrap();
+        assert_eq!(user.role, Role::Customer);
+
+        let report = emulator_tests::users_admin(&table, &["grant", "--email", "OPS@example.org"]);
+        assert!(report.contains("is now admin"), "{report}");
+        let granted = repo.get(user.id).await.unwrap().unwrap();
+        assert_eq!((granted.role, granted.version), (Role::Admin, 2));
+
+        let report = emulator_tests::users_admin(&table, &["grant", "--email", "ops@example.org"]);
+        assert!(report.contains("already admin"), "{report}");
+        emulator_tests::users_admin(&table, &["revoke", "--email", "ops@example.org"]);
+        let revoked = repo.get(user.id).await.unwrap().unwrap();
+        assert_eq!((revoked.role, revoked.version), (Role::Customer, 3));
+
+        let changes: Vec<_> = outbox_events(&client, &table)
+            .await
+            .into_iter()
+            .filter_map(|event| match event {
+                DomainEvent::UserRoleChanged(change) => Some((change.role, change.previous_role)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(changes.len(), 2, "one event per change: {changes:?}");
+        assert!(changes.contains(&(UserRole::Admin, UserRole::Customer)));
+        assert!(changes.contains(&(UserRole::Customer, UserRole::Admin)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_counted_atomically_per_email_and_window_and_expire_with_it() {
+    with_service_table("users-logins", async |client, table| {
+        let repo = DynamoDbUserRepository::new(client.clone(), &table);
+        let limit = LoginLimit::default();
+        let window = limit.window_at(chrono::Utc::now());
+        let next = limit.window_at(window.end);
+
+        let attempts = (0..10).map(|_| repo.record_failure("ada@example.org", window));
+        for outcome in futures::future::join_all(attempts).await {
+            outcome.unwrap();
+        }
+        assert_eq!(repo.failures("ada@example.org", window).await.unwrap(), 10);
+        assert_eq!(repo.failures("ada@example.org", next).await.unwrap(), 0);
+        assert_eq!(repo.failures("grace@example.org", window).await.unwrap(), 0);
+
+        let items = client
+            .scan()
+            .table_name(&table)
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(items[0][KIND], AttributeValue::S("login_failures".into()));
+        assert_eq!(
+            items[0]["expires_at"],
+            AttributeValue::N(window.end.timestamp().to_string()),
+            "the counter expires with its window"
+        );
+
+        repo.clear("ada@example.org", window).await.unwrap();
+        assert_eq!(repo.failures("ada@example.org", window).await.unwrap(), 0);
     })
     .await;
 }

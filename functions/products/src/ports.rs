@@ -17,6 +17,10 @@ pub enum WriteError {
     /// The stored product's version is not the one this change was based on.
     #[error("product changed since it was read")]
     Stale,
+    /// A concurrent transaction on the same items (DynamoDB's `TransactionConflict`) cancelled
+    /// this new product's; nothing was written, and trying again gives the real answer.
+    #[error("write conflicted with a concurrent transaction")]
+    Conflict,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

@@ -4,14 +4,13 @@ use chrono::Utc;
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{ProductArchived, ProductCreated, ProductUpdated};
 use shared::pagination::{KeyPage, StartKey};
+use shared::retry::{Backoff, Retry};
 
 use crate::domain::{
     Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
     Sku,
 };
 use crate::ports::{ProductEvent, ProductRepository, WriteError};
-
-const ARCHIVE_ATTEMPTS: usize = 3;
 
 /// A new product, parsed.
 #[derive(Debug)]
@@ -80,14 +79,27 @@ pub async fn create_product<R: ProductRepository>(
         },
         trace,
     );
-    repo.create(&product, &event)
-        .await
-        .map_err(|err| match err {
-            WriteError::SkuTaken => CreateError::SkuTaken,
-            WriteError::Stale => {
-                CreateError::Unexpected(anyhow::anyhow!("a new product cannot be stale"))
+    // A transaction that raced another on the same items (two creations of one SKU) wrote
+    // nothing; the retry meets the winner's SKU claim and says so, or succeeds.
+    let (product_ref, event_ref) = (&product, &event);
+    Backoff::CONTENTION
+        .run(|_| async move {
+            match repo.create(product_ref, event_ref).await {
+                Ok(()) => Retry::Done(Ok(())),
+                Err(WriteError::Conflict) => Retry::Again(()),
+                Err(WriteError::SkuTaken) => Retry::Done(Err(CreateError::SkuTaken)),
+                Err(WriteError::Stale) => Retry::Done(Err(CreateError::Unexpected(
+                    anyhow::anyhow!("a new product cannot be stale"),
+                ))),
+                Err(WriteError::Unexpected(err)) => Retry::Done(Err(err.into())),
             }
-            WriteError::Unexpected(err) => CreateError::Unexpected(err),
+        })
+        .await
+        .unwrap_or_else(|()| {
+            Err(CreateError::Unexpected(anyhow::anyhow!(
+                "creating the product still conflicted after {} attempts",
+                Backoff::CONTENTION.attempts
+            )))
         })?;
     tracing::info!(product_id = %product.id, "product created");
     Ok(product)
@@ -111,6 +123,9 @@ fn stale_as_mismatch(err: WriteError, expected: u64) -> ChangeError {
             current: expected + 1,
         },
         WriteError::SkuTaken => ChangeError::Unexpected(anyhow::anyhow!("SKU cannot change")),
+        WriteError::Conflict => {
+            ChangeError::Unexpected(anyhow::anyhow!("an update reported a create's conflict"))
+        }
         WriteError::Unexpected(err) => ChangeError::Unexpected(err),
     }
 }
@@ -168,33 +183,41 @@ pub async fn archive_product<R: ProductRepository>(
     trace: Trace,
 ) -> Result<Product, ChangeError> {
     // Archiving needs no If-Match: whatever changed concurrently, the outcome is "archived".
-    for _ in 0..ARCHIVE_ATTEMPTS {
-        let current = get_product(repo, id).await?;
-        let Some(archived) = current.archive(Utc::now()) else {
-            return Ok(current);
-        };
-        let event = EventEnvelope::new(
-            ProductArchived {
-                product_id: archived.id.0,
-                version: archived.version,
-            },
-            trace.clone(),
-        );
-        match repo
-            .update(&archived, current.version, ProductEvent::Archived(&event))
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(product_id = %id, "product archived");
-                return Ok(archived);
+    let trace = &trace;
+    Backoff::CONTENTION
+        .run(|_| async move {
+            let current = match get_product(repo, id).await {
+                Ok(current) => current,
+                Err(err) => return Retry::Done(Err(err)),
+            };
+            let Some(archived) = current.archive(Utc::now()) else {
+                return Retry::Done(Ok(current));
+            };
+            let event = EventEnvelope::new(
+                ProductArchived {
+                    product_id: archived.id.0,
+                    version: archived.version,
+                },
+                trace.clone(),
+            );
+            match repo
+                .update(&archived, current.version, ProductEvent::Archived(&event))
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(product_id = %id, "product archived");
+                    Retry::Done(Ok(archived))
+                }
+                Err(WriteError::Stale) => Retry::Again(()),
+                Err(err) => Retry::Done(Err(stale_as_mismatch(err, current.version))),
             }
-            Err(WriteError::Stale) => continue,
-            Err(err) => return Err(stale_as_mismatch(err, current.version)),
-        }
-    }
-    Err(ChangeError::Unexpected(anyhow::anyhow!(
-        "product {id} kept changing while being archived"
-    )))
+        })
+        .await
+        .unwrap_or_else(|()| {
+            Err(ChangeError::Unexpected(anyhow::anyhow!(
+                "product {id} kept changing while being archived"
+            )))
+        })
 }
 
 /// A page of active products, from `start` (where the previous page ended).

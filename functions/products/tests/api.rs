@@ -188,6 +188,33 @@ async fn a_duplicate_sku_in_any_case_is_a_409() {
 }
 
 #[tokio::test]
+async fn a_create_that_loses_a_transaction_race_to_the_same_sku_answers_409() {
+    let api = api();
+    create(&api, "MUG-001", "Mug", "kitchen").await;
+    // The concurrent creation of this SKU cancels this one's transaction first.
+    api.repo.inject_create_conflicts(1);
+    let again = Req::sample("create.json").by_admin().build();
+    assert_problem(&api.handle(again).await, 409);
+    assert_eq!(
+        api.repo.create_attempts(),
+        3,
+        "1 + the conflicted try + its retry"
+    );
+    assert_eq!(api.repo.outbox().len(), 1, "one ProductCreated");
+}
+
+#[tokio::test]
+async fn a_create_retries_transaction_conflicts_until_it_is_stored() {
+    let api = api();
+    api.repo.inject_create_conflicts(3);
+    let product = create(&api, "TEE-001", "Tee", "clothing").await;
+    assert_eq!(api.repo.create_attempts(), 4);
+    let outbox = api.repo.outbox();
+    assert_eq!(outbox.len(), 1, "stored once, announced once");
+    assert_eq!(outbox[0].1["data"]["product_id"], product["id"]);
+}
+
+#[tokio::test]
 async fn invalid_fields_are_a_422_listing_each_one() {
     let api = api();
     let request = Req::sample("create.json")

@@ -2,7 +2,7 @@
 //! and the one mapping from errors to problem responses.
 
 use chrono::{DateTime, Utc};
-use lambda_http::http::header::{ALLOW, CACHE_CONTROL, HeaderValue, LOCATION};
+use lambda_http::http::header::{ALLOW, CACHE_CONTROL, HeaderValue, LOCATION, RETRY_AFTER};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -12,10 +12,11 @@ use shared::http::{
     IntoProblem, Problem, Validation, json_response, parse_json, respond, unexpected,
 };
 
-use crate::domain::{AdminEmails, Email, Name, Password, User, UserId};
-use crate::ports::{PasswordHasher, UserRepository};
+use crate::domain::{Email, Name, Password, User, UserId};
+use crate::ports::{LoginFailures, PasswordHasher, UserRepository};
 use crate::service::{
-    self, LoginError, ProfileError, ProfilePatch, Register, RegisterError, UpdateProfileError,
+    self, LoginError, LoginLimit, ProfileError, ProfilePatch, Register, RegisterError,
+    UpdateProfileError,
 };
 
 /// Everything users-api needs, built once per cold start.
@@ -24,7 +25,9 @@ pub struct UsersApi<R, H> {
     pub repo: R,
     pub hasher: H,
     pub keys: JwtKeys,
-    pub admins: AdminEmails,
+    /// Failed logins allowed per email and window (`LOGIN_MAX_FAILURES`,
+    /// `LOGIN_FAILURE_WINDOW_SECONDS`).
+    pub login_limit: LoginLimit,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +102,8 @@ impl IntoProblem for ApiError {
             Self::Login(LoginError::InvalidCredentials) => {
                 Problem::unauthorized("email or password is incorrect")
             }
+            // The response also needs `Retry-After`: `token` answers this one itself.
+            Self::Login(LoginError::Throttled { .. }) => throttled_problem(),
             Self::Profile(ProfileError::NotFound) | Self::Update(UpdateProfileError::NotFound) => {
                 Problem::not_found("this user does not exist")
             }
@@ -119,7 +124,12 @@ const ROUTES: [(&str, &[Method]); 3] = [
     ("/users/me", &[Method::GET, Method::PATCH]),
 ];
 
-impl<R: UserRepository, H: PasswordHasher> UsersApi<R, H> {
+/// The one body of a throttled login, whichever email it was for.
+fn throttled_problem() -> Problem {
+    Problem::too_many_requests("too many failed logins for this account; try again later")
+}
+
+impl<R: UserRepository + LoginFailures, H: PasswordHasher> UsersApi<R, H> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let path = request.uri().path().trim_end_matches('/').to_owned();
@@ -154,7 +164,6 @@ impl<R: UserRepository, H: PasswordHasher> UsersApi<R, H> {
         let user = service::register(
             &self.repo,
             &self.hasher,
-            &self.admins,
             Register {
                 email,
                 password,
@@ -172,15 +181,31 @@ impl<R: UserRepository, H: PasswordHasher> UsersApi<R, H> {
 
     async fn token(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let body: TokenBody = parse_json(request)?;
-        let token = service::login(
+        let now = Utc::now();
+        let token = match service::login(
             &self.repo,
             &self.hasher,
             &self.keys,
+            &self.login_limit,
             &body.email,
             body.password,
-            Utc::now(),
+            now,
         )
-        .await?;
+        .await
+        {
+            Err(LoginError::Throttled { retry_after }) => {
+                let mut response = throttled_problem().into_response();
+                // Whole seconds, rounded up, so a client that waits that long gets in.
+                let seconds = (retry_after.num_milliseconds() + 999)
+                    .div_euclid(1000)
+                    .max(1);
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(seconds));
+                return Ok(response);
+            }
+            other => other?,
+        };
         let mut response = json_response(StatusCode::OK, &token);
         response
             .headers_mut()

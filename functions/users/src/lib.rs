@@ -1,8 +1,11 @@
-//! The users service: accounts, password hashes and profiles. It registers users (unique email),
-//! issues the JWTs every other service verifies, and publishes `UserRegistered` and
-//! `UserProfileUpdated` through its table's outbox.
+//! The users service: accounts, password hashes and profiles. It registers users (unique email,
+//! always customers), issues the JWTs every other service verifies, and publishes
+//! `UserRegistered`, `UserProfileUpdated` and `UserRoleChanged` through its table's outbox.
+//! Admin rights are granted and revoked only by the operator's `users-admin` command
+//! ([`admin`]).
 
 pub mod adapters;
+pub mod admin;
 pub mod domain;
 pub mod http;
 pub mod ports;

@@ -3,8 +3,10 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
+
 use shared::envelope::EventEnvelope;
-use shared::events::{UserProfileUpdated, UserRegistered};
+use shared::events::{Event, UserRegistered};
 
 use crate::domain::{Password, PasswordHash, User, UserId};
 
@@ -14,6 +16,10 @@ pub enum CreateUserError {
     /// Another account holds this email (by [`crate::domain::Email::key`]).
     #[error("email already registered")]
     EmailTaken,
+    /// A concurrent transaction on the same items (DynamoDB's `TransactionConflict`) cancelled
+    /// this one; nothing was written, and trying again gives the real answer.
+    #[error("registration conflicted with a concurrent write")]
+    Conflict,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -50,12 +56,13 @@ pub trait UserRepository: Send + Sync {
     fn get(&self, id: UserId) -> impl Future<Output = anyhow::Result<Option<User>>> + Send;
 
     /// Replaces `previous` (same id, same version as stored) with `updated`, moving the email
-    /// claim if the email changed, and records `event` in the outbox, atomically.
-    fn update(
+    /// claim if the email changed, and records `event` in the outbox, atomically. Profile
+    /// changes and role changes both go through here: one conditional write per user version.
+    fn update<E: Event>(
         &self,
         previous: &User,
         updated: &User,
-        event: &EventEnvelope<UserProfileUpdated>,
+        event: &EventEnvelope<E>,
     ) -> impl Future<Output = Result<(), UpdateUserError>> + Send;
 }
 
@@ -74,4 +81,36 @@ pub trait PasswordHasher: Clone + Send + Sync + 'static {
     /// Does the work of one [`verify`](Self::verify) against a hash no password matches, so a
     /// login for an unknown email takes as long as one with a wrong password.
     fn verify_dummy(&self, password: &[u8]);
+}
+
+/// One fixed window of time in which failed logins are counted (see
+/// [`crate::service::LoginLimit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureWindow {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// Counts of failed logins per email key and window, kept beside the users (and expiring).
+pub trait LoginFailures: Send + Sync {
+    /// The failures counted for `email_key` in `window`.
+    fn failures(
+        &self,
+        email_key: &str,
+        window: FailureWindow,
+    ) -> impl Future<Output = anyhow::Result<u32>> + Send;
+
+    /// Counts one more failure for `email_key` in `window`, atomically.
+    fn record_failure(
+        &self,
+        email_key: &str,
+        window: FailureWindow,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Forgets the failures counted for `email_key` in `window`.
+    fn clear(
+        &self,
+        email_key: &str,
+        window: FailureWindow,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }

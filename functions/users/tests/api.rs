@@ -6,15 +6,16 @@
 
 use chrono::{Duration, Utc};
 use lambda_http::http::header::{
-    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION,
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER,
 };
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::auth::{JwtKeys, Role};
 use shared::telemetry::CapturedLogs;
 use users::adapters::memory::{CountingHasher, InMemoryUserRepository};
-use users::domain::AdminEmails;
+use users::admin;
 use users::http::UsersApi;
+use users::service::{self, ChangeRoleError, LoginError, LoginLimit};
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 const PASSWORD: &str = "correct horse battery";
@@ -24,7 +25,7 @@ fn api() -> UsersApi<InMemoryUserRepository, CountingHasher> {
         repo: InMemoryUserRepository::default(),
         hasher: CountingHasher::default(),
         keys: JwtKeys::from_secret(SECRET).unwrap(),
-        admins: AdminEmails::parse("ops@example.org").unwrap(),
+        login_limit: LoginLimit::default(),
     }
 }
 
@@ -115,12 +116,91 @@ async fn register_returns_201_with_the_profile_and_records_user_registered_in_th
 }
 
 #[tokio::test]
-async fn register_gives_the_admin_role_only_to_configured_emails() {
+async fn registering_any_email_makes_a_customer_even_one_an_admin_gave_up() {
     let api = api();
-    assert_eq!(register(&api, "OPS@Example.org").await["role"], "admin");
+    // Whatever address registers, nobody self-registers into the admin role.
+    assert_eq!(register(&api, "OPS@Example.org").await["role"], "customer");
     let token = token(&api, "ops@example.org").await;
-    let identity = api.keys.verify(&token).unwrap();
-    assert_eq!(identity.role, Role::Admin);
+    assert_eq!(api.keys.verify(&token).unwrap().role, Role::Customer);
+}
+
+/// Runs the operator's command, as `users-admin grant|revoke --email <email>` does.
+async fn operator(api: &UsersApi<InMemoryUserRepository, CountingHasher>, args: &[&str]) -> String {
+    let command = admin::parse_args(args.iter().map(|arg| (*arg).to_owned())).unwrap();
+    admin::run(&api.repo, &command).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_grant_or_revoke_applies_to_tokens_issued_afterwards_with_user_role_changed() {
+    let api = api();
+    let user = register(&api, "ops@example.org").await;
+    let before = token(&api, "ops@example.org").await;
+
+    operator(&api, &["grant", "--email", "OPS@example.org"]).await;
+    let granted = token(&api, "ops@example.org").await;
+    assert_eq!(api.keys.verify(&granted).unwrap().role, Role::Admin);
+    // A token carries the role it was issued with, until it expires.
+    assert_eq!(api.keys.verify(&before).unwrap().role, Role::Customer);
+    let me = api.handle(request("me.json", None, Some(&granted))).await;
+    assert_eq!(body(&me)["role"], "admin");
+
+    operator(&api, &["revoke", "--email", "ops@example.org"]).await;
+    let revoked = token(&api, "ops@example.org").await;
+    assert_eq!(api.keys.verify(&revoked).unwrap().role, Role::Customer);
+
+    let changes: Vec<_> = api
+        .repo
+        .outbox()
+        .into_iter()
+        .filter(|(event_type, _)| event_type == "UserRoleChanged")
+        .map(|(_, envelope)| envelope["data"].clone())
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            json!({"user_id": user["id"], "role": "admin", "previous_role": "customer"}),
+            json!({"user_id": user["id"], "role": "customer", "previous_role": "admin"}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn granting_a_role_the_user_already_has_writes_nothing_and_an_unknown_email_is_refused() {
+    let api = api();
+    register(&api, "ops@example.org").await;
+    operator(&api, &["grant", "--email", "ops@example.org"]).await;
+    let events = api.repo.outbox().len();
+    let again = operator(&api, &["grant", "--email", "ops@example.org"]).await;
+    assert!(again.contains("already admin"), "{again}");
+    assert_eq!(api.repo.outbox().len(), events, "no second event");
+
+    let nobody =
+        admin::parse_args(["grant", "--email", "nobody@example.org"].map(String::from)).unwrap();
+    assert!(matches!(
+        admin::run(&api.repo, &nobody).await,
+        Err(ChangeRoleError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn an_admin_who_changes_email_leaves_the_old_address_to_a_mere_customer() {
+    let api = api();
+    register(&api, "ops@example.org").await;
+    operator(&api, &["grant", "--email", "ops@example.org"]).await;
+    let token = token(&api, "ops@example.org").await;
+    let response = api
+        .handle(request(
+            "me-patch.json",
+            Some(json!({"email": "boss@example.org"})),
+            Some(&token),
+        ))
+        .await;
+    assert_eq!(
+        body(&response)["role"],
+        "admin",
+        "the role follows the user"
+    );
+    assert_eq!(register(&api, "ops@example.org").await["role"], "customer");
 }
 
 #[tokio::test]
@@ -140,6 +220,39 @@ async fn register_returns_409_when_the_email_is_taken_even_in_another_case() {
         1,
         "no event for the refused registration"
     );
+}
+
+#[tokio::test]
+async fn a_registration_that_loses_a_transaction_race_to_the_same_email_answers_409() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    // The concurrent registration of this email cancels this one's transaction first.
+    api.repo.inject_create_conflicts(1);
+    let response = api
+        .handle(request(
+            "register.json",
+            Some(json!({"email": "Ada@example.org", "password": PASSWORD, "name": "Twin"})),
+            None,
+        ))
+        .await;
+    assert_problem(&response, 409);
+    assert_eq!(
+        api.repo.create_attempts(),
+        3,
+        "1 + the conflicted try + its retry"
+    );
+    assert_eq!(api.repo.outbox().len(), 1, "one UserRegistered");
+}
+
+#[tokio::test]
+async fn a_registration_retries_transaction_conflicts_until_it_is_stored() {
+    let api = api();
+    api.repo.inject_create_conflicts(3);
+    let user = register(&api, "grace@example.org").await;
+    assert_eq!(api.repo.create_attempts(), 4);
+    let outbox = api.repo.outbox();
+    assert_eq!(outbox.len(), 1, "stored once, announced once");
+    assert_eq!(outbox[0].1["data"]["user_id"], user["id"]);
 }
 
 #[tokio::test]
@@ -248,6 +361,136 @@ async fn token_gives_the_same_401_after_one_verification_for_unknown_email_and_w
         problems.windows(2).all(|pair| pair[0] == pair[1]),
         "{problems:?}"
     );
+}
+
+/// `POST /auth/token` with `password` for `email`.
+async fn login(
+    api: &UsersApi<InMemoryUserRepository, CountingHasher>,
+    email: &str,
+    password: &str,
+) -> Response<Body> {
+    api.handle(request(
+        "token.json",
+        Some(json!({"email": email, "password": password})),
+        None,
+    ))
+    .await
+}
+
+/// The default limit of failed logins per account and window.
+const LIMIT: usize = 5;
+
+#[tokio::test]
+async fn after_the_limit_of_failed_logins_even_the_right_password_gets_429_with_retry_after() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    for _ in 0..LIMIT {
+        assert_problem(
+            &login(&api, "ada@example.org", "wrong horse battery").await,
+            401,
+        );
+    }
+    let before = api.hasher.verifications();
+    let response = login(&api, "ADA@example.org", PASSWORD).await;
+    let problem = assert_problem(&response, 429);
+    assert_eq!(
+        api.hasher.verifications() - before,
+        1,
+        "still one verification's work"
+    );
+    let retry_after: i64 = response.headers()[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert!(!problem.to_string().contains("ada"), "{problem}");
+    // Another account is not affected.
+    register(&api, "grace@example.org").await;
+    token(&api, "grace@example.org").await;
+}
+
+#[tokio::test]
+async fn the_limit_answers_a_known_and_an_unknown_email_alike() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let mut answers = Vec::new();
+    for email in ["ada@example.org", "nobody@example.org"] {
+        for _ in 0..LIMIT {
+            assert_problem(&login(&api, email, "wrong horse battery").await, 401);
+        }
+        let before = api.hasher.verifications();
+        let response = login(&api, email, PASSWORD).await;
+        assert_eq!(api.hasher.verifications() - before, 1, "{email}");
+        answers.push(assert_problem(&response, 429));
+    }
+    assert_eq!(answers[0], answers[1]);
+}
+
+#[tokio::test]
+async fn a_successful_login_starts_the_count_of_failures_again() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    for _ in 0..2 {
+        for _ in 0..LIMIT - 1 {
+            assert_problem(
+                &login(&api, "ada@example.org", "wrong horse battery").await,
+                401,
+            );
+        }
+        token(&api, "ada@example.org").await;
+    }
+}
+
+#[tokio::test]
+async fn the_limit_lifts_when_its_window_ends_and_retry_after_points_there() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let limit = LoginLimit {
+        max_failures: 2,
+        window: Duration::seconds(60),
+    };
+    let login_at = |password: &str, now| {
+        service::login(
+            &api.repo,
+            &api.hasher,
+            &api.keys,
+            &limit,
+            "ada@example.org",
+            password.to_owned(),
+            now,
+        )
+    };
+    let start = limit.window_at(Utc::now()).start;
+    for second in [1, 2] {
+        let refused = login_at("wrong horse battery", start + Duration::seconds(second)).await;
+        assert!(matches!(refused, Err(LoginError::InvalidCredentials)));
+    }
+    let throttled = login_at(PASSWORD, start + Duration::seconds(45)).await;
+    assert!(
+        matches!(throttled, Err(LoginError::Throttled { retry_after }) if retry_after == Duration::seconds(15)),
+        "{throttled:?}"
+    );
+    assert!(
+        login_at(PASSWORD, start + Duration::seconds(60))
+            .await
+            .is_ok()
+    );
+}
+
+#[test]
+fn login_windows_are_aligned_and_as_long_as_configured() {
+    let limit = LoginLimit {
+        max_failures: 5,
+        window: Duration::minutes(15),
+    };
+    let now = chrono::DateTime::from_timestamp(1_800_000_123, 0).unwrap();
+    let window = limit.window_at(now);
+    assert_eq!(window.start.timestamp() % 900, 0);
+    assert!(window.start <= now && now < window.end);
+    assert_eq!(window.end - window.start, Duration::minutes(15));
+    assert_eq!(limit.window_at(window.end - Duration::seconds(1)), window);
+    assert_ne!(limit.window_at(window.end), window);
 }
 
 #[tokio::test]

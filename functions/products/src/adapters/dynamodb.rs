@@ -209,6 +209,7 @@ impl ProductRepository for DynamoDbProductRepository {
             Err(CommitError::ConditionFailed { index }) if index == lock => {
                 Err(WriteError::SkuTaken)
             }
+            Err(CommitError::Conflict) => Err(WriteError::Conflict),
             Err(err) => Err(anyhow::Error::new(err)
                 .context("storing new product")
                 .into()),

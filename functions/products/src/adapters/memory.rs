@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::envelope::EventEnvelope;
@@ -24,9 +25,24 @@ struct State {
 #[derive(Debug, Default)]
 pub struct InMemoryProductRepository {
     state: Mutex<State>,
+    /// How many of the next `create` calls lose to a concurrent transaction.
+    create_conflicts: AtomicUsize,
+    creates: AtomicUsize,
 }
 
 impl InMemoryProductRepository {
+    /// The next `n` `create` calls fail with [`WriteError::Conflict`] and write nothing, as
+    /// DynamoDB cancels a transaction that races another one on the same items.
+    pub fn inject_create_conflicts(&self, n: usize) {
+        self.create_conflicts.store(n, Ordering::SeqCst);
+    }
+
+    /// How many times `create` was called (conflicted attempts included).
+    #[must_use]
+    pub fn create_attempts(&self) -> usize {
+        self.creates.load(Ordering::SeqCst)
+    }
+
     /// Events recorded so far: `(type, envelope JSON)`.
     #[must_use]
     pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
@@ -56,6 +72,14 @@ impl ProductRepository for InMemoryProductRepository {
         product: &Product,
         event: &EventEnvelope<ProductCreated>,
     ) -> Result<(), WriteError> {
+        self.creates.fetch_add(1, Ordering::SeqCst);
+        if self
+            .create_conflicts
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(WriteError::Conflict);
+        }
         let mut state = self.lock()?;
         if !state.skus.insert(product.sku.as_str().to_owned()) {
             return Err(WriteError::SkuTaken);

@@ -5,6 +5,9 @@
 //! - `EMAIL#<email key>` / `EMAIL`, kind `email_lock`: claims an email for one user id. Creating
 //!   it with `attribute_not_exists(pk)` in the same transaction as the user is what makes emails
 //!   unique, even under concurrent registrations;
+//! - `LOGIN#<email key>` / `FAILURES#<window start>`, kind `login_failures`: the failed logins
+//!   counted for an email in one window (`failures`, incremented atomically by `ADD`); it
+//!   expires with its window (`expires_at`);
 //! - outbox items, written by [`shared::dynamo::UnitOfWork`].
 
 use std::collections::HashMap;
@@ -15,13 +18,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
-use shared::dynamo::{CommitError, KIND, PK, SK, UnitOfWork, get_consistent};
+use shared::dynamo::{CommitError, EXPIRES_AT, KIND, PK, SK, UnitOfWork, get_consistent};
 use shared::envelope::EventEnvelope;
-use shared::events::{UserProfileUpdated, UserRegistered};
+use shared::events::{Event, UserRegistered};
 use uuid::Uuid;
 
 use crate::domain::{Email, Name, PasswordHash, User, UserId};
-use crate::ports::{CreateUserError, UpdateUserError, UserRepository};
+use crate::ports::{
+    CreateUserError, FailureWindow, LoginFailures, UpdateUserError, UserRepository,
+};
 
 /// The users table.
 #[derive(Clone, Debug)]
@@ -47,6 +52,13 @@ fn user_pk(id: UserId) -> String {
 
 fn email_pk(email_key: &str) -> String {
     format!("EMAIL#{email_key}")
+}
+
+fn login_failures_key(email_key: &str, window: FailureWindow) -> HashMap<String, AttributeValue> {
+    key(
+        format!("LOGIN#{email_key}"),
+        &format!("FAILURES#{}", window.start.timestamp()),
+    )
 }
 
 fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
@@ -167,6 +179,7 @@ impl UserRepository for DynamoDbUserRepository {
             Err(CommitError::ConditionFailed { index }) if index == lock => {
                 Err(CreateUserError::EmailTaken)
             }
+            Err(CommitError::Conflict) => Err(CreateUserError::Conflict),
             Err(err) => Err(anyhow::Error::new(err).context("storing new user").into()),
         }
     }
@@ -194,11 +207,11 @@ impl UserRepository for DynamoDbUserRepository {
             .transpose()
     }
 
-    async fn update(
+    async fn update<E: Event>(
         &self,
         previous: &User,
         updated: &User,
-        event: &EventEnvelope<UserProfileUpdated>,
+        event: &EventEnvelope<E>,
     ) -> Result<(), UpdateUserError> {
         let mut unit = UnitOfWork::new(&self.table);
         let user = unit.push(self.conditional_put(
@@ -234,5 +247,50 @@ impl UserRepository for DynamoDbUserRepository {
             Err(CommitError::Conflict) => Err(UpdateUserError::Stale),
             Err(err) => Err(anyhow::Error::new(err).context("updating user").into()),
         }
+    }
+}
+
+impl LoginFailures for DynamoDbUserRepository {
+    async fn failures(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<u32> {
+        let Some(item) = self.get_item(login_failures_key(email_key, window)).await? else {
+            return Ok(0);
+        };
+        match item.get("failures") {
+            Some(AttributeValue::N(count)) => count
+                .parse()
+                .with_context(|| format!("failed-login count {count:?}")),
+            other => anyhow::bail!("failed-login item without a count: {other:?}"),
+        }
+    }
+
+    async fn record_failure(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(login_failures_key(email_key, window)))
+            .update_expression("ADD failures :one SET #kind = :kind, #expires = :expires")
+            .expression_attribute_names("#kind", KIND)
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .expression_attribute_values(":kind", AttributeValue::S("login_failures".to_owned()))
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N(window.end.timestamp().to_string()),
+            )
+            .send()
+            .await
+            .context("UpdateItem failed-login count")?;
+        Ok(())
+    }
+
+    async fn clear(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(login_failures_key(email_key, window)))
+            .send()
+            .await
+            .context("DeleteItem failed-login count")?;
+        Ok(())
     }
 }

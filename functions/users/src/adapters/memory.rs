@@ -6,15 +6,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use shared::envelope::EventEnvelope;
-use shared::events::{Event, UserProfileUpdated, UserRegistered};
+use shared::events::{Event, UserRegistered};
 
 use crate::domain::{Password, PasswordHash, User, UserId};
-use crate::ports::{CreateUserError, PasswordHasher, UpdateUserError, UserRepository};
+use crate::ports::{
+    CreateUserError, FailureWindow, LoginFailures, PasswordHasher, UpdateUserError, UserRepository,
+};
 
 #[derive(Debug, Default)]
 struct State {
     users: HashMap<UserId, User>,
     emails: HashMap<String, UserId>,
+    /// Failed logins by (email key, window start).
+    login_failures: HashMap<(String, i64), u32>,
     outbox: Vec<(String, serde_json::Value)>,
 }
 
@@ -22,9 +26,24 @@ struct State {
 #[derive(Debug, Default)]
 pub struct InMemoryUserRepository {
     state: Mutex<State>,
+    /// How many of the next `create` calls lose to a concurrent transaction.
+    create_conflicts: AtomicUsize,
+    creates: AtomicUsize,
 }
 
 impl InMemoryUserRepository {
+    /// The next `n` `create` calls fail with [`CreateUserError::Conflict`] and write nothing,
+    /// as DynamoDB cancels a transaction that races another one on the same items.
+    pub fn inject_create_conflicts(&self, n: usize) {
+        self.create_conflicts.store(n, Ordering::SeqCst);
+    }
+
+    /// How many times `create` was called (conflicted attempts included).
+    #[must_use]
+    pub fn create_attempts(&self) -> usize {
+        self.creates.load(Ordering::SeqCst)
+    }
+
     /// The events recorded in the outbox so far: `(type, envelope JSON)`.
     #[must_use]
     pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
@@ -54,6 +73,14 @@ impl UserRepository for InMemoryUserRepository {
         user: &User,
         event: &EventEnvelope<UserRegistered>,
     ) -> Result<(), CreateUserError> {
+        self.creates.fetch_add(1, Ordering::SeqCst);
+        if self
+            .create_conflicts
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(CreateUserError::Conflict);
+        }
         let mut state = self.lock()?;
         if state.emails.contains_key(&user.email.key()) {
             return Err(CreateUserError::EmailTaken);
@@ -77,11 +104,11 @@ impl UserRepository for InMemoryUserRepository {
         Ok(self.lock()?.users.get(&id).cloned())
     }
 
-    async fn update(
+    async fn update<E: Event>(
         &self,
         previous: &User,
         updated: &User,
-        event: &EventEnvelope<UserProfileUpdated>,
+        event: &EventEnvelope<E>,
     ) -> Result<(), UpdateUserError> {
         let mut state = self.lock()?;
         if state.users.get(&previous.id).map(|u| u.version) != Some(previous.version) {
@@ -97,6 +124,25 @@ impl UserRepository for InMemoryUserRepository {
         }
         state.users.insert(updated.id, updated.clone());
         record(&mut state, event)?;
+        Ok(())
+    }
+}
+
+impl LoginFailures for InMemoryUserRepository {
+    async fn failures(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<u32> {
+        let key = (email_key.to_owned(), window.start.timestamp());
+        Ok(self.lock()?.login_failures.get(&key).copied().unwrap_or(0))
+    }
+
+    async fn record_failure(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<()> {
+        let key = (email_key.to_owned(), window.start.timestamp());
+        *self.lock()?.login_failures.entry(key).or_default() += 1;
+        Ok(())
+    }
+
+    async fn clear(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<()> {
+        let key = (email_key.to_owned(), window.start.timestamp());
+        self.lock()?.login_failures.remove(&key);
         Ok(())
     }
 }

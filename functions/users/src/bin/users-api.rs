@@ -4,27 +4,45 @@ use lambda_http::{Request, service_fn};
 use shared::auth::JwtKeys;
 use shared::config;
 use users::adapters::{argon::Argon2Hasher, dynamodb::DynamoDbUserRepository};
-use users::domain::AdminEmails;
 use users::http::UsersApi;
+use users::service::LoginLimit;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("USERS_TABLE")?;
     let keys = JwtKeys::from_secret(config::required("JWT_SECRET")?.as_bytes())?;
-    let admins = AdminEmails::parse(&config::optional("ADMIN_EMAILS").unwrap_or_default())
-        .map_err(|entry| format!("ADMIN_EMAILS: {entry:?} is not an email address"))?;
+    let defaults = LoginLimit::default();
+    let login_limit = LoginLimit {
+        max_failures: optional_parsed("LOGIN_MAX_FAILURES")?.unwrap_or(defaults.max_failures),
+        window: optional_parsed("LOGIN_FAILURE_WINDOW_SECONDS")?
+            .map_or(defaults.window, chrono::Duration::seconds),
+    };
+    if login_limit.max_failures == 0 || login_limit.window <= chrono::Duration::zero() {
+        return Err("LOGIN_MAX_FAILURES and LOGIN_FAILURE_WINDOW_SECONDS must be positive".into());
+    }
     let sdk = config::aws_sdk_config().await;
     let repo = DynamoDbUserRepository::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let api = UsersApi {
         repo,
         hasher: Argon2Hasher::production()?,
         keys,
-        admins,
+        login_limit,
     };
     let api = &api;
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, Infallible>(api.handle(request).await)
     }))
     .await
+}
+
+/// An optional variable parsed into `T`.
+fn optional_parsed<T>(name: &'static str) -> Result<Option<T>, config::ConfigError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    config::optional(name)
+        .map(|_| config::parsed(name))
+        .transpose()
 }

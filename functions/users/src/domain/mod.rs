@@ -9,4 +9,4 @@ mod user;
 pub use email::{Email, EmailError};
 pub use name::{Name, NameError};
 pub use password::{Password, PasswordError, PasswordHash};
-pub use user::{AdminEmails, User, UserId};
+pub use user::{User, UserId};
