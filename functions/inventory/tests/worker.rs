@@ -1,6 +1,7 @@
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::Utc;
 use inventory::adapters::memory::InMemoryInventoryStore;
+use inventory::domain::ReservationStatus;
 use inventory::ports::InventoryStore;
 use inventory::service::Outcome;
 use inventory::worker::{handle_batch, handle_event};
@@ -247,4 +248,29 @@ async fn events_inventory_does_not_consume_are_acknowledged_and_ignored() {
         version: 2,
     });
     assert_eq!(handle_event(&store, event).await.unwrap(), Outcome::Ignored);
+}
+
+#[tokio::test]
+async fn a_release_that_cannot_return_every_line_changes_no_stock() {
+    let store = InMemoryInventoryStore::default();
+    // Lines are reserved and released in product id order: the short line comes last, after
+    // a line that could be returned.
+    let (mut first, mut last) = (Uuid::new_v4(), Uuid::new_v4());
+    if last < first {
+        std::mem::swap(&mut first, &mut last);
+    }
+    store.put_stock(first, 5, 0);
+    store.put_stock(last, 5, 0);
+    let order = Uuid::new_v4();
+    handle_event(&store, placed(order, &[(first, 2), (last, 2)]))
+        .await
+        .unwrap();
+    // The last product's stock record lost its reserved units (a corrupted table, say).
+    store.put_stock(last, 5, 1);
+    assert!(handle_event(&store, cancelled(order)).await.is_err());
+    assert_eq!(level(&store, first).await, (3, 2), "nothing returned");
+    assert_eq!(level(&store, last).await, (5, 1));
+    let reservation = store.reservation(order).await.unwrap().unwrap();
+    assert_eq!(reservation.status, ReservationStatus::Reserved);
+    assert_eq!(types(&store), ["StockReserved"]);
 }

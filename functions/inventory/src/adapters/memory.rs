@@ -186,19 +186,26 @@ impl InventoryStore for InMemoryInventoryStore {
         {
             return Ok(None);
         }
+        // Every line's condition first, then the changes: a short line must leave the others
+        // untouched, as the DynamoDB transaction does. Lines of one product count together.
+        let mut returned: HashMap<Uuid, u32> = HashMap::new();
         for line in &reservation.lines {
-            let stock = state
+            *returned.entry(line.product_id).or_default() += line.quantity;
+        }
+        for (product_id, quantity) in &returned {
+            if state
                 .stock
-                .get_mut(&line.product_id)
-                .filter(|s| s.reserved >= line.quantity)
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "stock of {} holds less than its reservation",
-                        line.product_id
-                    )
-                })?;
-            stock.reserved -= line.quantity;
-            stock.available += line.quantity;
+                .get(product_id)
+                .is_none_or(|s| s.reserved < *quantity)
+            {
+                anyhow::bail!("stock of {product_id} holds less than its reservation");
+            }
+        }
+        for (product_id, quantity) in returned {
+            if let Some(stock) = state.stock.get_mut(&product_id) {
+                stock.reserved -= quantity;
+                stock.available += quantity;
+            }
         }
         state.inbox.insert(event.id);
         if let Some(record) = state.reservations.get_mut(&reservation.order_id) {
