@@ -1,8 +1,11 @@
 //! The inventory in memory, with the DynamoDB adapter's semantics: every write that consumes an
 //! event is all-or-nothing together with its inbox marker, and conditions are checked before
-//! anything changes.
+//! anything changes. Tests can make the next conditional writes lose a race
+//! ([`InMemoryInventoryStore::lose_races`]), as DynamoDB cancels a transaction that conflicts
+//! with a concurrent one.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use shared::envelope::EventEnvelope;
@@ -24,6 +27,10 @@ struct State {
 #[derive(Debug, Default)]
 pub struct InMemoryInventoryStore {
     state: Mutex<State>,
+    /// Conditional writes still to lose a race.
+    races_to_lose: AtomicU32,
+    /// Conditional writes attempted (a lost race included).
+    attempts: AtomicU32,
 }
 
 impl InMemoryInventoryStore {
@@ -48,6 +55,28 @@ impl InMemoryInventoryStore {
             .lock()
             .map(|s| s.outbox.clone())
             .unwrap_or_default()
+    }
+
+    /// Makes the next `count` conditional writes (reservation, release, closing an unreserved
+    /// order, an operator's stock change) lose a race without changing anything.
+    pub fn lose_races(&self, count: u32) {
+        self.races_to_lose.store(count, Ordering::SeqCst);
+    }
+
+    /// How many conditional writes were attempted so far, lost races included.
+    #[must_use]
+    pub fn attempts(&self) -> u32 {
+        self.attempts.load(Ordering::SeqCst)
+    }
+
+    /// Counts an attempt; `true` when it must lose a race.
+    fn loses_race(&self) -> bool {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        self.races_to_lose
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
     }
 
     fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
@@ -75,6 +104,9 @@ impl InventoryStore for InMemoryInventoryStore {
         change: StockChange,
     ) -> Result<StockLevel, ChangeStockError> {
         let available = change.apply(current)?;
+        if self.loses_race() {
+            return Err(ChangeStockError::Conflict);
+        }
         let mut state = self.lock()?;
         let stored = state
             .stock
@@ -106,6 +138,9 @@ impl InventoryStore for InMemoryInventoryStore {
         lines: &[StockLine],
         reserved: &EventEnvelope<StockReserved>,
     ) -> anyhow::Result<ReserveAttempt> {
+        if self.loses_race() {
+            return Ok(ReserveAttempt::Conflict);
+        }
         let mut state = self.lock()?;
         if state.inbox.contains(&event.id) {
             return Ok(ReserveAttempt::AlreadyProcessed);
@@ -174,6 +209,9 @@ impl InventoryStore for InMemoryInventoryStore {
         reservation: &Reservation,
         released: &EventEnvelope<StockReleased>,
     ) -> anyhow::Result<Option<Applied>> {
+        if self.loses_race() {
+            return Ok(None);
+        }
         let mut state = self.lock()?;
         if state.inbox.contains(&event.id) {
             return Ok(Some(Applied::AlreadyProcessed));
@@ -220,6 +258,9 @@ impl InventoryStore for InMemoryInventoryStore {
         event: &Consumed,
         order_id: Uuid,
     ) -> anyhow::Result<Option<Applied>> {
+        if self.loses_race() {
+            return Ok(None);
+        }
         let mut state = self.lock()?;
         if state.inbox.contains(&event.id) {
             return Ok(Some(Applied::AlreadyProcessed));
