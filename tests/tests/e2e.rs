@@ -733,8 +733,9 @@ async fn a_poison_message_ends_in_the_dlq_while_the_rest_of_its_batch_is_process
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Five failed receives, one visibility timeout apart, then the DLQ.
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // Ten failed receives (the inventory queue's maxReceiveCount), one visibility timeout
+    // apart, then the DLQ.
+    let deadline = Instant::now() + Duration::from_secs(200);
     loop {
         let received = sqs
             .receive_message()
@@ -758,7 +759,7 @@ async fn a_poison_message_ends_in_the_dlq_while_the_rest_of_its_batch_is_process
         }
         assert!(
             Instant::now() < deadline,
-            "poison message not in the DLQ after 120 s"
+            "poison message not in the DLQ after 200 s"
         );
     }
 }

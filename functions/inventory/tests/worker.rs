@@ -416,3 +416,71 @@ async fn a_release_that_cannot_return_every_line_changes_no_stock() {
     assert_eq!(reservation.status, ReservationStatus::Reserved);
     assert_eq!(types(&store), ["StockReserved"]);
 }
+
+/// A flash sale in process, timed like DynamoDB: 200 single-unit orders for 50 units of one
+/// product, each reservation a 10 ms transaction that any overlapping one on the product
+/// loses. 20 records are handled at once (the template's MaximumConcurrency of 5 invocations,
+/// `CONCURRENCY` records each); a record whose every attempt lost a race comes back after
+/// `retry_later_delay`, as the batch processor arranges. Each must end within the inventory
+/// queue's maxReceiveCount (10), or it would have gone to the DLQ.
+#[tokio::test]
+async fn a_flash_sale_of_two_hundred_racing_orders_ends_every_order_before_the_dlq() {
+    const ORDERS: usize = 200;
+    const MAX_RECEIVES: u32 = 10;
+    let store = InMemoryInventoryStore::default();
+    let product = Uuid::new_v4();
+    store.put_stock(product, 50, 0);
+    store.take_time_per_reservation(Duration::from_millis(10));
+    let slots = tokio::sync::Semaphore::new(5 * inventory::worker::CONCURRENCY);
+    let started = Instant::now();
+    let results = futures::future::join_all((0..ORDERS).map(|_| {
+        let (store, slots) = (&store, &slots);
+        let event = placed(Uuid::new_v4(), &[(product, 1)]);
+        async move {
+            let mut receives = 0;
+            loop {
+                receives += 1;
+                let result = {
+                    let _slot = slots.acquire().await.unwrap();
+                    handle_event(store, event.clone()).await
+                };
+                match result {
+                    Err(WorkerError::Contended { .. }) if receives < MAX_RECEIVES => {
+                        tokio::time::sleep(shared::sqs::retry_later_delay(receives)).await;
+                    }
+                    // Contended on the last receive: the DLQ.
+                    other => return (receives, other.map_err(|err| err.to_string())),
+                }
+            }
+        }
+    }))
+    .await;
+    let mut by_receives = std::collections::BTreeMap::<u32, usize>::new();
+    for (receives, _) in &results {
+        *by_receives.entry(*receives).or_default() += 1;
+    }
+    println!(
+        "flash sale in process: {} ms, {} reservation attempts, orders by receives {by_receives:?}",
+        started.elapsed().as_millis(),
+        store.attempts(),
+    );
+    let failed: Vec<_> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().err())
+        .collect();
+    assert!(failed.is_empty(), "dead-lettered: {failed:?}");
+    let outcomes = |wanted: Outcome| {
+        results
+            .iter()
+            .filter(|(_, r)| r.as_ref().is_ok_and(|o| *o == wanted))
+            .count()
+    };
+    assert_eq!(
+        (
+            outcomes(Outcome::Reserved),
+            outcomes(Outcome::ReservationFailed)
+        ),
+        (50, 150)
+    );
+    assert_eq!(level(&store, product).await, (0, 50));
+}

@@ -2,11 +2,13 @@
 //! event is all-or-nothing together with its inbox marker, and conditions are checked before
 //! anything changes. Tests can make the next conditional writes lose a race
 //! ([`InMemoryInventoryStore::lose_races`]), as DynamoDB cancels a transaction that conflicts
-//! with a concurrent one.
+//! with a concurrent one, or give reservations a duration during which any other reservation of
+//! the same product conflicts ([`InMemoryInventoryStore::take_time_per_reservation`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use shared::envelope::EventEnvelope;
 use shared::events::{Event, StockLine, StockReleased, StockReservationFailed, StockReserved};
@@ -21,6 +23,10 @@ struct State {
     reservations: HashMap<Uuid, Reservation>,
     inbox: HashSet<Uuid>,
     outbox: Vec<(String, serde_json::Value)>,
+    /// How long a reservation transaction takes, if it is not instantaneous.
+    reservation_time: Option<Duration>,
+    /// Products a reservation transaction is writing right now.
+    in_flight: HashSet<Uuid>,
 }
 
 /// Stock, reservations, inbox and outbox in memory.
@@ -63,6 +69,14 @@ impl InMemoryInventoryStore {
         self.races_to_lose.store(count, Ordering::SeqCst);
     }
 
+    /// Makes every later reservation take `time`, during which another reservation of one of
+    /// its products loses the race (DynamoDB's `TransactionConflict`) instead of waiting.
+    pub fn take_time_per_reservation(&self, time: Duration) {
+        if let Ok(mut state) = self.state.lock() {
+            state.reservation_time = Some(time);
+        }
+    }
+
     /// How many conditional writes were attempted so far, lost races included.
     #[must_use]
     pub fn attempts(&self) -> u32 {
@@ -83,6 +97,49 @@ impl InMemoryInventoryStore {
         self.state
             .lock()
             .map_err(|_| anyhow::anyhow!("in-memory store poisoned"))
+    }
+
+    /// The reservation transaction itself, at once.
+    fn reserve_now(
+        &self,
+        event: &Consumed,
+        lines: &[StockLine],
+        reserved: &EventEnvelope<StockReserved>,
+    ) -> anyhow::Result<ReserveAttempt> {
+        let mut state = self.lock()?;
+        if state.inbox.contains(&event.id) {
+            return Ok(ReserveAttempt::AlreadyProcessed);
+        }
+        let covered = lines.iter().all(|line| {
+            state
+                .stock
+                .get(&line.product_id)
+                .is_some_and(|s| s.available >= line.quantity)
+        });
+        if !covered {
+            return Ok(ReserveAttempt::Short);
+        }
+        state.inbox.insert(event.id);
+        let order_id = reserved.data.order_id;
+        if state.reservations.contains_key(&order_id) {
+            return Ok(ReserveAttempt::OrderClosed);
+        }
+        for line in lines {
+            if let Some(stock) = state.stock.get_mut(&line.product_id) {
+                stock.available -= line.quantity;
+                stock.reserved += line.quantity;
+            }
+        }
+        state.reservations.insert(
+            order_id,
+            Reservation {
+                order_id,
+                status: ReservationStatus::Reserved,
+                lines: lines.to_vec(),
+            },
+        );
+        record(&mut state, reserved)?;
+        Ok(ReserveAttempt::Reserved)
     }
 }
 
@@ -141,40 +198,27 @@ impl InventoryStore for InMemoryInventoryStore {
         if self.loses_race() {
             return Ok(ReserveAttempt::Conflict);
         }
-        let mut state = self.lock()?;
-        if state.inbox.contains(&event.id) {
-            return Ok(ReserveAttempt::AlreadyProcessed);
-        }
-        let covered = lines.iter().all(|line| {
-            state
-                .stock
-                .get(&line.product_id)
-                .is_some_and(|s| s.available >= line.quantity)
-        });
-        if !covered {
-            return Ok(ReserveAttempt::Short);
-        }
-        state.inbox.insert(event.id);
-        let order_id = reserved.data.order_id;
-        if state.reservations.contains_key(&order_id) {
-            return Ok(ReserveAttempt::OrderClosed);
-        }
-        for line in lines {
-            if let Some(stock) = state.stock.get_mut(&line.product_id) {
-                stock.available -= line.quantity;
-                stock.reserved += line.quantity;
+        let reservation_time = self.lock()?.reservation_time;
+        let Some(time) = reservation_time else {
+            return self.reserve_now(event, lines, reserved);
+        };
+        {
+            let mut state = self.lock()?;
+            if lines
+                .iter()
+                .any(|l| state.in_flight.contains(&l.product_id))
+            {
+                return Ok(ReserveAttempt::Conflict);
             }
+            state.in_flight.extend(lines.iter().map(|l| l.product_id));
         }
-        state.reservations.insert(
-            order_id,
-            Reservation {
-                order_id,
-                status: ReservationStatus::Reserved,
-                lines: lines.to_vec(),
-            },
-        );
-        record(&mut state, reserved)?;
-        Ok(ReserveAttempt::Reserved)
+        tokio::time::sleep(time).await;
+        let result = self.reserve_now(event, lines, reserved);
+        let mut state = self.lock()?;
+        for line in lines {
+            state.in_flight.remove(&line.product_id);
+        }
+        result
     }
 
     async fn record_failure(
