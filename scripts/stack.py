@@ -69,8 +69,15 @@ def functions_in_template(text: str) -> list[str]:
     return re.findall(r"BuildProperties:\s*\n\s*Binary:\s*(\S+)", text)
 
 
+# The SQS workers' ScalingConfig.MaximumConcurrency. ministack 1.5.33 keeps a Number parameter
+# a string, and its SQS poller, comparing that string with an integer, then stops delivering
+# from every queue; so the local template gets the value as a literal (AWS converts it itself).
+WORKER_MAXIMUM_CONCURRENCY = 5
+
+
 def localised_template(text: str, locations: dict[str, str]) -> str:
-    """The template with each function's `CodeUri: ..` pointing at its uploaded zip."""
+    """The template with each function's `CodeUri: ..` pointing at its uploaded zip, and the
+    workers' `MaximumConcurrency` a literal number."""
     pattern = re.compile(r"(Binary:\s*(\S+)\s*\n(?:.*\n)*?\s*CodeUri:\s*)\.\.\s*$", re.M)
 
     def swap(match: re.Match) -> str:
@@ -80,6 +87,13 @@ def localised_template(text: str, locations: dict[str, str]) -> str:
     expected = len(functions_in_template(text))
     if count != expected:
         sys.exit(f"template rewrite touched {count} CodeUri entries, expected {expected}")
+    localised, count = re.subn(
+        r"(MaximumConcurrency:\s*)!Ref WorkerMaximumConcurrency\b",
+        rf"\g<1>{WORKER_MAXIMUM_CONCURRENCY}",
+        localised,
+    )
+    if count == 0:
+        sys.exit("template rewrite found no MaximumConcurrency: !Ref WorkerMaximumConcurrency")
     return localised
 
 
@@ -149,6 +163,7 @@ def deploy(args) -> None:
         {"ParameterKey": "SenderEmail", "ParameterValue": "shop@example.org"},
         {"ParameterKey": "LogLevel", "ParameterValue": "INFO"},
         {"ParameterKey": "WorkerQueueVisibilityTimeout", "ParameterValue": "10"},
+        {"ParameterKey": "WorkerMaximumConcurrency", "ParameterValue": str(WORKER_MAXIMUM_CONCURRENCY)},
     ]
     cfn = client("cloudformation")
     name = stack_name(args.stage)

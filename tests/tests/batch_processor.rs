@@ -1,7 +1,7 @@
 //! The shared SQS batch processor on records that really went through SNS and SQS.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -10,7 +10,7 @@ use emulator_tests::{
 };
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{Event, ProductArchived, UserRegistered};
-use shared::sqs::process_batch;
+use shared::sqs::{RetryLater, SqsRequeue, process_batch, process_batch_with};
 use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -241,6 +241,76 @@ async fn a_record_that_keeps_failing_is_redelivered_then_moved_to_the_dead_lette
             delete_queue(&sqs, &queue).await;
             delete_queue(&sqs, &dlq).await;
         },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_record_that_asks_to_retry_later_is_visible_again_within_seconds_not_after_the_timeout() {
+    let sqs = sqs().await;
+    // A visibility timeout far longer than the test: a record back within seconds was returned.
+    let queue = create_queue(
+        &sqs,
+        "contended",
+        &[(QueueAttributeName::VisibilityTimeout, "120".to_owned())],
+    )
+    .await
+    .unwrap();
+    with_cleanup(
+        async {
+            let (contended, unreturnable) = (archived(), archived());
+            for event in [&contended, &unreturnable] {
+                sqs.send_message()
+                    .queue_url(&queue.url)
+                    .message_body(event.to_json().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            let mut batch = receive_as_lambda_event(&sqs, &queue, 2, WAIT)
+                .await
+                .unwrap();
+            assert_eq!(batch.records.len(), 2);
+            // This one names a queue that does not exist: returning it early fails, so it must
+            // fall back to the visibility timeout, still reported as failed.
+            for record in &mut batch.records {
+                let event = shared::sqs::parse_record(record).unwrap();
+                if event.id == unreturnable.id {
+                    record.event_source_arn = Some(format!("{}-missing", queue.arn));
+                }
+            }
+            let requeue = SqsRequeue::new(sqs.clone());
+            let returned = Instant::now();
+            let response = process_batch_with(batch, 2, &requeue, |_| async {
+                Err::<(), _>(anyhow::Error::new(RetryLater).context("lost every race"))
+            })
+            .await
+            .unwrap();
+            assert_eq!(response.batch_item_failures.len(), 2, "both still failed");
+
+            // The first receive returns a record after 1 or 2 s.
+            let again = receive_as_lambda_event(&sqs, &queue, 2, Duration::from_secs(6))
+                .await
+                .unwrap();
+            let back: Vec<_> = again
+                .records
+                .iter()
+                .map(|r| shared::sqs::parse_record(r).unwrap().id)
+                .collect();
+            assert_eq!(back, [contended.id], "only the returned record is back");
+            assert!(
+                returned.elapsed() >= Duration::from_secs(1),
+                "hidden for a while first"
+            );
+            assert_eq!(
+                again.records[0]
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .map(String::as_str),
+                Some("2")
+            );
+        },
+        delete_queue(&sqs, &queue),
     )
     .await;
 }

@@ -234,6 +234,85 @@ impl Shop {
         }
     }
 
+    /// Polls every order until none is PENDING (16 requests at a time, so the API is not
+    /// flooded); returns their final statuses in order.
+    async fn settle_all(&self, orders: &[(&Customer, &str)], timeout: Duration) -> Vec<String> {
+        use futures::StreamExt as _;
+        let started = Instant::now();
+        let mut statuses = vec![String::from("PENDING"); orders.len()];
+        loop {
+            let pending: Vec<usize> = (0..orders.len())
+                .filter(|&n| statuses[n] == "PENDING")
+                .collect();
+            if pending.is_empty() {
+                return statuses;
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "{} orders still PENDING after {timeout:?}",
+                pending.len()
+            );
+            let polled: Vec<(usize, String)> = futures::stream::iter(pending)
+                .map(|n| async move {
+                    let (customer, id) = orders[n];
+                    let (_, order) = self
+                        .call(
+                            Method::GET,
+                            &format!("/orders/{id}"),
+                            None,
+                            Some(&customer.token),
+                            None,
+                        )
+                        .await;
+                    (n, order["status"].as_str().unwrap_or("PENDING").to_owned())
+                })
+                .buffer_unordered(16)
+                .collect()
+                .await;
+            for (n, status) in polled {
+                statuses[n] = status;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// The bodies of the messages in the stage's queue `name` (a DLQ) that mention `needle`.
+    /// Each is hidden for a few seconds while the queue is read to its end, so every message is
+    /// seen once; other tests' messages stay where they are.
+    async fn dead_letters(&self, name: &str, needle: &str) -> Vec<String> {
+        let sqs = sqs().await;
+        let url = sqs
+            .get_queue_url()
+            .queue_name(format!("{}-{name}", self.stage))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let mut found = Vec::new();
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .visibility_timeout(5)
+                .send()
+                .await
+                .unwrap();
+            if received.messages().is_empty() {
+                return found;
+            }
+            found.extend(
+                received
+                    .messages()
+                    .iter()
+                    .filter_map(|m| m.body())
+                    .filter(|body| body.contains(needle))
+                    .map(str::to_owned),
+            );
+        }
+    }
+
     async fn stock(&self, product: &str) -> Value {
         self.call(
             Method::GET,
@@ -524,6 +603,54 @@ async fn thirty_concurrent_orders_for_stock_ten_confirm_exactly_ten() {
     shop.wait_for_stock(&product, 0, 10).await;
 }
 
+/// A flash sale: 200 single-unit orders at once, from a few customers, for 50 units of one
+/// product. Every reservation races on the same stock item; contention must end each order
+/// CONFIRMED or REJECTED, never in a DLQ.
+#[tokio::test]
+async fn two_hundred_orders_for_fifty_units_confirm_exactly_fifty() {
+    const ORDERS: usize = 200;
+    const UNITS: u32 = 50;
+    let shop = Shop::connect();
+    let started = Instant::now();
+    let product = shop.product(UNITS).await;
+    // Four customers, not 200: registration hashes a password (Argon2id), slow in a debug build.
+    let customers = futures::future::join_all((0..4).map(|_| shop.customer())).await;
+    let placed = futures::future::join_all(
+        (0..ORDERS).map(|n| shop.place(&customers[n % customers.len()], &product, 1, "tok_visa")),
+    )
+    .await;
+    println!(
+        "flash sale: {ORDERS} orders placed in {} ms",
+        started.elapsed().as_millis()
+    );
+    let orders: Vec<(&Customer, &str)> = placed
+        .iter()
+        .enumerate()
+        .map(|(n, (order, _))| {
+            (
+                &customers[n % customers.len()],
+                order["id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let settled = shop.settle_all(&orders, Duration::from_secs(180)).await;
+    println!(
+        "flash sale: every order final {} ms after the first was placed",
+        started.elapsed().as_millis()
+    );
+    let count = |status: &str| settled.iter().filter(|s| s.as_str() == status).count();
+    assert_eq!(
+        (count("CONFIRMED"), count("REJECTED")),
+        (UNITS as usize, ORDERS - UNITS as usize),
+        "{settled:?}"
+    );
+    shop.wait_for_stock(&product, 0, u64::from(UNITS)).await;
+    for dlq in ["inventory-dlq", "orders-dlq", "notifications-dlq"] {
+        let dead = shop.dead_letters(dlq, &product).await;
+        assert!(dead.is_empty(), "{dlq} holds events of this sale: {dead:?}");
+    }
+}
+
 #[tokio::test]
 async fn redelivered_events_reserve_charge_and_notify_once() {
     let shop = Shop::connect();
@@ -779,8 +906,9 @@ async fn a_poison_message_ends_in_the_dlq_while_the_rest_of_its_batch_is_process
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Five failed receives, one visibility timeout apart, then the DLQ.
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // Ten failed receives (the inventory queue's maxReceiveCount), one visibility timeout
+    // apart, then the DLQ.
+    let deadline = Instant::now() + Duration::from_secs(200);
     loop {
         let received = sqs
             .receive_message()
@@ -804,7 +932,7 @@ async fn a_poison_message_ends_in_the_dlq_while_the_rest_of_its_batch_is_process
         }
         assert!(
             Instant::now() < deadline,
-            "poison message not in the DLQ after 120 s"
+            "poison message not in the DLQ after 200 s"
         );
     }
 }

@@ -2,8 +2,10 @@
 
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{
-    OrderCancelled, OrderPlaced, StockReleased, StockReservationFailed, StockReserved,
+    OrderCancelled, OrderPlaced, StockLine, StockReleased, StockReservationFailed, StockReserved,
 };
+use shared::retry::{Backoff, Retry};
+use shared::sqs::RetryLater;
 use uuid::Uuid;
 
 use crate::domain::{
@@ -11,8 +13,9 @@ use crate::domain::{
 };
 use crate::ports::{Applied, ChangeStockError, Consumed, InventoryStore, ReserveAttempt};
 
-/// How often a use case retries after losing a race.
-const ATTEMPTS: usize = 5;
+/// How every use case retries after losing a race: reservations of one hot product collide
+/// constantly in a flash sale, and contenders retrying in lock step would collide again.
+const RETRY: Backoff = Backoff::CONTENTION;
 
 /// The stock of a product.
 ///
@@ -38,14 +41,19 @@ pub async fn change_stock<S: InventoryStore>(
     product_id: Uuid,
     change: StockChange,
 ) -> Result<StockLevel, ChangeStockError> {
-    for _ in 0..ATTEMPTS {
-        let current = get_stock(store, product_id).await?;
-        match store.change_stock(&current, change).await {
-            Err(ChangeStockError::Conflict) => continue,
-            other => return other,
-        }
-    }
-    Err(ChangeStockError::Conflict)
+    RETRY
+        .run(|_| async move {
+            let current = match get_stock(store, product_id).await {
+                Ok(current) => current,
+                Err(err) => return Retry::Done(Err(err)),
+            };
+            match store.change_stock(&current, change).await {
+                Err(ChangeStockError::Conflict) => Retry::Again(ChangeStockError::Conflict),
+                other => Retry::Done(other),
+            }
+        })
+        .await
+        .unwrap_or_else(Err)
 }
 
 /// What the worker did with an event, for logs and tests.
@@ -70,10 +78,34 @@ pub enum WorkerError {
         #[source]
         source: LinesError,
     },
-    #[error("kept losing races for order {0}; will retry")]
-    Contended(Uuid),
+    /// Every in-process attempt lost a race: the record asks the batch processor to bring it
+    /// back in a few seconds.
+    #[error("kept losing races for order {order_id}")]
+    Contended {
+        order_id: Uuid,
+        #[source]
+        retry: RetryLater,
+    },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl WorkerError {
+    fn contended(order_id: Uuid) -> Self {
+        Self::Contended {
+            order_id,
+            retry: RetryLater,
+        }
+    }
+}
+
+/// One attempt's result: finished (`Ok(Some)` or an error), or lost a race (`Ok(None)`).
+fn attempt<T>(result: Result<Option<T>, WorkerError>) -> Retry<Result<T, WorkerError>, ()> {
+    match result {
+        Ok(Some(done)) => Retry::Done(Ok(done)),
+        Ok(None) => Retry::Again(()),
+        Err(err) => Retry::Done(Err(err)),
+    }
 }
 
 fn applied(applied: Applied, outcome: Outcome) -> Outcome {
@@ -117,53 +149,64 @@ pub async fn on_order_placed<S: InventoryStore>(
         order_id: order.order_id,
         source,
     })?;
-    let trace = Trace::caused_by(event);
-    for _ in 0..ATTEMPTS {
-        let reserved = EventEnvelope::new(
-            StockReserved {
-                order_id: order.order_id,
-                lines: lines.clone(),
-            },
-            trace.clone(),
-        );
-        match store.try_reserve(event, &lines, &reserved).await? {
-            ReserveAttempt::Reserved => {
-                tracing::info!(order_id = %order.order_id, "stock reserved");
-                return Ok(Outcome::Reserved);
+    let (trace, lines) = (&Trace::caused_by(event), &lines);
+    RETRY
+        .run(|_| async move { attempt(reserve_once(store, event, order, lines, trace).await) })
+        .await
+        .unwrap_or_else(|()| Err(WorkerError::contended(order.order_id)))
+}
+
+/// One reservation attempt; `Ok(None)` when it lost a race.
+async fn reserve_once<S: InventoryStore>(
+    store: &S,
+    event: &Consumed,
+    order: &OrderPlaced,
+    lines: &[StockLine],
+    trace: &Trace,
+) -> Result<Option<Outcome>, WorkerError> {
+    let reserved = EventEnvelope::new(
+        StockReserved {
+            order_id: order.order_id,
+            lines: lines.to_vec(),
+        },
+        trace.clone(),
+    );
+    match store.try_reserve(event, lines, &reserved).await? {
+        ReserveAttempt::Reserved => {
+            tracing::info!(order_id = %order.order_id, "stock reserved");
+            Ok(Some(Outcome::Reserved))
+        }
+        ReserveAttempt::AlreadyProcessed => Ok(Some(Outcome::Duplicate)),
+        ReserveAttempt::OrderClosed => {
+            tracing::info!(order_id = %order.order_id, "order already closed; nothing reserved");
+            Ok(Some(Outcome::OrderAlreadyClosed))
+        }
+        ReserveAttempt::Conflict => Ok(None),
+        ReserveAttempt::Short => {
+            let mut levels = Vec::with_capacity(lines.len());
+            for line in lines {
+                levels.push(store.stock(line.product_id).await?);
             }
-            ReserveAttempt::AlreadyProcessed => return Ok(Outcome::Duplicate),
-            ReserveAttempt::OrderClosed => {
-                tracing::info!(order_id = %order.order_id, "order already closed; nothing reserved");
-                return Ok(Outcome::OrderAlreadyClosed);
+            let unavailable = shortages(lines, &levels);
+            if unavailable.is_empty() {
+                // Stock arrived between the attempt and the read: try again.
+                return Ok(None);
             }
-            ReserveAttempt::Conflict => continue,
-            ReserveAttempt::Short => {
-                let mut levels = Vec::with_capacity(lines.len());
-                for line in &lines {
-                    levels.push(store.stock(line.product_id).await?);
-                }
-                let unavailable = shortages(&lines, &levels);
-                if unavailable.is_empty() {
-                    // Stock arrived between the attempt and the read: try again.
-                    continue;
-                }
-                let failed = EventEnvelope::new(
-                    StockReservationFailed {
-                        order_id: order.order_id,
-                        unavailable,
-                    },
-                    trace.clone(),
-                );
-                let outcome = applied(
-                    store.record_failure(event, &failed).await?,
-                    Outcome::ReservationFailed,
-                );
-                tracing::info!(order_id = %order.order_id, ?outcome, "stock reservation failed");
-                return Ok(outcome);
-            }
+            let failed = EventEnvelope::new(
+                StockReservationFailed {
+                    order_id: order.order_id,
+                    unavailable,
+                },
+                trace.clone(),
+            );
+            let outcome = applied(
+                store.record_failure(event, &failed).await?,
+                Outcome::ReservationFailed,
+            );
+            tracing::info!(order_id = %order.order_id, ?outcome, "stock reservation failed");
+            Ok(Some(outcome))
         }
     }
-    Err(WorkerError::Contended(order.order_id))
 }
 
 /// `OrderCancelled`: release the order's reservation, once.
@@ -175,33 +218,40 @@ pub async fn on_order_cancelled<S: InventoryStore>(
     event: &Consumed,
     order: &OrderCancelled,
 ) -> Result<Outcome, WorkerError> {
-    for _ in 0..ATTEMPTS {
-        let Some(reservation) = store.reservation(order.order_id).await? else {
-            match store.close_unreserved(event, order.order_id).await? {
-                Some(done) => return Ok(applied(done, Outcome::NothingToRelease)),
-                None => continue,
-            }
-        };
-        if reservation.status != ReservationStatus::Reserved {
-            return Ok(applied(
-                store.acknowledge(event).await?,
-                Outcome::NothingToRelease,
-            ));
-        }
-        let released = EventEnvelope::new(
-            StockReleased {
-                order_id: order.order_id,
-                lines: reservation.lines.clone(),
-            },
-            Trace::caused_by(event),
-        );
-        match store.release(event, &reservation, &released).await? {
-            Some(done) => {
-                tracing::info!(order_id = %order.order_id, "reservation released");
-                return Ok(applied(done, Outcome::Released));
-            }
-            None => continue,
-        }
+    RETRY
+        .run(|_| async move { attempt(release_once(store, event, order).await) })
+        .await
+        .unwrap_or_else(|()| Err(WorkerError::contended(order.order_id)))
+}
+
+/// One release attempt; `Ok(None)` when the reservation changed concurrently.
+async fn release_once<S: InventoryStore>(
+    store: &S,
+    event: &Consumed,
+    order: &OrderCancelled,
+) -> Result<Option<Outcome>, WorkerError> {
+    let Some(reservation) = store.reservation(order.order_id).await? else {
+        return Ok(store
+            .close_unreserved(event, order.order_id)
+            .await?
+            .map(|done| applied(done, Outcome::NothingToRelease)));
+    };
+    if reservation.status != ReservationStatus::Reserved {
+        return Ok(Some(applied(
+            store.acknowledge(event).await?,
+            Outcome::NothingToRelease,
+        )));
     }
-    Err(WorkerError::Contended(order.order_id))
+    let released = EventEnvelope::new(
+        StockReleased {
+            order_id: order.order_id,
+            lines: reservation.lines.clone(),
+        },
+        Trace::caused_by(event),
+    );
+    let done = store.release(event, &reservation, &released).await?;
+    if done.is_some() {
+        tracing::info!(order_id = %order.order_id, "reservation released");
+    }
+    Ok(done.map(|done| applied(done, Outcome::Released)))
 }

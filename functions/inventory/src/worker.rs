@@ -3,7 +3,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use shared::events::DomainEvent;
-use shared::sqs::{UnidentifiableFailure, process_batch};
+use shared::sqs::{Requeue, UnidentifiableFailure, process_batch_with};
 
 use crate::ports::{Consumed, InventoryStore};
 use crate::service::{self, Outcome, WorkerError};
@@ -40,15 +40,18 @@ pub async fn handle_event<S: InventoryStore>(
     Ok(outcome)
 }
 
-/// Handles a batch from the inventory queue, reporting only the failed records.
+/// Handles a batch from the inventory queue, reporting only the failed records. A record whose
+/// every attempt lost a race ([`WorkerError::Contended`]) goes to `requeue` to come back within
+/// seconds (see [`process_batch_with`]).
 ///
 /// # Errors
-/// [`UnidentifiableFailure`] (see [`process_batch`]).
-pub async fn handle_batch<S: InventoryStore>(
+/// [`UnidentifiableFailure`] (see [`process_batch_with`]).
+pub async fn handle_batch<S: InventoryStore, R: Requeue>(
     store: &S,
+    requeue: &R,
     event: SqsEvent,
 ) -> Result<SqsBatchResponse, UnidentifiableFailure> {
-    process_batch(event, CONCURRENCY, |envelope| async move {
+    process_batch_with(event, CONCURRENCY, requeue, |envelope| async move {
         handle_event(store, envelope).await.map(|_| ())
     })
     .await

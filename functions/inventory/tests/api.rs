@@ -206,3 +206,26 @@ async fn other_methods_are_405() {
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
     assert_problem(&api().handle(request).await, 405);
 }
+
+#[tokio::test]
+async fn a_stock_change_that_loses_five_races_to_reservations_still_applies() {
+    use inventory::domain::StockChange;
+    use inventory::ports::ChangeStockError;
+    use inventory::service::change_stock;
+
+    let store = InMemoryInventoryStore::default();
+    let product = Uuid::new_v4();
+    store.put_stock(product, 5, 3);
+    store.lose_races(5);
+    let level = change_stock(&store, product, StockChange::Adjust(2))
+        .await
+        .unwrap();
+    assert_eq!((level.available, level.reserved), (7, 3));
+    assert_eq!(store.attempts(), 6);
+
+    store.lose_races(u32::MAX);
+    assert!(matches!(
+        change_stock(&store, product, StockChange::Adjust(1)).await,
+        Err(ChangeStockError::Conflict)
+    ));
+}

@@ -1,9 +1,14 @@
 //! The inventory in memory, with the DynamoDB adapter's semantics: every write that consumes an
 //! event is all-or-nothing together with its inbox marker, and conditions are checked before
-//! anything changes.
+//! anything changes. Tests can make the next conditional writes lose a race
+//! ([`InMemoryInventoryStore::lose_races`]), as DynamoDB cancels a transaction that conflicts
+//! with a concurrent one, or give reservations a duration during which any other reservation of
+//! the same product conflicts ([`InMemoryInventoryStore::take_time_per_reservation`]).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use shared::envelope::EventEnvelope;
 use shared::events::{Event, StockLine, StockReleased, StockReservationFailed, StockReserved};
@@ -18,12 +23,20 @@ struct State {
     reservations: HashMap<Uuid, Reservation>,
     inbox: HashSet<Uuid>,
     outbox: Vec<(String, serde_json::Value)>,
+    /// How long a reservation transaction takes, if it is not instantaneous.
+    reservation_time: Option<Duration>,
+    /// Products a reservation transaction is writing right now.
+    in_flight: HashSet<Uuid>,
 }
 
 /// Stock, reservations, inbox and outbox in memory.
 #[derive(Debug, Default)]
 pub struct InMemoryInventoryStore {
     state: Mutex<State>,
+    /// Conditional writes still to lose a race.
+    races_to_lose: AtomicU32,
+    /// Conditional writes attempted (a lost race included).
+    attempts: AtomicU32,
 }
 
 impl InMemoryInventoryStore {
@@ -50,57 +63,44 @@ impl InMemoryInventoryStore {
             .unwrap_or_default()
     }
 
+    /// Makes the next `count` conditional writes (reservation, release, closing an unreserved
+    /// order, an operator's stock change) lose a race without changing anything.
+    pub fn lose_races(&self, count: u32) {
+        self.races_to_lose.store(count, Ordering::SeqCst);
+    }
+
+    /// Makes every later reservation take `time`, during which another reservation of one of
+    /// its products loses the race (DynamoDB's `TransactionConflict`) instead of waiting.
+    pub fn take_time_per_reservation(&self, time: Duration) {
+        if let Ok(mut state) = self.state.lock() {
+            state.reservation_time = Some(time);
+        }
+    }
+
+    /// How many conditional writes were attempted so far, lost races included.
+    #[must_use]
+    pub fn attempts(&self) -> u32 {
+        self.attempts.load(Ordering::SeqCst)
+    }
+
+    /// Counts an attempt; `true` when it must lose a race.
+    fn loses_race(&self) -> bool {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        self.races_to_lose
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+    }
+
     fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
         self.state
             .lock()
             .map_err(|_| anyhow::anyhow!("in-memory store poisoned"))
     }
-}
 
-fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
-    state
-        .outbox
-        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
-    Ok(())
-}
-
-impl InventoryStore for InMemoryInventoryStore {
-    async fn stock(&self, product_id: Uuid) -> anyhow::Result<Option<StockLevel>> {
-        Ok(self.lock()?.stock.get(&product_id).copied())
-    }
-
-    async fn change_stock(
-        &self,
-        current: &StockLevel,
-        change: StockChange,
-    ) -> Result<StockLevel, ChangeStockError> {
-        let available = change.apply(current)?;
-        let mut state = self.lock()?;
-        let stored = state
-            .stock
-            .get_mut(&current.product_id)
-            .ok_or(ChangeStockError::NotFound)?;
-        if stored != current {
-            return Err(ChangeStockError::Conflict);
-        }
-        stored.available = available;
-        Ok(*stored)
-    }
-
-    async fn add_product(&self, event: &Consumed, product_id: Uuid) -> anyhow::Result<Applied> {
-        let mut state = self.lock()?;
-        if !state.inbox.insert(event.id) {
-            return Ok(Applied::AlreadyProcessed);
-        }
-        state.stock.entry(product_id).or_insert(StockLevel {
-            product_id,
-            available: 0,
-            reserved: 0,
-        });
-        Ok(Applied::Done)
-    }
-
-    async fn try_reserve(
+    /// The reservation transaction itself, at once.
+    fn reserve_now(
         &self,
         event: &Consumed,
         lines: &[StockLine],
@@ -141,6 +141,85 @@ impl InventoryStore for InMemoryInventoryStore {
         record(&mut state, reserved)?;
         Ok(ReserveAttempt::Reserved)
     }
+}
+
+fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
+    state
+        .outbox
+        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
+    Ok(())
+}
+
+impl InventoryStore for InMemoryInventoryStore {
+    async fn stock(&self, product_id: Uuid) -> anyhow::Result<Option<StockLevel>> {
+        Ok(self.lock()?.stock.get(&product_id).copied())
+    }
+
+    async fn change_stock(
+        &self,
+        current: &StockLevel,
+        change: StockChange,
+    ) -> Result<StockLevel, ChangeStockError> {
+        let available = change.apply(current)?;
+        if self.loses_race() {
+            return Err(ChangeStockError::Conflict);
+        }
+        let mut state = self.lock()?;
+        let stored = state
+            .stock
+            .get_mut(&current.product_id)
+            .ok_or(ChangeStockError::NotFound)?;
+        if stored != current {
+            return Err(ChangeStockError::Conflict);
+        }
+        stored.available = available;
+        Ok(*stored)
+    }
+
+    async fn add_product(&self, event: &Consumed, product_id: Uuid) -> anyhow::Result<Applied> {
+        let mut state = self.lock()?;
+        if !state.inbox.insert(event.id) {
+            return Ok(Applied::AlreadyProcessed);
+        }
+        state.stock.entry(product_id).or_insert(StockLevel {
+            product_id,
+            available: 0,
+            reserved: 0,
+        });
+        Ok(Applied::Done)
+    }
+
+    async fn try_reserve(
+        &self,
+        event: &Consumed,
+        lines: &[StockLine],
+        reserved: &EventEnvelope<StockReserved>,
+    ) -> anyhow::Result<ReserveAttempt> {
+        if self.loses_race() {
+            return Ok(ReserveAttempt::Conflict);
+        }
+        let reservation_time = self.lock()?.reservation_time;
+        let Some(time) = reservation_time else {
+            return self.reserve_now(event, lines, reserved);
+        };
+        {
+            let mut state = self.lock()?;
+            if lines
+                .iter()
+                .any(|l| state.in_flight.contains(&l.product_id))
+            {
+                return Ok(ReserveAttempt::Conflict);
+            }
+            state.in_flight.extend(lines.iter().map(|l| l.product_id));
+        }
+        tokio::time::sleep(time).await;
+        let result = self.reserve_now(event, lines, reserved);
+        let mut state = self.lock()?;
+        for line in lines {
+            state.in_flight.remove(&line.product_id);
+        }
+        result
+    }
 
     async fn record_failure(
         &self,
@@ -174,6 +253,9 @@ impl InventoryStore for InMemoryInventoryStore {
         reservation: &Reservation,
         released: &EventEnvelope<StockReleased>,
     ) -> anyhow::Result<Option<Applied>> {
+        if self.loses_race() {
+            return Ok(None);
+        }
         let mut state = self.lock()?;
         if state.inbox.contains(&event.id) {
             return Ok(Some(Applied::AlreadyProcessed));
@@ -186,19 +268,26 @@ impl InventoryStore for InMemoryInventoryStore {
         {
             return Ok(None);
         }
+        // Every line's condition first, then the changes: a short line must leave the others
+        // untouched, as the DynamoDB transaction does. Lines of one product count together.
+        let mut returned: HashMap<Uuid, u32> = HashMap::new();
         for line in &reservation.lines {
-            let stock = state
+            *returned.entry(line.product_id).or_default() += line.quantity;
+        }
+        for (product_id, quantity) in &returned {
+            if state
                 .stock
-                .get_mut(&line.product_id)
-                .filter(|s| s.reserved >= line.quantity)
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "stock of {} holds less than its reservation",
-                        line.product_id
-                    )
-                })?;
-            stock.reserved -= line.quantity;
-            stock.available += line.quantity;
+                .get(product_id)
+                .is_none_or(|s| s.reserved < *quantity)
+            {
+                anyhow::bail!("stock of {product_id} holds less than its reservation");
+            }
+        }
+        for (product_id, quantity) in returned {
+            if let Some(stock) = state.stock.get_mut(&product_id) {
+                stock.reserved -= quantity;
+                stock.available += quantity;
+            }
         }
         state.inbox.insert(event.id);
         if let Some(record) = state.reservations.get_mut(&reservation.order_id) {
@@ -213,6 +302,9 @@ impl InventoryStore for InMemoryInventoryStore {
         event: &Consumed,
         order_id: Uuid,
     ) -> anyhow::Result<Option<Applied>> {
+        if self.loses_race() {
+            return Ok(None);
+        }
         let mut state = self.lock()?;
         if state.inbox.contains(&event.id) {
             return Ok(Some(Applied::AlreadyProcessed));
