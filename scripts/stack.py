@@ -154,6 +154,10 @@ def deploy(args) -> None:
     STATE.mkdir(exist_ok=True)
     localised = localised_template(text, locations)
     (STATE / f"template.{args.stage}.yaml").write_text(localised)
+    # From S3, as `sam deploy` does: a TemplateBody may not exceed 51,200 bytes, a TemplateURL 1 MB.
+    template_key = f"template-{hashlib.sha256(localised.encode()).hexdigest()[:16]}.yaml"
+    s3.put_object(Bucket=bucket, Key=template_key, Body=localised.encode())
+    template_url = f"{os.environ['AWS_ENDPOINT_URL'].rstrip('/')}/{bucket}/{template_key}"
 
     secret_name = f"serverless-shop/{args.stage}/jwt-secret"
     ensure_secret(secret_name)
@@ -172,14 +176,14 @@ def deploy(args) -> None:
     try:
         cfn.describe_stacks(StackName=name)
         try:
-            cfn.update_stack(StackName=name, TemplateBody=localised, Parameters=parameters, Capabilities=capabilities)
+            cfn.update_stack(StackName=name, TemplateURL=template_url, Parameters=parameters, Capabilities=capabilities)
         except ClientError as err:
             if "No updates are to be performed" not in str(err):
                 raise
     except ClientError as err:
         if "does not exist" not in str(err):
             raise
-        cfn.create_stack(StackName=name, TemplateBody=localised, Parameters=parameters, Capabilities=capabilities)
+        cfn.create_stack(StackName=name, TemplateURL=template_url, Parameters=parameters, Capabilities=capabilities)
     wait_for(cfn, name)
     print(f"stack {name} ready in {time.monotonic() - started:.1f} s")
     print_outputs(args)
