@@ -68,7 +68,6 @@ BUDGETS = {  # DESIGN.md, "Performance budgets"
     "saga_p50_ms": 2000.0,
 }
 TOLERANCE = 1.20  # the check fails a function only beyond budget + 20 %
-JWT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 ADMIN = {"email": "admin@bench.local", "password": "bench-admin-password", "name": "Bench admin"}
 CUSTOMER = {"email": "customer@bench.local", "password": "bench-customer-password", "name": "Bench customer"}
 # Lists one page of notifications: the emulator's Query reads a whole partition, so listing the
@@ -132,6 +131,13 @@ class Fixture:
         # As the template's CursorSecret: the list functions read it at cold start.
         self.cursor_secret_arn = boto3.client("secretsmanager", endpoint_url=endpoint()).create_secret(
             Name=f"bench-{run}-cursor-secret", SecretString=secrets.token_urlsafe(48))["ARN"]
+        # As `make up` does: users-api's signing keys in a secret, their public JWKS for the rest.
+        self.signing_secret = f"bench-{run}-jwt-signing-keys"
+        for action in ("ensure", "jwks"):
+            result = subprocess.run([str(RELEASE / "users-keys"), action, "--secret", self.signing_secret],
+                                    check=True, capture_output=True, text=True,
+                                    env={**os.environ, "AWS_ENDPOINT_URL": endpoint()})
+        self.public_keys = result.stdout.strip()
         # As the template's NotificationsSenderIdentity: SES sends only from a verified sender.
         sesv2 = boto3.client("sesv2", endpoint_url=endpoint())
         try:
@@ -144,7 +150,8 @@ class Fixture:
         resources = self.template["Resources"]
         function = next(r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"
                         and r.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == binary)
-        params = {"Stage": "bench", "SenderEmail": SENDER, "LogLevel": "INFO"}
+        params = {"Stage": "bench", "SenderEmail": SENDER, "LogLevel": "INFO",
+                  "JwtSigningSecretName": self.signing_secret, "JwtPublicKeys": self.public_keys}
         defaults = {name: str(p["Default"]) for name, p in self.template["Parameters"].items() if "Default" in p}
         env = {"AWS_LAMBDA_LOG_LEVEL": "INFO", "AWS_ENDPOINT_URL": endpoint()}
         variables = {**self.template["Globals"]["Function"]["Environment"]["Variables"],
@@ -162,8 +169,6 @@ class Fixture:
                 env[key] = params[value["Ref"]]
             elif "Ref" in value and value["Ref"] in defaults:
                 env[key] = defaults[value["Ref"]]
-            elif "Sub" in value and "secretsmanager" in str(value["Sub"]):
-                env[key] = JWT_SECRET
             else:
                 sys.exit(f"{binary}: cannot resolve {key}={value!r} for the bench")
         env.update(overrides)

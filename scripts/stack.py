@@ -9,8 +9,9 @@ emulator, and seeds a demo catalog.
 `deploy` zips each function's bootstrap (built for this machine by `cargo build --bins`), uploads
 the zips to the emulator's S3 (`aws cloudformation package` ignores --endpoint-url for its
 upload), rewrites each `CodeUri: ..` of the template to its uploaded zip -- nothing else of the
-template changes -- creates the JWT secret the template resolves, and creates or updates the
-stack. Only boto3 (from the project venv); every call goes to AWS_ENDPOINT_URL, which must be a
+template changes -- creates the token signing keys if the stage has none (`users-keys ensure`,
+the operator's command, built with the functions) and passes their public keys on
+(`users-keys jwks`), and creates or updates the stack. Only boto3 (from the project venv); every call goes to AWS_ENDPOINT_URL, which must be a
 loopback address.
 
 `seed` registers the demo admin through the API like any customer (registration only ever
@@ -18,13 +19,11 @@ creates customers), then grants it the admin role with the operator's command, `
 (built with the functions), on the stack's users table.
 """
 import argparse
-import base64
 import hashlib
 import io
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -107,15 +106,22 @@ def zip_bootstrap(binary: Path) -> bytes:
     return buffer.getvalue()
 
 
-def ensure_secret(name: str) -> None:
-    sm = client("secretsmanager")
-    try:
-        sm.describe_secret(SecretId=name)
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        sm.create_secret(Name=name, SecretString=base64.urlsafe_b64encode(secrets.token_bytes(48)).decode())
-        print(f"created secret {name}")
+def operator_command(args, binary: str, *arguments: str, env: dict | None = None) -> str:
+    """Runs one of the operator's commands (built with the functions) against the emulator."""
+    path = target_dir(args.profile) / binary
+    if not path.exists():
+        sys.exit(f"{path} is missing: build it first (cargo build --bins{' --release' if args.profile == 'release' else ''})")
+    result = subprocess.run([str(path), *arguments], env={**os.environ, **(env or {}), "AWS_ENDPOINT_URL": endpoint()},
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{binary} {' '.join(arguments)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def signing_keys(args, secret: str) -> str:
+    """Creates the stage's token signing keys unless they exist; returns their public JWKS."""
+    print(operator_command(args, "users-keys", "ensure", "--secret", secret))
+    return operator_command(args, "users-keys", "jwks", "--secret", secret)
 
 
 def wait_for(cfn, name: str) -> dict:
@@ -159,11 +165,12 @@ def deploy(args) -> None:
     s3.put_object(Bucket=bucket, Key=template_key, Body=localised.encode())
     template_url = f"{os.environ['AWS_ENDPOINT_URL'].rstrip('/')}/{bucket}/{template_key}"
 
-    secret_name = f"serverless-shop/{args.stage}/jwt-secret"
-    ensure_secret(secret_name)
+    secret_name = f"serverless-shop/{args.stage}/jwt-signing-keys"
+    jwks = signing_keys(args, secret_name)
     parameters = [
         {"ParameterKey": "Stage", "ParameterValue": args.stage},
-        {"ParameterKey": "JwtSecretName", "ParameterValue": secret_name},
+        {"ParameterKey": "JwtSigningSecretName", "ParameterValue": secret_name},
+        {"ParameterKey": "JwtPublicKeys", "ParameterValue": jwks},
         {"ParameterKey": "SenderEmail", "ParameterValue": "shop@example.org"},
         {"ParameterKey": "LogLevel", "ParameterValue": "INFO"},
         {"ParameterKey": "WorkerQueueVisibilityTimeout", "ParameterValue": "10"},
@@ -235,16 +242,9 @@ DEMO_CATALOG = [
 
 def grant_admin(args, email: str) -> None:
     """`users-admin grant --email <email>` on the stack's users table: the operator's command."""
-    binary = target_dir(args.profile) / "users-admin"
-    if not binary.exists():
-        sys.exit(f"{binary} is missing: build it first (cargo build --bins{' --release' if args.profile == 'release' else ''})")
     table = client("cloudformation").describe_stack_resource(
         StackName=stack_name(args.stage), LogicalResourceId="UsersTable")["StackResourceDetail"]["PhysicalResourceId"]
-    result = subprocess.run([str(binary), "grant", "--email", email], env={**os.environ, "USERS_TABLE": table,
-                            "AWS_ENDPOINT_URL": endpoint()}, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"granting {email} the admin role failed: {result.stderr.strip()}")
-    print(result.stdout.strip())
+    print(operator_command(args, "users-admin", "grant", "--email", email, env={"USERS_TABLE": table}))
 
 
 def seed(args) -> None:

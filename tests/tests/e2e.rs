@@ -709,6 +709,32 @@ async fn redelivered_events_reserve_charge_and_notify_once() {
 }
 
 /// The envelope JSON of the `event_type` outbox item about `order_id` in `table`.
+#[tokio::test]
+async fn tokens_are_eddsa_and_verify_with_the_published_jwks_alone() {
+    let shop = Shop::connect();
+    let customer = shop.customer().await;
+    let (status, jwks) = shop
+        .call(Method::GET, "/.well-known/jwks.json", None, None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{jwks}");
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|key| key["kty"] == "OKP" && key.get("d").is_none()),
+        "public Ed25519 keys only: {jwks}"
+    );
+    let verifier = shared::auth::JwtKeys::from_jwks_json(&jwks.to_string()).unwrap();
+    let identity = verifier.verify(&customer.token).unwrap();
+    assert_eq!(identity.role, shared::auth::Role::Customer);
+    // What every other API does with the same keys: the token opens a customer's list.
+    let (status, _) = shop
+        .call(Method::GET, "/orders", None, Some(&customer.token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 /// A `next_token` as the unsigned format before signed cursors made it: base64url of a JSON key
 /// with the right attribute names, whatever values a client chose.
 fn unsigned_token(key: &Value) -> String {

@@ -4,12 +4,11 @@ use inventory::http::InventoryApi;
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use shared::auth::{JwtKeys, Role};
+use shared::auth::Role;
 use uuid::Uuid;
 
 use crate::fixture;
 
-const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 const PRODUCT: &str = "7d0f3b3e-1c2a-4c55-9a43-0b6f7f3f9d10";
 
 fn api() -> InventoryApi<InMemoryInventoryStore> {
@@ -17,7 +16,7 @@ fn api() -> InventoryApi<InMemoryInventoryStore> {
     store.put_stock(Uuid::parse_str(PRODUCT).unwrap(), 5, 3);
     InventoryApi {
         store,
-        keys: JwtKeys::from_secret(SECRET).unwrap(),
+        keys: shared::auth::testing::verifier(),
     }
 }
 
@@ -25,8 +24,7 @@ fn request(name: &str, role: Option<Role>, body: Option<Value>, path: Option<&st
     let mut event = fixture(name);
     match role {
         Some(role) => {
-            let token = JwtKeys::from_secret(SECRET)
-                .unwrap()
+            let token = shared::auth::testing::issuer()
                 .issue(&Uuid::new_v4().to_string(), role, Utc::now())
                 .unwrap();
             event["headers"]["authorization"] = json!(format!("Bearer {}", token.access_token));

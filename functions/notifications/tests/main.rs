@@ -12,7 +12,7 @@ use notifications::http::NotificationsApi;
 use notifications::ports::NotificationStatus;
 use notifications::worker::handle_batch;
 use serde_json::{Value, json};
-use shared::auth::{JwtKeys, Role};
+use shared::auth::Role;
 use shared::pagination::Cursors;
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
@@ -254,10 +254,10 @@ async fn a_user_lists_their_own_notifications_newest_first_paginated() {
     ] {
         failed(&store, &sender, name).await;
     }
-    let keys = JwtKeys::from_secret(SECRET).unwrap();
+    let keys = shared::auth::testing::issuer();
     let api = NotificationsApi {
         store,
-        keys: keys.clone(),
+        keys: shared::auth::testing::verifier(),
         cursors: Cursors::from_secret(SECRET).unwrap(),
     };
     let mine = keys

@@ -5,12 +5,12 @@ use orders::adapters::memory::{InMemoryOrderRepository, InMemoryPaymentGateway};
 use orders::http::OrdersApi;
 use orders::worker::handle_event;
 use serde_json::{Value, json};
-use shared::auth::{JwtKeys, Role};
+use shared::auth::Role;
 use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
 use shared::events::{StockLine, StockReserved};
 use uuid::Uuid;
 
-use crate::{SECRET, api, fixture};
+use crate::{api, fixture};
 
 type Api = OrdersApi<InMemoryOrderRepository, InMemoryPaymentGateway>;
 
@@ -21,8 +21,7 @@ impl Req {
         Self(fixture(name))
     }
     fn by(mut self, customer: Uuid) -> Self {
-        let token = JwtKeys::from_secret(SECRET)
-            .unwrap()
+        let token = shared::auth::testing::issuer()
             .issue(&customer.to_string(), Role::Customer, Utc::now())
             .unwrap();
         self.0["headers"]["authorization"] = json!(format!("Bearer {}", token.access_token));

@@ -10,7 +10,6 @@ mod worker;
 use orders::adapters::memory::{InMemoryOrderRepository, InMemoryPaymentGateway};
 use orders::http::OrdersApi;
 use serde_json::Value;
-use shared::auth::JwtKeys;
 use shared::money::{Currency, Money};
 use shared::pagination::Cursors;
 use uuid::Uuid;
@@ -35,7 +34,7 @@ pub fn api(products: &[Uuid]) -> OrdersApi<InMemoryOrderRepository, InMemoryPaym
     OrdersApi {
         repo,
         gateway: InMemoryPaymentGateway::default(),
-        keys: JwtKeys::from_secret(SECRET).unwrap(),
+        keys: shared::auth::testing::verifier(),
         cursors: Cursors::from_secret(SECRET).unwrap(),
     }
 }

@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, Response};
 use products::adapters::memory::InMemoryProductRepository;
 use products::http::ProductsApi;
 use serde_json::{Value, json};
-use shared::auth::{JwtKeys, Role};
+use shared::auth::Role;
 use shared::pagination::Cursors;
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
@@ -19,13 +19,12 @@ fn api() -> ProductsApi<InMemoryProductRepository> {
     ProductsApi {
         cursors: Cursors::from_secret(SECRET).unwrap(),
         repo: InMemoryProductRepository::default(),
-        keys: JwtKeys::from_secret(SECRET).unwrap(),
+        keys: shared::auth::testing::verifier(),
     }
 }
 
 fn token(role: Role) -> String {
-    JwtKeys::from_secret(SECRET)
-        .unwrap()
+    shared::auth::testing::issuer()
         .issue("0b9c8f4e-5d7a-4e8b-9a1c-2f3e4d5c6b7a", role, Utc::now())
         .unwrap()
         .access_token

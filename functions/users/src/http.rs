@@ -6,7 +6,7 @@ use lambda_http::http::header::{ALLOW, CACHE_CONTROL, HeaderValue, LOCATION, RET
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use shared::auth::{Identity, JwtKeys, Role};
+use shared::auth::{Identity, Role, SigningKeys};
 use shared::envelope::Trace;
 use shared::http::{
     IntoProblem, Problem, Validation, json_response, parse_json, respond, unexpected,
@@ -24,7 +24,8 @@ use crate::service::{
 pub struct UsersApi<R, H> {
     pub repo: R,
     pub hasher: H,
-    pub keys: JwtKeys,
+    /// Signs tokens, verifies them, and publishes the public keys.
+    pub keys: SigningKeys,
     /// Failed logins allowed per email and window (`LOGIN_MAX_FAILURES`,
     /// `LOGIN_FAILURE_WINDOW_SECONDS`).
     pub login_limit: LoginLimit,
@@ -118,9 +119,10 @@ impl IntoProblem for ApiError {
     }
 }
 
-const ROUTES: [(&str, &[Method]); 3] = [
+const ROUTES: [(&str, &[Method]); 4] = [
     ("/users", &[Method::POST]),
     ("/auth/token", &[Method::POST]),
+    ("/.well-known/jwks.json", &[Method::GET]),
     ("/users/me", &[Method::GET, Method::PATCH]),
 ];
 
@@ -145,6 +147,7 @@ impl<R: UserRepository + LoginFailures, H: PasswordHasher> UsersApi<R, H> {
         match (request.method().clone(), path) {
             (Method::POST, "/users") => self.register(request, trace).await,
             (Method::POST, "/auth/token") => self.token(request).await,
+            (Method::GET, "/.well-known/jwks.json") => Ok(self.jwks()),
             (Method::GET, "/users/me") => self.me(request).await,
             (Method::PATCH, "/users/me") => self.patch_me(request, trace).await,
             (_, path) => Err(route_problem(path).into()),
@@ -185,7 +188,7 @@ impl<R: UserRepository + LoginFailures, H: PasswordHasher> UsersApi<R, H> {
         let token = match service::login(
             &self.repo,
             &self.hasher,
-            &self.keys,
+            self.keys.issuer(),
             &self.login_limit,
             &body.email,
             body.password,
@@ -213,8 +216,19 @@ impl<R: UserRepository + LoginFailures, H: PasswordHasher> UsersApi<R, H> {
         Ok(response)
     }
 
+    /// The public keys tokens are verified with (RFC 7517), for any verifier to fetch.
+    fn jwks(&self) -> Response<Body> {
+        let mut response = json_response(StatusCode::OK, self.keys.jwks());
+        // Keys change only with a rotation, which keeps the old key valid for a token's life.
+        response.headers_mut().insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        );
+        response
+    }
+
     fn caller(&self, request: &Request) -> Result<UserId, ApiError> {
-        let identity: Identity = self.keys.authenticate(request)?;
+        let identity: Identity = self.keys.verifier().authenticate(request)?;
         // A token this service signed always has a UUID subject; anything else is not ours.
         UserId::parse(&identity.user_id)
             .ok_or_else(|| Problem::unauthorized("the bearer token is invalid or expired").into())

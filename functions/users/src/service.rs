@@ -1,7 +1,7 @@
 //! The users use cases. Each takes the ports it needs and returns its own error type.
 
 use chrono::{DateTime, Duration, Utc};
-use shared::auth::{IssuedToken, JwtKeys, Role};
+use shared::auth::{IssuedToken, Role, TokenIssuer};
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{UserProfileUpdated, UserRegistered, UserRole, UserRoleChanged};
 use shared::retry::{Backoff, Retry};
@@ -193,7 +193,7 @@ pub async fn register<R: UserRepository, H: PasswordHasher>(
 pub async fn login<R: UserRepository + LoginFailures, H: PasswordHasher>(
     repo: &R,
     hasher: &H,
-    keys: &JwtKeys,
+    issuer: &TokenIssuer,
     limit: &LoginLimit,
     email: &str,
     password: String,
@@ -244,7 +244,7 @@ pub async fn login<R: UserRepository + LoginFailures, H: PasswordHasher>(
             if failures > 0 {
                 repo.clear(&key, window).await?;
             }
-            let token = keys
+            let token = issuer
                 .issue(&user.id.to_string(), user.role, now)
                 .map_err(|err| LoginError::Unexpected(err.into()))?;
             tracing::info!(user_id = %user.id, "token issued");

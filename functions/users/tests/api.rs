@@ -17,14 +17,13 @@ use users::admin;
 use users::http::UsersApi;
 use users::service::{self, ChangeRoleError, LoginError, LoginLimit};
 
-const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 const PASSWORD: &str = "correct horse battery";
 
 fn api() -> UsersApi<InMemoryUserRepository, CountingHasher> {
     UsersApi {
         repo: InMemoryUserRepository::default(),
         hasher: CountingHasher::default(),
-        keys: JwtKeys::from_secret(SECRET).unwrap(),
+        keys: shared::auth::testing::signing_keys(),
         login_limit: LoginLimit::default(),
     }
 }
@@ -121,7 +120,10 @@ async fn registering_any_email_makes_a_customer_even_one_an_admin_gave_up() {
     // Whatever address registers, nobody self-registers into the admin role.
     assert_eq!(register(&api, "OPS@Example.org").await["role"], "customer");
     let token = token(&api, "ops@example.org").await;
-    assert_eq!(api.keys.verify(&token).unwrap().role, Role::Customer);
+    assert_eq!(
+        api.keys.verifier().verify(&token).unwrap().role,
+        Role::Customer
+    );
 }
 
 /// Runs the operator's command, as `users-admin grant|revoke --email <email>` does.
@@ -138,15 +140,24 @@ async fn an_operator_grant_or_revoke_applies_to_tokens_issued_afterwards_with_us
 
     operator(&api, &["grant", "--email", "OPS@example.org"]).await;
     let granted = token(&api, "ops@example.org").await;
-    assert_eq!(api.keys.verify(&granted).unwrap().role, Role::Admin);
+    assert_eq!(
+        api.keys.verifier().verify(&granted).unwrap().role,
+        Role::Admin
+    );
     // A token carries the role it was issued with, until it expires.
-    assert_eq!(api.keys.verify(&before).unwrap().role, Role::Customer);
+    assert_eq!(
+        api.keys.verifier().verify(&before).unwrap().role,
+        Role::Customer
+    );
     let me = api.handle(request("me.json", None, Some(&granted))).await;
     assert_eq!(body(&me)["role"], "admin");
 
     operator(&api, &["revoke", "--email", "ops@example.org"]).await;
     let revoked = token(&api, "ops@example.org").await;
-    assert_eq!(api.keys.verify(&revoked).unwrap().role, Role::Customer);
+    assert_eq!(
+        api.keys.verifier().verify(&revoked).unwrap().role,
+        Role::Customer
+    );
 
     let changes: Vec<_> = api
         .repo
@@ -454,7 +465,7 @@ async fn the_limit_lifts_when_its_window_ends_and_retry_after_points_there() {
         service::login(
             &api.repo,
             &api.hasher,
-            &api.keys,
+            api.keys.issuer(),
             &limit,
             "ada@example.org",
             password.to_owned(),
@@ -508,7 +519,8 @@ async fn token_returns_422_when_a_field_is_missing() {
 #[tokio::test]
 async fn me_returns_401_without_a_valid_token() {
     let api = api();
-    let forged = JwtKeys::from_secret(b"another-secret-another-secret-xx")
+    let forged = shared::auth::testing::key_set_from_seed(9)
+        .issuer()
         .unwrap()
         .issue(
             "6c2a3f0e-0000-4000-8000-000000000000",
@@ -519,6 +531,7 @@ async fn me_returns_401_without_a_valid_token() {
         .access_token;
     let expired = api
         .keys
+        .issuer()
         .issue(
             "6c2a3f0e-0000-4000-8000-000000000000",
             Role::Customer,
@@ -528,6 +541,7 @@ async fn me_returns_401_without_a_valid_token() {
         .access_token;
     let not_a_uuid = api
         .keys
+        .issuer()
         .issue("someone", Role::Customer, Utc::now())
         .unwrap()
         .access_token;
@@ -553,6 +567,7 @@ async fn me_returns_404_when_the_tokens_user_does_not_exist() {
     let api = api();
     let token = api
         .keys
+        .issuer()
         .issue(
             &uuid::Uuid::new_v4().to_string(),
             Role::Customer,
@@ -717,4 +732,31 @@ async fn neither_responses_nor_logs_ever_contain_the_password_its_hash_or_the_to
         assert!(!bodies.contains(secret), "{secret:?} in a response");
         assert!(!logs.contains(secret), "{secret:?} in the logs");
     }
+}
+
+#[tokio::test]
+async fn the_jwks_lets_a_verifier_with_only_public_keys_accept_our_tokens() {
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let token = token(&api, "ada@example.org").await;
+    let response = api
+        .handle(raw_request("GET", "/.well-known/jwks.json", ""))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.body());
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+    assert_eq!(response.headers()[CACHE_CONTROL], "public, max-age=300");
+    let jwks = body(&response);
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert!(jwks["keys"][0].get("d").is_none(), "never a private part");
+    let verifier = JwtKeys::from_jwks_json(&jwks.to_string()).unwrap();
+    assert_eq!(
+        verifier.verify(&token).unwrap().role,
+        Role::Customer,
+        "another function verifies with the published keys alone"
+    );
+    let post = api
+        .handle(raw_request("POST", "/.well-known/jwks.json", "{}"))
+        .await;
+    assert_problem(&post, 405);
+    assert_eq!(post.headers()[ALLOW], "GET");
 }

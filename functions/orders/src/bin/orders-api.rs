@@ -11,7 +11,7 @@ use shared::pagination::Cursors;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("ORDERS_TABLE")?;
-    let keys = JwtKeys::from_secret(config::required("JWT_SECRET")?.as_bytes())?;
+    let keys = JwtKeys::from_env()?;
     let sdk = config::aws_sdk_config().await;
     let cursors = Cursors::from_secrets_manager(&sdk).await?;
     let client = aws_sdk_dynamodb::Client::new(&sdk);

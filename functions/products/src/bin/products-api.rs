@@ -11,7 +11,7 @@ use shared::pagination::Cursors;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("PRODUCTS_TABLE")?;
-    let keys = JwtKeys::from_secret(config::required("JWT_SECRET")?.as_bytes())?;
+    let keys = JwtKeys::from_env()?;
     let sdk = config::aws_sdk_config().await;
     let api = ProductsApi {
         repo: DynamoDbProductRepository::new(aws_sdk_dynamodb::Client::new(&sdk), table),

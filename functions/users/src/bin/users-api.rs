@@ -1,7 +1,7 @@
 use std::convert::Infallible;
 
 use lambda_http::{Request, service_fn};
-use shared::auth::JwtKeys;
+use shared::auth::SigningKeys;
 use shared::config;
 use users::adapters::{argon::Argon2Hasher, dynamodb::DynamoDbUserRepository};
 use users::http::UsersApi;
@@ -11,7 +11,6 @@ use users::service::LoginLimit;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("USERS_TABLE")?;
-    let keys = JwtKeys::from_secret(config::required("JWT_SECRET")?.as_bytes())?;
     let defaults = LoginLimit::default();
     let login_limit = LoginLimit {
         max_failures: optional_parsed("LOGIN_MAX_FAILURES")?.unwrap_or(defaults.max_failures),
@@ -22,6 +21,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         return Err("LOGIN_MAX_FAILURES and LOGIN_FAILURE_WINDOW_SECONDS must be positive".into());
     }
     let sdk = config::aws_sdk_config().await;
+    let keys = SigningKeys::from_secrets_manager(&sdk).await?;
     let repo = DynamoDbUserRepository::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let api = UsersApi {
         repo,
