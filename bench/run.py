@@ -60,7 +60,7 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 BENCH_VENV = ROOT / ".venv-bench"
 
 MB = 1_000_000
-BUDGETS = {  # DESIGN.md, "Performance budgets"
+BUDGETS = {  # docs/design.md, "Performance budgets"
     "size_bytes": 8 * MB,
     "cold_start_ms": 15.0,
     "peak_rss_kib": 32 * 1024,

@@ -1,4 +1,4 @@
-//! The typed contracts of every event in the system (DESIGN.md, "services" table).
+//! The typed contracts of every event in the system (docs/design.md, "Services" table).
 //!
 //! Each payload is a plain serde type implementing [`Event`]; [`DomainEvent`] is the closed set a
 //! consumer decodes into. JSON Schemas generated from these types are checked in under
