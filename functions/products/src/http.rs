@@ -107,6 +107,13 @@ impl IntoProblem for ApiError {
             Self::Create(CreateError::SkuTaken) => {
                 Problem::conflict("another product already has this SKU")
             }
+            Self::Create(CreateError::Contended) => {
+                tracing::warn!("product creation kept conflicting; answered 503");
+                Problem::service_unavailable(
+                    "the service is busy; retry the same request after the Retry-After delay",
+                    std::time::Duration::from_secs(1),
+                )
+            }
             Self::Change(ChangeError::NotFound) => Problem::not_found("no such product"),
             Self::Change(ChangeError::VersionMismatch { current }) => {
                 Problem::precondition_failed(format!(

@@ -27,6 +27,10 @@ pub struct NewProduct {
 pub enum CreateError {
     #[error("SKU already in use")]
     SkuTaken,
+    /// Every attempt lost a race on the same items: nothing was written, the same request may
+    /// succeed in a moment.
+    #[error("creating the product kept conflicting with concurrent writes")]
+    Contended,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -95,12 +99,7 @@ pub async fn create_product<R: ProductRepository>(
             }
         })
         .await
-        .unwrap_or_else(|()| {
-            Err(CreateError::Unexpected(anyhow::anyhow!(
-                "creating the product still conflicted after {} attempts",
-                Backoff::CONTENTION.attempts
-            )))
-        })?;
+        .unwrap_or(Err(CreateError::Contended))?;
     tracing::info!(product_id = %product.id, "product created");
     Ok(product)
 }

@@ -214,6 +214,18 @@ async fn a_create_retries_transaction_conflicts_until_it_is_stored() {
 }
 
 #[tokio::test]
+async fn a_create_that_keeps_conflicting_is_a_503_with_retry_after_and_stores_nothing() {
+    let api = api();
+    api.repo.inject_create_conflicts(100);
+    let response = api
+        .handle(Req::sample("create.json").by_admin().build())
+        .await;
+    assert_problem(&response, 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert!(api.repo.outbox().is_empty());
+}
+
+#[tokio::test]
 async fn invalid_fields_are_a_422_listing_each_one() {
     let api = api();
     let request = Req::sample("create.json")

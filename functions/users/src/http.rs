@@ -108,6 +108,13 @@ impl IntoProblem for ApiError {
             Self::Profile(ProfileError::NotFound) | Self::Update(UpdateProfileError::NotFound) => {
                 Problem::not_found("this user does not exist")
             }
+            Self::Register(RegisterError::Contended) => {
+                tracing::warn!("registration kept conflicting; answered 503");
+                Problem::service_unavailable(
+                    "the service is busy; retry the same request after the Retry-After delay",
+                    std::time::Duration::from_secs(1),
+                )
+            }
             Self::Update(UpdateProfileError::Conflict) => {
                 Problem::conflict("the profile is being changed concurrently; try again")
             }

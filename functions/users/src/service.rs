@@ -24,6 +24,10 @@ pub struct Register {
 pub enum RegisterError {
     #[error("email already registered")]
     EmailTaken,
+    /// Every attempt lost a race on the same items: nothing was written, the same request may
+    /// succeed in a moment.
+    #[error("registration kept conflicting with concurrent writes")]
+    Contended,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -172,12 +176,7 @@ pub async fn register<R: UserRepository, H: PasswordHasher>(
             }
         })
         .await
-        .unwrap_or_else(|()| {
-            Err(RegisterError::Unexpected(anyhow::anyhow!(
-                "registration still conflicted after {} attempts",
-                Backoff::CONTENTION.attempts
-            )))
-        })?;
+        .unwrap_or(Err(RegisterError::Contended))?;
     tracing::info!(user_id = %user.id, role = ?user.role, "user registered");
     Ok(user)
 }

@@ -267,6 +267,16 @@ async fn a_registration_retries_transaction_conflicts_until_it_is_stored() {
 }
 
 #[tokio::test]
+async fn a_registration_that_keeps_conflicting_is_a_503_with_retry_after_and_stores_nothing() {
+    let api = api();
+    api.repo.inject_create_conflicts(100);
+    let response = api.handle(request("register.json", None, None)).await;
+    assert_problem(&response, 503);
+    assert_eq!(response.headers()[RETRY_AFTER], "1");
+    assert!(api.repo.outbox().is_empty());
+}
+
+#[tokio::test]
 async fn register_returns_422_listing_every_invalid_field() {
     let response = api()
         .handle(request(
