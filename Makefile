@@ -15,9 +15,16 @@ LAMBDA_DIR  := target/lambda-arm64
 # The binaries the SAM template deploys as functions. Others (users-admin, the operator's
 # command) are never packaged as Lambda zips.
 LAMBDA_BINS := $(addprefix --bin ,$(sort $(shell sed -n 's/^ *Binary: *//p' infra/template.yaml)))
-STAGE       ?= local
+# make admin acts on stage local unless told; make deploy / destroy on dev.
+ADMIN_STAGE  = $(or $(STAGE),local)
+DEPLOY_STAGE = $(or $(STAGE),dev)
+# The local defaults exported above must not reach a deploy to AWS: there the caller's own
+# credentials, region and endpoints apply. Unsets each one this Makefile set (not one the caller did).
+# (AWS_DEFAULT_REGION defaults to AWS_REGION: the caller's region when the caller set that.)
+AWS_AS_CALLER := env $(foreach v,AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY,$(if $(filter file,$(origin $(v))),-u $(v))) \
+  $(if $(and $(filter file,$(origin AWS_DEFAULT_REGION)),$(filter file,$(origin AWS_REGION))),-u AWS_DEFAULT_REGION)
 
-.PHONY: help setup up emulator demo down admin build build-local watch test test-emulator bench lint fmt schemas deploy clean
+.PHONY: help setup up emulator demo down admin build build-local watch test test-emulator bench lint fmt schemas deploy destroy sam-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,7 +52,7 @@ down: ## stop the emulator and every process it started
 
 admin: ## grant a registered user the admin role on the local stack: make admin EMAIL=ops@example.org (REVOKE=1 revokes)
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=<a registered user's email> [REVOKE=1] [STAGE=local]"; exit 2; }
-	USERS_TABLE=$(STAGE)-users cargo run --quiet --locked -p users --bin users-admin -- $(if $(REVOKE),revoke,grant) --email "$(EMAIL)"
+	USERS_TABLE=$(ADMIN_STAGE)-users cargo run --quiet --locked -p users --bin users-admin -- $(if $(REVOKE),revoke,grant) --email "$(EMAIL)"
 
 build: setup ## release build of every function for AWS (arm64 zips in target/lambda-arm64)
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
@@ -79,9 +86,15 @@ fmt: ## format the code
 schemas: ## regenerate events/schemas/ from the Rust contracts
 	UPDATE_SCHEMAS=1 cargo test --locked -p shared schemas
 
-deploy: build ## deploy to a real AWS account with SAM (needs credentials; never run by tests)
-	@command -v sam >/dev/null || { echo "install the AWS SAM CLI: pip install aws-sam-cli"; exit 1; }
-	cd infra && sam deploy --guided
+deploy: ## sam build + sam deploy to AWS as stack serverless-shop-$(STAGE) (STAGE=dev unless told; guided the first time)
+	@$(AWS_AS_CALLER) STAGE=$(DEPLOY_STAGE) scripts/sam-deploy.sh
+
+destroy: ## sam delete of stack serverless-shop-$(STAGE) (STAGE=dev unless told); asks before deleting
+	@scripts/setup-venv.sh .venv-sam infra/sam-requirements.lock >/dev/null
+	cd infra && $(AWS_AS_CALLER) SAM_CLI_TELEMETRY=0 $(CURDIR)/.venv-sam/bin/sam delete --config-env $(DEPLOY_STAGE) --stack-name serverless-shop-$(DEPLOY_STAGE) $(SAM_DELETE_ARGS)
+
+sam-check: setup ## the AWS path, locally: sam build + sam deploy of stage "sam" onto the emulator, then a smoke walk
+	@scripts/sam-check.sh
 
 clean: down ## remove build output and local state
 	cargo clean

@@ -5,6 +5,7 @@ emulator, and seeds a demo catalog.
     scripts/stack.py deploy [--profile debug|release] [--stage local]
     scripts/stack.py outputs [--stage local]
     scripts/stack.py seed [--profile debug|release] [--stage local]
+    scripts/stack.py literal-concurrency --template infra/.aws-sam/build/template.yaml
 
 `deploy` zips each function's bootstrap (built for this machine by `cargo build --bins`), uploads
 the zips to the emulator's S3 (`aws cloudformation package` ignores --endpoint-url for its
@@ -94,6 +95,18 @@ def localised_template(text: str, locations: dict[str, str]) -> str:
     if count == 0:
         sys.exit("template rewrite found no MaximumConcurrency: !Ref WorkerMaximumConcurrency")
     return localised
+
+
+def literal_concurrency(args) -> None:
+    """`sam deploy` onto the emulator (make sam-check): the same MaximumConcurrency rewrite as
+    localised_template, in the template `sam build` wrote (`Ref:` long form or `!Ref`)."""
+    path = Path(args.template)
+    text, count = re.subn(r"(MaximumConcurrency:)\s*(?:!Ref\s+|Ref:\s*)WorkerMaximumConcurrency\b",
+                          rf"\g<1> {WORKER_MAXIMUM_CONCURRENCY}", path.read_text())
+    if count == 0:
+        sys.exit(f"{path}: no MaximumConcurrency refers to WorkerMaximumConcurrency")
+    path.write_text(text)
+    print(f"{path}: {count} MaximumConcurrency set to {WORKER_MAXIMUM_CONCURRENCY} (the emulator's SQS poller needs a number)")
 
 
 def zip_bootstrap(binary: Path) -> bytes:
@@ -280,11 +293,12 @@ def seed(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["deploy", "outputs", "seed"])
+    parser.add_argument("command", choices=["deploy", "outputs", "seed", "literal-concurrency"])
     parser.add_argument("--stage", default="local")
     parser.add_argument("--profile", default="debug", choices=["debug", "release"])
+    parser.add_argument("--template", help="literal-concurrency: the template sam build wrote")
     args = parser.parse_args()
-    {"deploy": deploy, "outputs": print_outputs, "seed": seed}[args.command](args)
+    {"deploy": deploy, "outputs": print_outputs, "seed": seed, "literal-concurrency": literal_concurrency}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The path to AWS, proven locally: what `make deploy` runs (scripts/sam-deploy.sh: signing keys,
+# `sam build`, `sam deploy`), aimed at the emulator as stack serverless-shop-sam, then the demo
+# walk (scripts/demo.py) through that stack's HTTP API. Every step is timed.
+#   scripts/sam-check.sh          (make sam-check)
+# Starts its own emulator when none answers on AWS_ENDPOINT_URL, and stops it afterwards.
+# Differences from a deploy to AWS, each forced by running locally:
+#   - Architecture=x86_64: the emulator runs each bootstrap as a process on this machine;
+#   - SAM_BUILD_MODE=debug: the debug profile the rest of the local suite builds;
+#   - not guided, no confirmation: --resolve-s3 --no-confirm-changeset, into the emulator's S3;
+#   - the workers' ScalingConfig.MaximumConcurrency becomes the literal 5 in the built template
+#     (.aws-sam/build/template.yaml) before sam deploy sends it: ministack 1.5.33 keeps a Number
+#     parameter a string, and its SQS poller, comparing it with an integer, stops delivering
+#     from every queue (the one rewrite scripts/stack.py makes too; AWS converts the value).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
+case "${AWS_ENDPOINT_URL#*://}" in
+  127.0.0.1:* | localhost:*) ;;
+  *) echo "refusing: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is not the local emulator" >&2; exit 1 ;;
+esac
+export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0
+stage=sam
+target="${CARGO_TARGET_DIR:-$root/target}"
+
+step() { printf '\n==> %s\n' "$*"; }
+declare -a timings=()
+timed() {
+  local name=$1 start=$SECONDS; shift
+  "$@"
+  timings+=("$(printf '%-28s %4d s' "$name" $(( SECONDS - start )))")
+}
+
+started_emulator=0
+if ! scripts/emulator.sh status >/dev/null 2>&1; then
+  step "start the emulator"
+  timed "emulator up" scripts/emulator.sh up
+  started_emulator=1
+fi
+cleanup() { if [[ $started_emulator == 1 ]]; then scripts/emulator.sh down; fi; }
+trap cleanup EXIT
+
+step "SAM CLI venv (.venv-sam from infra/sam-requirements.lock)"
+timed "sam install" scripts/setup-venv.sh .venv-sam infra/sam-requirements.lock
+
+# users-keys for the signing keys, users-admin for the demo admin (scripts/stack.py seed): the
+# workspace's debug binaries, as scripts/test.sh builds them (a no-op after it).
+step "operator commands (cargo build --workspace --bins)"
+timed "cargo build (operator cmds)" cargo build --locked --workspace --bins
+
+step "scripts/sam-deploy.sh: signing keys, sam build, sam deploy (stack serverless-shop-$stage)"
+timed "sam build + deploy" env STAGE=$stage ARCH=x86_64 SAM_BUILD_MODE=debug SAM_GUIDED=0 \
+  USERS_KEYS="$target/debug/users-keys" \
+  SAM_AFTER_BUILD="$root/.venv/bin/python $root/scripts/stack.py literal-concurrency --template .aws-sam/build/template.yaml" \
+  SAM_DEPLOY_ARGS="--resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset --no-progressbar" \
+  scripts/sam-deploy.sh
+
+step "smoke: seed the demo catalog and walk through the shop on the SAM-deployed stack"
+.venv/bin/python scripts/stack.py outputs --stage $stage  # .local/api-url.sam, .local/stack.sam.json
+timed "seed" .venv/bin/python scripts/stack.py seed --stage $stage
+timed "demo walk" env SHOP_API_URL="$(cat .local/api-url.$stage)" .venv/bin/python scripts/demo.py
+
+step "timings"
+printf '   %s\n' "${timings[@]}"
