@@ -55,7 +55,7 @@ step "scripts/sam-deploy.sh: signing keys, sam build, sam deploy (stack serverle
 timed "sam build + deploy" env STAGE=$stage ARCH=x86_64 SAM_BUILD_MODE=debug SAM_GUIDED=0 \
   USERS_KEYS="$target/debug/users-keys" \
   SAM_AFTER_BUILD="$root/.venv/bin/python $root/scripts/stack.py literal-concurrency --template .aws-sam/build/template.yaml" \
-  SAM_DEPLOY_ARGS="--resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset --no-progressbar" \
+  SAM_DEPLOY_ARGS="--resolve-s3 --no-confirm-changeset --no-progressbar" \
   scripts/sam-deploy.sh
 
 step "smoke: seed the demo catalog and walk through the shop on the SAM-deployed stack"

@@ -71,12 +71,12 @@ fi
 echo "==> sam deploy ($stack$([[ $guided == 1 ]] && echo ', guided: answers saved in infra/samconfig.toml'))"
 if [[ $guided == 1 ]]; then
   timed sam deploy --guided --config-env "$stage" --stack-name "$stack" \
-    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
     --parameter-overrides "${overrides[@]}" ${SAM_DEPLOY_ARGS:-}
 else
   # Parameters not given here keep the stack's previous values (sam sends UsePreviousValue).
   timed sam deploy --config-env "$stage" --stack-name "$stack" \
-    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
     --parameter-overrides "${overrides[@]}" ${SAM_DEPLOY_ARGS:-}
 fi
 
