@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""A walk through the shop against the stack `make up` deployed (or the one at SHOP_API_URL): register, log in, browse,
-order and watch it reach CONFIRMED with its notification; then an order for something out of
-stock (REJECTED) and one paid with a declined card (CANCELLED, stock released). Prints each step
-and exits non-zero as soon as an expectation fails."""
+"""A walk through the shop against the stack `make up` deployed (or the one at SHOP_API_URL):
+register, log in, browse, order and watch it reach CONFIRMED with its notification; then an
+order for something out of stock (REJECTED) and one paid with a declined card (CANCELLED, stock
+released). Prints each step and exits non-zero as soon as an expectation fails."""
 import json
 import os
 import sys

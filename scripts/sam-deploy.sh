@@ -5,7 +5,8 @@
 # 1. the stage's token signing keys: `users-keys ensure` creates the Secrets Manager secret
 #    serverless-shop/<stage>/jwt-signing-keys unless it exists; `users-keys jwks` prints the
 #    public keys, passed as JwtPublicKeys (and the secret's name as JwtSigningSecretName);
-# 2. `sam build` (cargo lambda build of every function, for ARCH: arm64 unless told);
+# 2. `sam validate --lint`, `sam build` (cargo lambda build of every function, for ARCH:
+#    arm64 unless told);
 # 3. `sam deploy`: `--guided` the first time (it saves the answers in infra/samconfig.toml under
 #    [<stage>.deploy]), from infra/samconfig.toml afterwards.
 # Environment:
@@ -52,6 +53,9 @@ case "$jwks" in
 esac
 case "$jwks" in *"'"* | *'\'*) echo "the JWKS holds a quote or backslash sam cannot pass" >&2; exit 1 ;; esac
 overrides=("Stage=$stage" "Architecture=$arch" "JwtSigningSecretName=$secret" "JwtPublicKeys='$jwks'")
+
+echo "==> sam validate --lint"
+timed sam validate --lint --template infra/template.yaml
 
 echo "==> sam build ($arch${SAM_BUILD_MODE:+, $SAM_BUILD_MODE})"
 if [[ $arch == arm64 ]] && ! rustup target list --installed | grep -q aarch64-unknown-linux-gnu; then
