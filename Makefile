@@ -98,4 +98,4 @@ sam-check: setup ## the AWS path, locally: sam build + sam deploy of stage "sam"
 
 clean: down ## remove build output and local state
 	cargo clean
-	rm -rf .local
+	rm -rf .local infra/.aws-sam
