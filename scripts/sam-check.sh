@@ -3,6 +3,7 @@
 # `sam build`, `sam deploy`), aimed at the emulator as stack serverless-shop-sam, then the demo
 # walk (scripts/demo.py) through that stack's HTTP API. Every step is timed.
 #   scripts/sam-check.sh          (make sam-check)
+#   SAM_CHECK_DELETE=1 scripts/sam-check.sh   also deletes the stack afterwards (make test does)
 # Starts its own emulator when none answers on AWS_ENDPOINT_URL, and stops it afterwards.
 # Differences from a deploy to AWS, each forced by running locally:
 #   - Architecture=x86_64: the emulator runs each bootstrap as a process on this machine;
@@ -62,6 +63,12 @@ step "smoke: seed the demo catalog and walk through the shop on the SAM-deployed
 .venv/bin/python scripts/stack.py outputs --stage $stage  # .local/api-url.sam, .local/stack.sam.json
 timed "seed" .venv/bin/python scripts/stack.py seed --stage $stage
 timed "demo walk" env SHOP_API_URL="$(cat .local/api-url.$stage)" .venv/bin/python scripts/demo.py
+
+if [[ "${SAM_CHECK_DELETE:-0}" == 1 ]]; then
+  # As `make destroy` does: what a stage leaves behind is deleted with it.
+  step "sam delete (stack serverless-shop-$stage)"
+  timed "sam delete" bash -c "cd infra && '$root/.venv-sam/bin/sam' delete --stack-name serverless-shop-$stage --region '$AWS_REGION' --no-prompts"
+fi
 
 step "timings"
 printf '   %s\n' "${timings[@]}"

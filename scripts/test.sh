@@ -55,6 +55,12 @@ rm -f "$negative_log"
 step "cargo nextest run --workspace (unit, handler, emulator and end-to-end tests)"
 cargo nextest run --locked --workspace --profile ci
 
+# The user's path to AWS, on the emulator: sam build (cargo-lambda) + sam deploy of a second
+# stack, then the demo walk through it; deleted afterwards so the restart test below meets only
+# the stack it was written for.
+step "the AWS path: make sam-check (sam build + sam deploy onto the emulator, smoke walk)"
+SAM_CHECK_DELETE=1 scripts/sam-check.sh
+
 # Last, on its own: it restarts the emulator, after which ministack's stream mappings no longer
 # deliver promptly (only the outbox sweepers carry events, a minute late; see
 # docs/local-development.md), so nothing may run after it.
