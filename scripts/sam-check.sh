@@ -48,9 +48,11 @@ step "SAM CLI venv (.venv-sam from infra/sam-requirements.lock)"
 timed "sam install" scripts/setup-venv.sh .venv-sam infra/sam-requirements.lock
 
 # users-keys for the signing keys, users-admin for the demo admin (scripts/stack.py seed): the
-# workspace's debug binaries, as scripts/test.sh builds them (a no-op after it).
-step "operator commands (cargo build --workspace --bins)"
-timed "cargo build (operator cmds)" cargo build --locked --workspace --bins
+# workspace's debug binaries, built exactly as scripts/test.sh builds them (tests and binaries in
+# one invocation), so this is a no-op after it; `--bins` alone would unify features differently
+# and rebuild a third of the tree.
+step "operator commands (cargo build --workspace --bins --tests)"
+timed "cargo build (operator cmds)" cargo build --locked --workspace --bins --tests
 
 step "scripts/sam-deploy.sh: signing keys, sam build, sam deploy (stack serverless-shop-$stage)"
 timed "sam build + deploy" env STAGE=$stage ARCH=x86_64 SAM_BUILD_MODE=debug SAM_GUIDED=0 \
