@@ -29,7 +29,7 @@ AWS_AS_CALLER := env $(foreach v,AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID A
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-setup: ## install the pinned tools (venv: ministack, cfn-lint, cargo-lambda) and fetch crates
+setup: ## install the pinned tools (venv: ministack, cfn-lint, cargo-lambda, AWS CLI) and fetch crates
 	@scripts/setup-venv.sh
 	@command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked --version 0.9.143
 	cargo fetch --locked
@@ -61,8 +61,8 @@ build: setup ## release build of every function for AWS (arm64 zips in target/la
 build-local: setup ## release build for this machine (what the local emulator runs)
 	cargo lambda build --release --locked --lambda-dir target/lambda-local $(LAMBDA_BINS)
 
-watch: setup ## serve the functions locally with cargo lambda watch (loopback only)
-	cargo lambda watch -A 127.0.0.1 -P 9000
+watch: setup ## cargo lambda watch on 127.0.0.1:9000 with the local stack's environment (make up first; OUTBOX=orders, WATCH_PORT=9000)
+	$(VENV)/bin/python scripts/stack.py watch --stage $(ADMIN_STAGE) --outbox $(or $(OUTBOX),orders) --port $(or $(WATCH_PORT),9000)
 
 test: setup ## everything CI runs: fmt, clippy, cfn-lint, emulator, all tests
 	@scripts/test.sh

@@ -6,6 +6,8 @@ emulator, and seeds a demo catalog.
     scripts/stack.py outputs [--stage local]
     scripts/stack.py seed [--profile debug|release] [--stage local]
     scripts/stack.py literal-concurrency --template infra/.aws-sam/build/template.yaml
+    scripts/stack.py watch-env [--stage local] [--outbox orders]
+    scripts/stack.py watch [--stage local] [--outbox orders] [--port 9000] [-- <cargo lambda watch options>]
 
 `deploy` zips each function's bootstrap (built for this machine by `cargo build --bins`), uploads
 the zips to the emulator's S3 (`aws cloudformation package` ignores --endpoint-url for its
@@ -14,6 +16,13 @@ template changes -- creates the token signing keys if the stage has none (`users
 the operator's command, built with the functions) and passes their public keys on
 (`users-keys jwks`), and creates or updates the stack. Only boto3 (from the project venv); every call goes to AWS_ENDPOINT_URL, which must be a
 loopback address.
+
+`watch` runs `cargo lambda watch` with the environment the deployed stack gives its functions
+(tables, topics, key references: read from each deployed function's configuration), so
+`cargo lambda invoke <function> --data-file events/...` works for every function with nothing
+exported by hand; `watch-env` prints that environment. One `cargo lambda watch` serves every
+binary with one environment: the stack's functions agree on every variable except the outbox
+relay's and sweeper's (one pair per service), so those two serve the service `--outbox` names.
 
 `seed` registers the demo admin through the API like any customer (registration only ever
 creates customers), then grants it the admin role with the operator's command, `users-admin`
@@ -291,14 +300,78 @@ def seed(args) -> None:
     print(f"admin: {ADMIN_EMAIL} / {ADMIN_PASSWORD}")
 
 
+def function_binaries(text: str) -> dict[str, str]:
+    """Each function's logical id in the template and the binary it runs."""
+    found = re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function\n(?:    .*\n)*?\s+Binary:\s*(\S+)",
+                       text, re.M)
+    binaries = dict(found)
+    expected = len(functions_in_template(text))
+    if len(binaries) != expected:
+        sys.exit(f"found {len(binaries)} functions with a binary in the template, expected {expected}")
+    return binaries
+
+
+OUTBOX_BINARIES = ("outbox-relay", "outbox-sweeper")
+
+
+def watch_environment(stage: str, outbox: str, configurations: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+    """The union of the deployed functions' environment variables, as `cargo lambda watch`
+    needs them: one environment for every binary. The outbox relay and sweeper exist once per
+    service with their own table and topic; only the `outbox` service's pair is taken."""
+    binaries = function_binaries(TEMPLATE.read_text())
+    if configurations is None:
+        cfn, lam = client("cloudformation"), client("lambda")
+        configurations = {}
+        for logical in binaries:
+            physical = cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId=logical)[
+                "StackResourceDetail"]["PhysicalResourceId"]
+            config = lam.get_function_configuration(FunctionName=physical)
+            configurations[logical] = config.get("Environment", {}).get("Variables", {})
+    services = sorted({logical[: -len(suffix)].lower() for logical, binary in binaries.items()
+                       for suffix in ("OutboxRelayFunction",) if binary == "outbox-relay" and logical.endswith(suffix)})
+    if outbox not in services:
+        sys.exit(f"--outbox {outbox!r}: the stack has outbox relays for {', '.join(services)}")
+    environment: dict[str, str] = {}
+    origin: dict[str, str] = {}
+    for logical, variables in sorted(configurations.items()):
+        if binaries[logical] in OUTBOX_BINARIES and not logical.lower().startswith(outbox):
+            continue
+        for key, value in variables.items():
+            if key in environment and environment[key] != value:
+                sys.exit(f"{key} differs between {origin[key]} and {logical}: one `cargo lambda watch` cannot serve both")
+            environment[key], origin[key] = value, logical
+    return environment
+
+
+def watch_env(args) -> None:
+    for key, value in sorted(watch_environment(args.stage, args.outbox).items()):
+        print(f"{key}={value}")
+
+
+def watch(args) -> None:
+    """`cargo lambda watch` (loopback only) with the stack's environment; replaces this process."""
+    environment = watch_environment(args.stage, args.outbox)
+    print(f"cargo lambda watch with the environment of stack {stack_name(args.stage)} (outbox: {args.outbox}): "
+          + ", ".join(sorted(environment)), flush=True)
+    extra = [a for a in args.rest if a != "--"]
+    command = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(args.port), *extra]
+    os.execvpe(command[0], command, {**os.environ, **environment, "AWS_ENDPOINT_URL": endpoint()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["deploy", "outputs", "seed", "literal-concurrency"])
+    parser.add_argument("command", choices=["deploy", "outputs", "seed", "literal-concurrency", "watch-env", "watch"])
     parser.add_argument("--stage", default="local")
     parser.add_argument("--profile", default="debug", choices=["debug", "release"])
     parser.add_argument("--template", help="literal-concurrency: the template sam build wrote")
-    args = parser.parse_args()
-    {"deploy": deploy, "outputs": print_outputs, "seed": seed, "literal-concurrency": literal_concurrency}[args.command](args)
+    parser.add_argument("--outbox", default="orders", help="watch: the service whose outbox relay and sweeper to serve")
+    parser.add_argument("--port", type=int, default=9000, help="watch: where cargo lambda invoke reaches it")
+    # watch passes whatever else it is given on to cargo lambda watch; the others take nothing else.
+    args, args.rest = parser.parse_known_args()
+    if args.rest and args.command != "watch":
+        parser.error(f"unrecognized arguments: {' '.join(args.rest)}")
+    {"deploy": deploy, "outputs": print_outputs, "seed": seed, "literal-concurrency": literal_concurrency,
+     "watch-env": watch_env, "watch": watch}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,11 @@ rm -f "$negative_log"
 step "cargo nextest run --workspace (unit, handler, emulator and end-to-end tests)"
 cargo nextest run --locked --workspace --profile ci
 
+# The make watch loop (cargo lambda watch with the stack's environment, cargo lambda invoke),
+# on its own: the watch builds the functions it serves with `cargo run`.
+step "the make watch loop: an API function and a worker under cargo lambda watch"
+cargo nextest run --locked --workspace --profile ci --run-ignored only -E 'test(/make_watch_runs/)'
+
 # The user's path to AWS, on the emulator: sam build (cargo-lambda) + sam deploy of a second
 # stack, then the demo walk through it; deleted afterwards so the restart test below meets only
 # the stack it was written for.
