@@ -19,6 +19,9 @@ cfn-lint infra/template.yaml
 step "bench harness self-test (the make bench budget check)"
 .venv/bin/python -m unittest discover -s bench -p 'test_*.py'
 
+step "scripts/stack.py unit tests"
+.venv/bin/python -m unittest discover -s scripts -p 'test_*.py'
+
 # One build for tests and function binaries: built together they share every artifact (a later
 # plain `cargo build --bins` would unify features differently and rebuild a third of the tree).
 step "build all tests and functions"
