@@ -11,6 +11,9 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_EC2_METADATA_DISABLED := true
+# How tests, seed and demo reach the functions: the HTTP API, or (API_TRANSPORT=invoke) the Lambda
+# Invoke API with API Gateway events, for LocalStack's free image, which has no HTTP APIs.
+export API_TRANSPORT ?= $(if $(filter localstack,$(EMULATOR)),invoke,http)
 LAMBDA_DIR  := target/lambda-arm64
 # The binaries the SAM template deploys as functions. Others (users-admin, the operator's
 # command) are never packaged as Lambda zips.
@@ -39,7 +42,8 @@ up: setup ## run the whole system locally: emulator, functions built, template d
 	cargo build --locked --bins
 	$(VENV)/bin/python scripts/stack.py deploy
 	$(VENV)/bin/python scripts/stack.py seed
-	@echo "HTTP API: $$(cat .local/api-url.local)   (make demo walks through a purchase)"
+	@if [[ "$$API_TRANSPORT" == invoke ]]; then echo "No HTTP API on this emulator: make demo and the tests call the functions through the Lambda Invoke API"; \
+	 else echo "HTTP API: $$(cat .local/api-url.local)   (make demo walks through a purchase)"; fi
 
 emulator: setup ## only start the local AWS emulator (no stack)
 	@scripts/emulator.sh up

@@ -33,17 +33,18 @@ import hashlib
 import io
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError
+
+from shop_api import ShopApi
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -116,6 +117,13 @@ def literal_concurrency(args) -> None:
         sys.exit(f"{path}: no MaximumConcurrency refers to WorkerMaximumConcurrency")
     path.write_text(text)
     print(f"{path}: {count} MaximumConcurrency set to {WORKER_MAXIMUM_CONCURRENCY} (the emulator's SQS poller needs a number)")
+
+
+def host_architecture() -> str:
+    """This machine's instruction set, as the template's Architecture parameter names it."""
+    machine = platform.machine().lower()
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(machine) or sys.exit(
+        f"no Lambda architecture for this machine ({machine})")
 
 
 def zip_bootstrap(binary: Path) -> bytes:
@@ -197,6 +205,9 @@ def deploy(args) -> None:
         {"ParameterKey": "LogLevel", "ParameterValue": "INFO"},
         {"ParameterKey": "WorkerQueueVisibilityTimeout", "ParameterValue": "10"},
         {"ParameterKey": "WorkerMaximumConcurrency", "ParameterValue": str(WORKER_MAXIMUM_CONCURRENCY)},
+        # The bootstraps are built for this machine: an emulator that runs them in containers
+        # (LocalStack) needs the matching architecture; ministack runs them as host processes.
+        {"ParameterKey": "Architecture", "ParameterValue": host_architecture()},
     ]
     cfn = client("cloudformation")
     name = stack_name(args.stage)
@@ -218,6 +229,31 @@ def deploy(args) -> None:
     print_outputs(args)
 
 
+def resource_blocks(text: str) -> dict[str, str]:
+    """Each top-level resource of the template: logical id -> its indented body."""
+    resources = text[text.index("\nResources:\n"):]
+    return {m.group(1): m.group(2) for m in re.finditer(r"^  (\w+):\n((?:    .*\n|[ \t]*\n)*)", resources, re.M)}
+
+
+def http_routes(text: str, stage: str) -> list[dict[str, str]]:
+    """The HTTP API's routes and the function each invokes: RouteKey -> integration -> function
+    -> its FunctionName. What an end-to-end client needs to call the functions through the Lambda
+    Invoke API where the emulator has no HTTP APIs (E2E_TRANSPORT=invoke)."""
+    blocks = resource_blocks(text)
+    routes = []
+    for logical, body in blocks.items():
+        if "Type: AWS::ApiGatewayV2::Route\n" not in body:
+            continue
+        key = re.search(r"RouteKey:\s*(.+)", body).group(1).strip()
+        integration = re.search(r"Target:\s*!Sub\s+integrations/\$\{(\w+)\}", body).group(1)
+        function = re.search(r"IntegrationUri:\s*!GetAtt\s+(\w+)\.Arn", blocks[integration]).group(1)
+        name = re.search(r"FunctionName:\s*!Sub\s+(\S+)", blocks[function]).group(1).replace("${Stage}", stage)
+        routes.append({"route_key": key, "function": name})
+    if not routes:
+        sys.exit("the template declares no AWS::ApiGatewayV2::Route")
+    return routes
+
+
 def api_id(stage: str) -> str:
     cfn = client("cloudformation")
     return cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId="HttpApi")["StackResourceDetail"]["PhysicalResourceId"]
@@ -234,24 +270,11 @@ def print_outputs(args) -> None:
     stack = client("cloudformation").describe_stacks(StackName=stack_name(args.stage))["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     # What the end-to-end tests need to find the stack (tests/tests/e2e.rs).
-    (STATE / f"stack.{args.stage}.json").write_text(json.dumps({"stage": args.stage, "api_id": api_id(args.stage), "api_url": url, "outputs": outputs}, indent=2) + "\n")
+    (STATE / f"stack.{args.stage}.json").write_text(json.dumps({
+        "stage": args.stage, "api_id": api_id(args.stage), "api_url": url, "outputs": outputs,
+        "routes": http_routes(TEMPLATE.read_text(), args.stage)}, indent=2) + "\n")
     print(f"HTTP API: {url}")
     print(f"  try: curl {url}/products")
-
-
-def call(url: str, method: str, path: str, body=None, token=None, headers=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)
-    request.add_header("content-type", "application/json")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
 
 
 DEMO_CATALOG = [
@@ -270,27 +293,28 @@ def grant_admin(args, email: str) -> None:
 
 
 def seed(args) -> None:
-    url = api_url(args.stage)
-    status, _ = call(url, "POST", "/users", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Shop admin"})
+    """Through the stack's API (API_TRANSPORT=invoke: its functions, where there is no HTTP API)."""
+    call = ShopApi(args.stage, api_url(args.stage)).call
+    status, _ = call("POST", "/users", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Shop admin"})
     if status not in (201, 409):
         sys.exit(f"registering the admin failed: {status}")
     grant_admin(args, ADMIN_EMAIL)
-    status, token = call(url, "POST", "/auth/token", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    status, token = call("POST", "/auth/token", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     if status != 200:
         sys.exit(f"admin login failed: {status} {token}")
     token = token["access_token"]
-    status, page = call(url, "GET", "/products?limit=100")
+    status, page = call("GET", "/products?limit=100")
     existing = {p["sku"]: p for p in (page or {}).get("items", [])} if status == 200 else {}
     for sku, name, category, price, stock in DEMO_CATALOG:
         product = existing.get(sku)
         if product is None:
-            status, product = call(url, "POST", "/products", {"sku": sku, "name": name, "category": category,
+            status, product = call("POST", "/products", {"sku": sku, "name": name, "category": category,
                                                                "price": {"amount_minor": price, "currency": "EUR"}}, token)
             if status not in (201,):
                 sys.exit(f"creating {sku} failed: {status} {product}")
         # Inventory learns of the product through ProductCreated: wait for its stock record.
         for _ in range(60):
-            status, level = call(url, "PUT", f"/inventory/{product['id']}", {"on_hand": stock}, token)
+            status, level = call("PUT", f"/inventory/{product['id']}", {"on_hand": stock}, token)
             if status == 200:
                 break
             time.sleep(0.5)
