@@ -78,6 +78,8 @@ bench: setup ## measure every function, two baselines and the saga under load; w
 	@scripts/setup-venv.sh .venv-bench bench/requirements.lock
 	@scripts/emulator.sh up
 	cargo build --release --locked --workspace --exclude emulator-tests --bins
+	$(MAKE) --no-print-directory build
+	cargo lambda build --release --arm64 --locked --output-format zip --lambda-dir $(LAMBDA_DIR) --package bench-floor
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 lint: setup ## clippy with warnings as errors, and cfn-lint on the SAM template
