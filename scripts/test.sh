@@ -16,6 +16,9 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
 
+step "headless Chromium and chromedriver for the storefront's browser tests (Debian packages, pinned)"
+scripts/setup-browser.sh
+
 step "bench harness self-test (the make bench budget check)"
 .venv/bin/python -m unittest discover -s bench -p 'test_*.py'
 
@@ -52,8 +55,17 @@ if [[ "$failed" -lt 1 ]]; then cat "$negative_log"; echo "no emulator test faile
 echo "   as expected: $failed emulator tests failed against a dead endpoint"
 rm -f "$negative_log"
 
+# The browser tests run as their own step below, so their time is seen on its own.
+browser_tests='package(emulator-tests) and test(/^storefront::/)'
+
 step "cargo nextest run --workspace (unit, handler, emulator and end-to-end tests)"
-cargo nextest run --locked --workspace --profile ci
+cargo nextest run --locked --workspace --profile ci -E "not ($browser_tests)"
+
+step "the storefront in a real browser (headless Chromium over WebDriver, against the deployed stack)"
+export STOREFRONT_SCREENSHOTS="${STOREFRONT_SCREENSHOTS:-$PWD/target/storefront-screenshots}"
+browser_started=$SECONDS
+cargo nextest run --locked --workspace --profile ci -E "$browser_tests"
+echo "   browser suite: $((SECONDS - browser_started)) s; screenshots of the pages in $STOREFRONT_SCREENSHOTS"
 
 # The user's path to AWS, on the emulator: sam build (cargo-lambda) + sam deploy of a second
 # stack, then the demo walk through it; deleted afterwards so the restart test below meets only

@@ -17,13 +17,13 @@ function route() {
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const run = () => {
     switch (parts[0] ?? "") {
-      case "": return views.catalog(params);
-      case "products": return parts[1] ? views.product(parts[1]) : views.catalog(params);
+      case "": return views.catalog(params, isCurrent);
+      case "products": return parts[1] ? views.product(parts[1], isCurrent) : views.catalog(params, isCurrent);
       case "cart": return views.cartView();
       case "login": return views.login(params);
       case "register": return views.register(params);
-      case "orders": return parts[1] ? views.order(parts[1], isCurrent) : views.orders();
-      case "notifications": return views.notifications();
+      case "orders": return parts[1] ? views.order(parts[1], isCurrent) : views.orders(isCurrent);
+      case "notifications": return views.notifications(isCurrent);
       case "admin": return adminView();
       default: return views.notFound();
     }

@@ -56,12 +56,12 @@ export function reasonWords(order) {
 
 const knownCategories = new Set();
 
-export async function catalog(params) {
+export async function catalog(params, isCurrent) {
   const category = params.get("category") ?? "";
   const query = (params.get("q") ?? "").trim();
   const list = h("ul", { class: "products", "aria-live": "polite" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Show more products");
-  const status = h("p", { class: "muted", role: "status" });
+  const status = h("p", { class: "muted count", role: "status" });
   const categorySelect = h("select", { name: "category" }, h("option", { value: "" }, "All categories"));
   const search = h("input", { name: "q", type: "search", value: query, autocomplete: "off", placeholder: "e.g. mug" });
   const filters = h("form", { class: "filters", role: "search" },
@@ -112,10 +112,10 @@ export async function catalog(params) {
     }
     let token = await load();
     // A name search looks through every page, not just the first.
-    while (query && token) token = await load(token);
+    while (query && token && isCurrent()) token = await load(token);
   } catch (error) {
     status.textContent = "The catalog could not be loaded.";
-    fail(error);
+    if (isCurrent()) fail(error);
   }
 }
 
@@ -134,16 +134,19 @@ function productCard(product) {
 
 // --- product ------------------------------------------------------------------------------
 
-export async function product(id) {
+export async function product(id, isCurrent) {
   show(h("p", { class: "loading" }, "Loading the product..."));
   let found;
   try {
     found = await api.call("GET", `products/${encodeURIComponent(id)}`);
   } catch (error) {
+    if (!isCurrent()) return;
     show(h("h1", {}, "Product not found"), h("p", {}, h("a", { href: "#/" }, "Back to the catalog")));
     fail(error);
     return;
   }
+  // The person may have moved on while the product loaded: never draw over their new page.
+  if (!isCurrent()) return;
   const item = found.data;
   const stock = h("p", { class: "stock", role: "status" }, "Checking stock...");
   const quantity = h("input", { name: "quantity", type: "number", min: 1, max: 100, value: 1, required: true });
@@ -296,7 +299,7 @@ function needLogin(what) {
 
 // --- orders -------------------------------------------------------------------------------
 
-export async function orders() {
+export async function orders(isCurrent) {
   if (!api.session()) return needLogin("Orders");
   const list = h("ul", { class: "orders" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Show older orders");
@@ -318,7 +321,7 @@ export async function orders() {
   try {
     await load();
   } catch (error) {
-    fail(error);
+    if (isCurrent()) fail(error);
   }
 }
 
@@ -399,10 +402,10 @@ export async function order(id, isCurrent) {
 
 // --- notifications ------------------------------------------------------------------------
 
-export async function notifications() {
+export async function notifications(isCurrent = () => true) {
   if (!api.session()) return needLogin("Notifications");
   const list = h("ul", { class: "notifications" });
-  const refresh = h("button", { type: "button", class: "secondary", on: { click: () => notifications() } }, "Refresh");
+  const refresh = h("button", { type: "button", class: "secondary", on: { click: () => notifications(isCurrent) } }, "Refresh");
   show(h("h1", {}, "Your notifications"), refresh, list);
   try {
     const { data } = await api.call("GET", "notifications?limit=50", { auth: true });
@@ -414,7 +417,7 @@ export async function notifications() {
     }
     if (!data.items.length) list.append(h("li", {}, "No notifications yet."));
   } catch (error) {
-    fail(error);
+    if (isCurrent()) fail(error);
   }
 }
 
