@@ -18,8 +18,11 @@ use uuid::Uuid;
 
 /// How long a saga may take to end, as the end-to-end tests allow.
 const SAGA: Duration = Duration::from_secs(30);
-/// How long the page may take to show something that needs no saga.
-const PAGE: Duration = Duration::from_secs(10);
+/// How long the page may take to show something that needs no saga (generous: CI runs two
+/// browsers beside the emulator and every function on two cores).
+const PAGE: Duration = Duration::from_secs(20);
+/// Registering and logging in: each costs an Argon2id hash, and a cold users-api.
+const ACCOUNT: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "correct horse battery";
 
 /// The deployed stack's URL, through this run's emulator endpoint (a dead endpoint fails).
@@ -293,7 +296,8 @@ impl Browser {
         self.fill("Email", &email).await;
         self.fill("Password", PASSWORD).await;
         self.press("Create account").await;
-        self.notice("Your account is ready").await;
+        self.wait_for_text("#notice", "Your account is ready", ACCOUNT)
+            .await;
         self.wait_for_text("#nav-user", &email, PAGE).await;
         email
     }
@@ -303,7 +307,8 @@ impl Browser {
         self.fill("Email", email).await;
         self.fill("Password", password).await;
         self.press("Log in").await;
-        self.notice("You are logged in").await;
+        self.wait_for_text("#notice", "You are logged in", ACCOUNT)
+            .await;
     }
 
     /// Opens the product's page and puts `quantity` of it in the cart.
@@ -350,6 +355,19 @@ impl Browser {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Whether the page fits the viewport's width (nothing to scroll sideways to).
+    async fn fits_width(&self) -> bool {
+        self.client
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap()
     }
 
     /// How many `<img>` the main view holds (the page itself shows none).
@@ -674,7 +692,17 @@ async fn a_product_named_like_markup_is_shown_as_text_and_runs_nothing() {
 async fn the_cart_survives_a_reload_on_a_phone_sized_screen() {
     let item = product(&format!("Pocket knife {}", Uuid::new_v4().simple()), 5).await;
     let browser = Browser::phone().await;
+    browser.go(&format!("#/?category={}", item.category)).await;
+    browser.wait_for_text("ul.products", &item.name, PAGE).await;
+    assert!(
+        browser.fits_width().await,
+        "the catalog is wider than a phone"
+    );
     browser.add_to_cart(&item, 2).await;
+    assert!(
+        browser.fits_width().await,
+        "the product page is wider than a phone"
+    );
     browser.wait_for_text("#nav-cart", "Cart (2)", PAGE).await;
     browser.client.refresh().await.unwrap();
     browser.wait_for_text("#nav-cart", "Cart (2)", PAGE).await;
@@ -687,6 +715,7 @@ async fn the_cart_survives_a_reload_on_a_phone_sized_screen() {
         .await
         .unwrap();
     assert_eq!(quantity.as_deref(), Some("2"));
+    assert!(browser.fits_width().await, "the cart is wider than a phone");
     browser.screenshot("cart-phone").await;
     browser.close().await;
 }
@@ -701,7 +730,9 @@ async fn api_errors_are_shown_in_plain_words() {
             "not the password at all",
         )
         .await;
-    browser.notice("The email or password is not right").await;
+    browser
+        .wait_for_text("#notice", "The email or password is not right", ACCOUNT)
+        .await;
     // 422 with per-field errors from POST /users, next to the field.
     browser.go("#/register").await;
     browser.fill("Name", "Short").await;
@@ -723,7 +754,11 @@ async fn api_errors_are_shown_in_plain_words() {
     browser.fill("Password", PASSWORD).await;
     browser.press("Create account").await;
     browser
-        .notice("An account with this email already exists")
+        .wait_for_text(
+            "#notice",
+            "An account with this email already exists",
+            ACCOUNT,
+        )
         .await;
     browser.screenshot("error-in-words").await;
     // 404 from GET /products/{id}.
