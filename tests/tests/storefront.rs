@@ -786,3 +786,70 @@ impl Browser {
         self.wait_for_text("header nav", "Log in", PAGE).await;
     }
 }
+
+impl Browser {
+    /// Types `keys` into whatever has the focus, as a keyboard would.
+    async fn keys(&self, keys: &str) {
+        self.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(keys)
+            .await
+            .unwrap();
+    }
+
+    /// The accessible name of the focused element: its label's text, or its own text.
+    async fn focused(&self) -> String {
+        self.client
+            .execute(
+                "const e = document.activeElement; \
+                 return (e.labels && e.labels[0] ? e.labels[0].textContent : e.textContent).trim();",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+#[tokio::test]
+async fn a_customer_can_register_log_in_and_fill_the_cart_with_the_keyboard_alone() {
+    let item = product(&format!("Keyboard {}", Uuid::new_v4().simple()), 5).await;
+    let browser = Browser::desktop().await;
+    let email = browser.register().await;
+    browser.press_logout().await;
+
+    // Each page puts the focus on its content; Tab walks the labelled fields in order.
+    browser.go("#/login").await;
+    browser.wait_for_css("main form").await;
+    browser.keys(TAB).await;
+    assert_eq!(browser.focused().await, "Email");
+    browser.keys(&email).await;
+    browser.keys(TAB).await;
+    assert_eq!(browser.focused().await, "Password");
+    browser.keys(PASSWORD).await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_for_text("#notice", "You are logged in", ACCOUNT)
+        .await;
+
+    browser.go(&format!("#/products/{}", item.id)).await;
+    browser.wait_for_text(".stock", "In stock", PAGE).await;
+    let started = Instant::now();
+    while browser.focused().await != "Quantity" {
+        assert!(started.elapsed() < PAGE, "Tab never reached the quantity");
+        browser.keys(TAB).await;
+    }
+    browser.keys(TAB).await;
+    assert_eq!(browser.focused().await, "Add to cart");
+    browser.keys(ENTER).await;
+    browser.notice("added to your cart").await;
+    browser.wait_for_text("#nav-cart", "Cart (1)", PAGE).await;
+    browser.close().await;
+}
