@@ -135,6 +135,10 @@ impl Browser {
                          "--disable-gpu", "--no-first-run", "--lang=en-US",
                          format!("--window-size={width},{height}"),
                          format!("--user-data-dir={}", profile.0.display())],
+                // The viewport itself: a headless window is never narrower than 500 px.
+                "mobileEmulation": {
+                    "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0},
+                },
             },
         });
         let Value::Object(capabilities) = capabilities else {
