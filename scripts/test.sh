@@ -63,6 +63,7 @@ cargo nextest run --locked --workspace --profile ci -E "not ($browser_tests)"
 
 step "the storefront in a real browser (headless Chromium over WebDriver, against the deployed stack)"
 export STOREFRONT_SCREENSHOTS="${STOREFRONT_SCREENSHOTS:-$PWD/target/storefront-screenshots}"
+echo "   screenshots (also of a page a test gave up waiting on) go to $STOREFRONT_SCREENSHOTS"
 browser_started=$SECONDS
 cargo nextest run --locked --workspace --profile ci -E "$browser_tests"
 echo "   browser suite: $((SECONDS - browser_started)) s; screenshots of the pages in $STOREFRONT_SCREENSHOTS"
