@@ -50,7 +50,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from stack import call  # noqa: E402 - the HTTP helper the deploy script seeds the stack with
+from shop_api import ShopApi  # noqa: E402 - the client the deploy script seeds the stack with
+
+
+def call(url: str, method: str, path: str, body=None, token=None, headers=None):
+    """One request to the HTTP API: the bench measures the shop as its clients reach it."""
+    return ShopApi(url=url, via="http").call(method, path, body, token, headers)
 from lambda_bench import (FunctionError, Process, http_answer, http_event,  # noqa: E402
                           no_batch_failures, scheduled_event, sqs_event, stream_event)
 

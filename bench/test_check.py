@@ -44,5 +44,38 @@ class BudgetCheck(unittest.TestCase):
         self.assertEqual(verdicts["saga at 32 clients"], {"saga_p50": "over"})
 
 
+
+class Size(unittest.TestCase):
+    def test_the_size_is_the_arm64_bootstrap_inside_make_builds_zip_not_the_host_build(self):
+        import tempfile
+        import zipfile
+        with tempfile.TemporaryDirectory() as tmp:
+            arm64, release = Path(tmp) / "lambda-arm64", Path(tmp) / "release"
+            (arm64 / "f").mkdir(parents=True)
+            release.mkdir()
+            with zipfile.ZipFile(arm64 / "f" / "bootstrap.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+                bundle.writestr("bootstrap", b"\0" * 5000)
+            (release / "f").write_bytes(b"\1" * 7000)
+            saved = run.ARM64, run.RELEASE
+            run.ARM64, run.RELEASE = arm64, release
+            try:
+                size = run.binary_size("f")
+            finally:
+                run.ARM64, run.RELEASE = saved
+            self.assertEqual(size["size_bytes"], 5000)
+            self.assertEqual(size["zip_bytes"], (arm64 / "f" / "bootstrap.zip").stat().st_size)
+            self.assertEqual(size["host_size_bytes"], 7000)
+            self.assertEqual(size["architecture"], "arm64")
+
+    def test_a_missing_arm64_build_stops_the_bench_with_what_to_run(self):
+        saved = run.ARM64
+        run.ARM64 = Path("/nonexistent")
+        try:
+            with self.assertRaises(SystemExit) as stopped:
+                run.binary_size("f")
+        finally:
+            run.ARM64 = saved
+        self.assertIn("make build", str(stopped.exception))
+
 if __name__ == "__main__":
     unittest.main()

@@ -89,9 +89,9 @@ def api_gateway_event(route: dict, parameters: dict, method: str, target: str, h
 
 
 class ShopApi:
-    def __init__(self, stage: str = "local", url: str | None = None):
+    def __init__(self, stage: str = "local", url: str | None = None, via: str | None = None):
         self.stage = stage
-        self.transport = transport()
+        self.transport = via or transport()
         self.url = url or os.environ.get("SHOP_API_URL") or (STATE / f"api-url.{stage}").read_text().strip()
         self._routes = None
         self._lambda = None
