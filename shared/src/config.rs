@@ -3,6 +3,10 @@
 //! `AWS_ENDPOINT_URL` (standard across AWS SDKs) points every client at the local emulator;
 //! nothing else in the code knows which endpoint it talks to.
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 /// A missing or malformed environment variable.
@@ -49,9 +53,99 @@ where
         })
 }
 
+/// How long one AWS call may take and how often the SDK tries it: each function's clients are
+/// built with its own budget, so that a throttled, failing or slow service is retried a few
+/// times quickly and then given up on while the function still has time to answer (a 503, a
+/// failed record that SQS redelivers, a stream record Lambda retries). The SDK's defaults have
+/// no timeout but the connect one and back off for up to 20 s, longer than any of these
+/// functions may run. The budgets, and what happens when they run out, are tabled in
+/// docs/architecture.md ("Failure handling").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallBudget {
+    /// Establishing a connection.
+    pub connect: Duration,
+    /// One attempt: sending the request and reading the whole answer.
+    pub attempt: Duration,
+    /// The call, every attempt and backoff included.
+    pub operation: Duration,
+    /// Attempts in all, the first included (the SDK's standard mode: throttles, 5xx, timeouts
+    /// and dropped connections are retried; a condition that failed is not).
+    pub max_attempts: u32,
+    /// The cap of the jittered wait before the first retry; it doubles up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl CallBudget {
+    /// The HTTP APIs (Lambda and API Gateway integration timeout 10 s). A request makes one to
+    /// five calls in sequence, each normally a few milliseconds; a call gives up after 3 s, so
+    /// a request that meets an unavailable service still answers (a 503) within the timeout.
+    pub const API: Self = Self {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_millis(1500),
+        operation: Duration::from_secs(3),
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+    };
+
+    /// The SQS workers (Lambda timeout 10 s, a batch's records in parallel). A record makes
+    /// up to about six calls in sequence; a call that runs out fails the record, and SQS
+    /// redelivers it after the visibility timeout (or sooner, see `shared::sqs`).
+    pub const WORKER: Self = Self {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(2),
+        operation: Duration::from_secs(4),
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(1000),
+    };
+
+    /// `outbox-relay` and `outbox-sweeper` (Lambda timeout 10 s). They retry a failed publish
+    /// themselves (the relay's `RetryPolicy`), so the SDK tries each call twice and gives up
+    /// after 2 s; what still fails is reported (relay) or left pending (sweeper).
+    pub const PUBLISHER: Self = Self {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_millis(1500),
+        operation: Duration::from_secs(2),
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+    };
+
+    /// The operator's commands (`users-admin`, `users-keys`): a person waits, nothing else does.
+    pub const OPERATOR: Self = Self {
+        connect: Duration::from_secs(3),
+        attempt: Duration::from_secs(10),
+        operation: Duration::from_secs(30),
+        max_attempts: 5,
+        initial_backoff: Duration::from_millis(200),
+        max_backoff: Duration::from_secs(5),
+    };
+
+    /// The SDK's timeout configuration for this budget.
+    #[must_use]
+    pub fn timeouts(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+
+    /// The SDK's retry configuration for this budget (standard mode).
+    #[must_use]
+    pub fn retries(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+}
+
 /// The shared SDK configuration: region, credentials and endpoint from the standard chain
-/// (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, ...). Build it once per cold start
-/// and make every client from it.
+/// (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, ...), with the function's
+/// [`CallBudget`]. Build it once per cold start and make every client from it.
 ///
 /// Its HTTPS client trusts the root CAs AWS service endpoints chain to ([`AWS_ROOT_CAS`])
 /// instead of the system's store. The SDK's default client reads and parses every certificate
@@ -59,8 +153,10 @@ where
 /// machine (292 files in /etc/ssl/certs), about 1 ms on Lambda (one 220 KB bundle); see
 /// docs/performance.md. Setting `SSL_CERT_FILE` or `SSL_CERT_DIR` (an emulator behind TLS with
 /// its own CA, a corporate proxy) brings the system store back.
-pub async fn aws_sdk_config() -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+pub async fn aws_sdk_config(budget: CallBudget) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(budget.timeouts())
+        .retry_config(budget.retries());
     if std::env::var_os("SSL_CERT_FILE").is_none() && std::env::var_os("SSL_CERT_DIR").is_none() {
         loader = loader.http_client(aws_roots_https_client());
     }
@@ -171,6 +267,42 @@ mod tests {
                 .collect();
             assert_eq!(digest, expected);
         }
+    }
+
+    /// Every budget must leave its function time to answer: all attempts at their timeout
+    /// plus the longest backoffs fit inside the operation timeout's cap, and the operation
+    /// timeout leaves room for more than one call in a 10 s Lambda timeout.
+    #[test]
+    fn every_call_budget_gives_up_well_inside_a_ten_second_lambda() {
+        for budget in [CallBudget::API, CallBudget::WORKER, CallBudget::PUBLISHER] {
+            assert!(budget.attempt < budget.operation, "{budget:?}");
+            assert!(budget.connect <= budget.attempt, "{budget:?}");
+            assert!(
+                budget.max_attempts >= 2,
+                "{budget:?}: a throttle is retried"
+            );
+            assert!(
+                budget.operation * 2 < Duration::from_secs(10),
+                "{budget:?}: two calls that run out still leave the function time"
+            );
+            assert!(budget.max_backoff < budget.operation, "{budget:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sdk_config_carries_the_budgets_timeouts_and_retries() {
+        let config = aws_sdk_config(CallBudget::WORKER).await;
+        let timeouts = config.timeout_config().unwrap();
+        assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(1)));
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(4)));
+        let retries = config.retry_config().unwrap();
+        assert_eq!(retries.max_attempts(), 3);
+        assert_eq!(retries.initial_backoff(), Duration::from_millis(50));
+        assert_eq!(retries.max_backoff(), Duration::from_secs(1));
     }
 
     #[tokio::test]
