@@ -60,6 +60,10 @@ pub struct Rule {
     /// Share of the matching calls, 0 to 1.
     pub share: f64,
     pub fault: Fault,
+    /// At most this many faults from this rule (then it matches nothing): "lose the answer of
+    /// the first `UpdateItem`" is `share: 1, limit: 1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 fn any() -> String {
@@ -195,6 +199,8 @@ pub struct Report {
 pub struct Injector {
     plan: Option<Plan>,
     drawn: HashMap<Call, u64>,
+    /// Faults injected so far, by rule index (for `limit`).
+    applied: HashMap<usize, u64>,
     stats: Stats,
 }
 
@@ -227,17 +233,24 @@ impl Injector {
             let draw = unit(plan.seed, call, *n);
             *n += 1;
             let mut sum = 0.0;
-            plan.rules
+            let applied = &mut self.applied;
+            let (index, rule) = plan
+                .rules
                 .iter()
-                .filter(|rule| {
+                .enumerate()
+                .filter(|(index, rule)| {
                     (rule.service == "*" || rule.service == call.service)
                         && (rule.operation == "*" || rule.operation == call.operation)
+                        && rule
+                            .limit
+                            .is_none_or(|limit| applied.get(index).copied().unwrap_or(0) < limit)
                 })
-                .find(|rule| {
+                .find(|(_, rule)| {
                     sum += rule.share;
                     draw < sum
-                })
-                .map(|rule| rule.fault)
+                })?;
+            *applied.entry(index).or_default() += 1;
+            Some(rule.fault)
         });
         self.stats.calls += 1;
         let entry = self.stats.by_operation.entry(call.key()).or_default();

@@ -12,6 +12,7 @@ fn rule(service: &str, operation: &str, share: f64, fault: Fault) -> Rule {
         operation: operation.to_owned(),
         share,
         fault,
+        limit: None,
     }
 }
 
@@ -149,6 +150,18 @@ fn the_same_seed_faults_the_same_calls_whatever_other_operations_interleave() {
         .map(|_| reseeded.decide(&call("dynamodb", "GetItem")))
         .collect();
     assert_ne!(first, third, "another seed, other faults");
+}
+
+#[test]
+fn a_rule_with_a_limit_faults_only_that_many_calls() {
+    let mut injector = Injector::default();
+    let mut once = rule("dynamodb", "UpdateItem", 1.0, Fault::DropAfterForward);
+    once.limit = Some(1);
+    injector.set(plan(1, vec![once]));
+    let faults: Vec<_> = (0..3)
+        .map(|_| injector.decide(&call("dynamodb", "UpdateItem")))
+        .collect();
+    assert_eq!(faults, [Some(Fault::DropAfterForward), None, None]);
 }
 
 #[test]
