@@ -11,6 +11,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod faults;
+
 const SAGA_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The deployed stack, found through `.local/stack.local.json` (written by `scripts/stack.py`).
