@@ -93,6 +93,9 @@ case "${1:-}" in
     (
       cd "$state"
       if [[ "${EMULATOR_PERSIST:-0}" == 1 ]]; then export PERSIST_STATE=1 STATE_DIR="$state/state"; fi
+      # The functions' SDK timeouts are sized for AWS (docs/architecture.md, "Failure
+      # handling"); this Python emulator answers a burst (a 200-order flash sale) seconds late.
+      export AWS_SDK_TIMEOUT_SCALE="${AWS_SDK_TIMEOUT_SCALE:-3}"
       GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="$functions_url" TMPDIR="$state/tmp" \
         LOG_LEVEL="${EMULATOR_LOG_LEVEL:-WARNING}" \
         setsid "$venv/bin/ministack" >"$log" 2>&1 < /dev/null &

@@ -76,14 +76,17 @@ pub struct CallBudget {
     pub max_backoff: Duration,
 }
 
+/// The variable that stretches every [`CallBudget`]'s timeouts (see [`CallBudget::from_env`]).
+pub const TIMEOUT_SCALE_VARIABLE: &str = "AWS_SDK_TIMEOUT_SCALE";
+
 impl CallBudget {
     /// The HTTP APIs (Lambda and API Gateway integration timeout 10 s). A request makes one to
-    /// five calls in sequence, each normally a few milliseconds; a call gives up after 3 s, so
+    /// five calls in sequence, each normally a few milliseconds; a call gives up after 4 s, so
     /// a request that meets an unavailable service still answers (a 503) within the timeout.
     pub const API: Self = Self {
         connect: Duration::from_secs(1),
-        attempt: Duration::from_millis(1500),
-        operation: Duration::from_secs(3),
+        attempt: Duration::from_secs(2),
+        operation: Duration::from_secs(4),
         max_attempts: 3,
         initial_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(500),
@@ -113,6 +116,19 @@ impl CallBudget {
         max_backoff: Duration::from_millis(500),
     };
 
+    /// Reading the secrets at cold start (`secret_string`). Lambda gives a function's init
+    /// phase 10 s of its own, and an API cannot answer anything without its keys, so this call
+    /// may take longer than a request's: a burst of cold starts (a flash sale) meets a slow
+    /// Secrets Manager more often than a warm function does.
+    pub const COLD_START: Self = Self {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(3),
+        operation: Duration::from_secs(8),
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+    };
+
     /// The operator's commands (`users-admin`, `users-keys`): a person waits, nothing else does.
     pub const OPERATOR: Self = Self {
         connect: Duration::from_secs(3),
@@ -122,6 +138,37 @@ impl CallBudget {
         initial_backoff: Duration::from_millis(200),
         max_backoff: Duration::from_secs(5),
     };
+
+    /// This budget with every timeout `factor` times longer (attempts and backoff unchanged).
+    #[must_use]
+    pub fn scaled(self, factor: f64) -> Self {
+        let scale = |duration: Duration| duration.mul_f64(factor);
+        Self {
+            connect: scale(self.connect),
+            attempt: scale(self.attempt),
+            operation: scale(self.operation),
+            ..self
+        }
+    }
+
+    /// The budget as configured for this process: `AWS_SDK_TIMEOUT_SCALE` (a number from 1 to
+    /// 10, unset on AWS) stretches the timeouts for an emulator that answers a burst of calls
+    /// seconds late; `scripts/emulator.sh` sets it for the local stack. A value out of range
+    /// is logged and ignored.
+    #[must_use]
+    pub fn from_env(self) -> Self {
+        match optional(TIMEOUT_SCALE_VARIABLE).map(|raw| raw.trim().parse::<f64>()) {
+            None => self,
+            Some(Ok(factor)) if (1.0..=10.0).contains(&factor) => self.scaled(factor),
+            Some(_) => {
+                tracing::warn!(
+                    variable = TIMEOUT_SCALE_VARIABLE,
+                    "not a number from 1 to 10; SDK timeouts unscaled"
+                );
+                self
+            }
+        }
+    }
 
     /// The SDK's timeout configuration for this budget.
     #[must_use]
@@ -154,6 +201,7 @@ impl CallBudget {
 /// docs/performance.md. Setting `SSL_CERT_FILE` or `SSL_CERT_DIR` (an emulator behind TLS with
 /// its own CA, a corporate proxy) brings the system store back.
 pub async fn aws_sdk_config(budget: CallBudget) -> SdkConfig {
+    let budget = budget.from_env();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(budget.timeouts())
         .retry_config(budget.retries());
@@ -176,7 +224,12 @@ pub async fn aws_sdk_config(budget: CallBudget) -> SdkConfig {
 pub async fn secret_string(config: &SdkConfig, variable: &'static str) -> anyhow::Result<String> {
     use anyhow::Context as _;
     let secret_id = required(variable)?;
-    aws_sdk_secretsmanager::Client::new(config)
+    let budget = CallBudget::COLD_START.from_env();
+    let secrets = aws_sdk_secretsmanager::config::Builder::from(config)
+        .timeout_config(budget.timeouts())
+        .retry_config(budget.retries())
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(secrets)
         .get_secret_value()
         .secret_id(&secret_id)
         .send()
@@ -287,6 +340,21 @@ mod tests {
             );
             assert!(budget.max_backoff < budget.operation, "{budget:?}");
         }
+        let init = CallBudget::COLD_START;
+        assert!(
+            init.operation < Duration::from_secs(10),
+            "the secrets read fits in Lambda's 10 s init phase"
+        );
+    }
+
+    #[test]
+    fn a_scaled_budget_stretches_its_timeouts_and_keeps_its_attempts() {
+        let scaled = CallBudget::API.scaled(3.0);
+        assert_eq!(scaled.attempt, Duration::from_secs(6));
+        assert_eq!(scaled.operation, Duration::from_secs(12));
+        assert_eq!(scaled.connect, Duration::from_secs(3));
+        assert_eq!(scaled.max_attempts, CallBudget::API.max_attempts);
+        assert_eq!(scaled.max_backoff, CallBudget::API.max_backoff);
     }
 
     #[tokio::test]
