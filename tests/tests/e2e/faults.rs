@@ -21,7 +21,8 @@ use uuid::Uuid;
 use super::{Customer, Shop};
 
 /// How long the orders get to settle once the faults stop: a record that failed on a fault
-/// waits out the worker queue's visibility timeout (60 s) before it is retried.
+/// waits out the worker queue's visibility timeout (10 s on the local stack, 60 s on AWS), a
+/// stream record its relay could not publish waits for the sweeper (a minute).
 const SETTLE_AFTER_FAULTS: Duration = Duration::from_secs(180);
 
 /// Orders placed while the faults are on, per kind.
@@ -637,5 +638,104 @@ async fn an_api_whose_table_throttles_every_call_answers_503_with_retry_after_th
         replayed.status(),
         StatusCode::OK,
         "the key replays the one order"
+    );
+}
+
+/// SNS refuses every publish for a while (503): the orders relay's retries in the invocation and
+/// Lambda's retries of the stream record fail, and the order's `OrderPlaced` waits in the outbox.
+/// Once SNS answers again, the relay's next retry or the sweeper (a minute later) publishes it,
+/// and the order completes as if nothing happened: charged once, notified once, its outbox
+/// item marked published.
+#[tokio::test]
+#[ignore = "switches the fault proxy's plan for everything: scripts/test.sh runs the fault suite on its own"]
+async fn an_order_placed_while_sns_refuses_every_publish_completes_once_it_answers_again() {
+    let shop = Shop::connect();
+    let proxy = FaultProxy::connect();
+    let _off = FaultsOff(proxy.url.clone());
+    proxy.clear().await;
+    let product = shop.product(5).await;
+    let customer = shop.customer().await;
+    let failures_before = dead_letter_depths(&shop).await;
+
+    proxy
+        .set(&json!({"seed": 2, "rules": [{"service": "sns", "share": 1.0, "fault": {"kind": "status", "code": 503}}]}))
+        .await;
+    let (order, started) = shop.place(&customer, &product, 1, "tok_visa").await;
+    // Long enough for the relay to spend its own retries and some of Lambda's.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let (_, during) = shop
+        .call(
+            Method::GET,
+            &format!("/orders/{}", order["id"].as_str().unwrap()),
+            None,
+            Some(&customer.token),
+            None,
+        )
+        .await;
+    let stats = proxy.clear().await;
+    let refused = stats["by_operation"]["sns.PublishBatch"]["faults"]["status_503"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        refused >= 2,
+        "the relay tried to publish and was refused: {stats}"
+    );
+    assert_eq!(
+        during["status"], "PENDING",
+        "nothing moved while SNS was down"
+    );
+
+    let done = shop
+        .settle_within(
+            &customer,
+            &order,
+            started,
+            "sns-outage",
+            SETTLE_AFTER_FAULTS,
+        )
+        .await;
+    assert_eq!(done["status"], "CONFIRMED");
+    let id = order["id"].as_str().unwrap();
+    assert_eq!(shop.payments(id).await, ["CHARGE"]);
+    shop.wait_for_stock(&product, 4, 1).await;
+    shop.notification(&customer, "OrderConfirmed", id).await;
+    // The outbox item is marked published (out of the sweeper's index).
+    let envelope = super::outbox_envelope(&shop.table("OrdersTableName"), "OrderPlaced", id).await;
+    let event_id = serde_json::from_str::<Value>(&envelope).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let item = emulator_tests::dynamodb()
+            .await
+            .get_item()
+            .table_name(shop.table("OrdersTableName"))
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("OUTBOX#{event_id}")),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("OUTBOX".into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        if !item.contains_key("outbox_pending") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "OrderPlaced {event_id} still pending in the outbox"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let failures_after = dead_letter_depths(&shop).await;
+    println!(
+        "sns-outage: {refused} publishes refused; relay failure queues {failures_before:?} -> {failures_after:?}"
     );
 }
