@@ -116,13 +116,13 @@ impl Shop {
     async fn call_patiently(
         &self,
         answers: &Answers,
-        what: &str,
         method: Method,
         path: &str,
         body: Option<Value>,
         customer: &Customer,
         key: Option<&str>,
     ) -> (StatusCode, Value) {
+        let what = format!("{method} {path}");
         for _ in 0..20 {
             let mut request = self
                 .http
@@ -142,7 +142,7 @@ impl Shop {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
             let text = response.text().await.unwrap_or_default();
-            answers.record(what, status, retry_after.is_some());
+            answers.record(&what, status, retry_after.is_some());
             match (status, retry_after) {
                 (StatusCode::SERVICE_UNAVAILABLE, Some(seconds)) => {
                     tokio::time::sleep(Duration::from_secs(seconds.min(2))).await;
@@ -279,7 +279,6 @@ async fn a_batch_of_orders_survives(label: &str, plan: Value) -> String {
             let (status, order) = shop
                 .call_patiently(
                     answers,
-                    "POST /orders",
                     Method::POST,
                     "/orders",
                     Some(body),
@@ -310,7 +309,6 @@ async fn a_batch_of_orders_survives(label: &str, plan: Value) -> String {
                     let (_, order) = shop
                         .call_patiently(
                             answers,
-                            "GET /orders/{id}",
                             Method::GET,
                             &format!("/orders/{id}"),
                             None,
@@ -331,7 +329,6 @@ async fn a_batch_of_orders_survives(label: &str, plan: Value) -> String {
                 let (status, cancelled) = shop
                     .call_patiently(
                         answers,
-                        "POST /orders/{id}/cancel",
                         Method::POST,
                         &format!("/orders/{id}/cancel"),
                         None,
@@ -358,7 +355,6 @@ async fn a_batch_of_orders_survives(label: &str, plan: Value) -> String {
                 let (_, order) = shop
                     .call_patiently(
                         answers,
-                        "GET /orders/{id}",
                         Method::GET,
                         &format!("/orders/{id}"),
                         None,
@@ -379,7 +375,6 @@ async fn a_batch_of_orders_survives(label: &str, plan: Value) -> String {
     let (status, _) = shop
         .call_patiently(
             &answers,
-            "GET /notifications",
             Method::GET,
             "/notifications?limit=100",
             None,
