@@ -8,6 +8,10 @@
 # start/stop and only waits for whatever answers on AWS_ENDPOINT_URL.
 # EMULATOR_PERSIST=1 keeps the emulator's state in .local/state across down/up (saved on a
 # graceful stop, loaded at start).
+# FAULT_PROXY_PORT=<port> puts the fault-injecting proxy (tests/fault-proxy, built by
+# `cargo build --workspace --bins`) between the functions and the emulator: it listens on that
+# port and the functions' AWS_ENDPOINT_URL points at it. Callers outside the functions (tests,
+# stack.py) still talk to the emulator directly. Control: http://127.0.0.1:<port>/_faults.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +21,9 @@ pidfile="$state/ministack.pid"
 log="$state/ministack.log"
 endpoint="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 port="${endpoint##*:}"
+proxy_pidfile="$state/fault-proxy.pid"
+proxy_log="$state/fault-proxy.log"
+proxy_port="${FAULT_PROXY_PORT:-}"
 
 healthy() {
   curl -fsS --max-time 2 "$endpoint/_localstack/health" >/dev/null 2>&1 || return 1
@@ -40,14 +47,37 @@ wait_healthy() {
 }
 
 running_pid() {
-  [[ -f "$pidfile" ]] || return 1
-  local pid; pid=$(cat "$pidfile")
+  local file="${1:-$pidfile}"
+  [[ -f "$file" ]] || return 1
+  local pid; pid=$(cat "$file")
   kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
 # The last LocalStack image that runs without an auth token; later tags need one.
 localstack_image="localstack/localstack:4.14.0"
 localstack_container="serverless-shop-localstack"
+# Starts the fault proxy (no faults until a plan is PUT) and prints the endpoint the functions
+# must use; without FAULT_PROXY_PORT, the emulator's own.
+functions_endpoint() {
+  if [[ -z "$proxy_port" ]]; then echo "$endpoint"; return; fi
+  local url="http://127.0.0.1:$proxy_port"
+  if ! running_pid "$proxy_pidfile" >/dev/null; then
+    local binary="${CARGO_TARGET_DIR:-$root/target}/debug/fault-proxy"
+    if [[ ! -x "$binary" ]]; then
+      echo "FAULT_PROXY_PORT is set but $binary is missing: cargo build --locked --workspace --bins" >&2
+      return 1
+    fi
+    setsid "$binary" --listen "127.0.0.1:$proxy_port" --upstream "$endpoint" >"$proxy_log" 2>&1 < /dev/null &
+    echo $! >"$proxy_pidfile"
+  fi
+  for _ in $(seq 1 40); do
+    if curl -fsS --max-time 1 "$url/_faults" >/dev/null 2>&1; then echo "$url"; return; fi
+    sleep 0.25
+  done
+  echo "the fault proxy did not answer on $url; its log:" >&2
+  cat "$proxy_log" >&2 2>/dev/null || true
+  return 1
+}
 
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" AWS_REGION="${AWS_REGION:-us-east-1}"
@@ -74,12 +104,17 @@ case "${1:-}" in
     if pid=$(running_pid); then echo "emulator already running (pid $pid)"; wait_healthy; exit; fi
     if healthy; then echo "something else already answers on $endpoint; refusing to start a second emulator" >&2; exit 1; fi
     mkdir -p "$state/tmp"
+    functions_url=$(functions_endpoint)
     # Function processes the emulator starts inherit this environment: AWS_ENDPOINT_URL makes
-    # their SDK clients call the emulator. TMPDIR keeps its code caches inside the project.
+    # their SDK clients call the emulator (through the fault proxy when there is one). The
+    # emulator itself makes no calls to it. TMPDIR keeps its code caches inside the project.
     (
       cd "$state"
       if [[ "${EMULATOR_PERSIST:-0}" == 1 ]]; then export PERSIST_STATE=1 STATE_DIR="$state/state"; fi
-      GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="$endpoint" TMPDIR="$state/tmp" \
+      # The functions' SDK timeouts are sized for AWS (docs/architecture.md, "Failure
+      # handling"); this Python emulator answers a burst (a 200-order flash sale) seconds late.
+      export AWS_SDK_TIMEOUT_SCALE="${AWS_SDK_TIMEOUT_SCALE:-3}"
+      GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="$functions_url" TMPDIR="$state/tmp" \
         LOG_LEVEL="${EMULATOR_LOG_LEVEL:-WARNING}" \
         setsid "$venv/bin/ministack" >"$log" 2>&1 < /dev/null &
       echo $! >"$pidfile"
@@ -101,7 +136,8 @@ case "${1:-}" in
     else
       echo "emulator not running"
     fi
-    rm -rf "$pidfile" "$state/tmp"
+    if pid=$(running_pid "$proxy_pidfile"); then kill -TERM "$pid" 2>/dev/null || true; echo "fault proxy stopped"; fi
+    rm -rf "$pidfile" "$proxy_pidfile" "$state/tmp"
     ;;
   status)
     healthy && echo "emulator answers on $endpoint"

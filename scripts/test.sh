@@ -33,6 +33,12 @@ cargo build --locked --workspace --bins --tests
 started_emulator=0
 # The restart fault test needs the emulator to keep its state across a restart.
 export EMULATOR_PERSIST=1
+# The functions' AWS calls go through the fault proxy (tests/fault-proxy) for the whole run: with
+# no plan it forwards every call unchanged, so the suite below also proves it transparent; the
+# fault suite then switches faults on. Its port is the emulator's plus 10000 unless told.
+endpoint="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
+export FAULT_PROXY_PORT="${FAULT_PROXY_PORT:-$(( ${endpoint##*:} + 10000 ))}"
+export FAULT_PROXY_URL="http://127.0.0.1:$FAULT_PROXY_PORT"
 if ! scripts/emulator.sh status >/dev/null 2>&1; then
   step "start the emulator (state persisted in .local/state)"
   rm -rf .local/state
@@ -89,6 +95,15 @@ fi
 # on its own: the watch builds the functions it serves with `cargo run`.
 step "the make watch loop: an API function and a worker under cargo lambda watch"
 cargo nextest run --locked --workspace --profile ci --run-ignored only -E 'test(/make_watch_runs/)'
+
+# One test at a time: the proxy's fault plan applies to every function of the stack.
+step "fault suite: the saga while 10 % of the functions' AWS calls throttle, fail, drop or lag"
+if curl -fsS --max-time 2 "$FAULT_PROXY_URL/_faults" >/dev/null 2>&1; then
+  cargo nextest run --locked --workspace --profile ci --run-ignored only -E 'test(/e2e::faults::/)' --test-threads 1 --success-output final
+else
+  # An emulator this run did not start (make up) has no proxy in front of its functions.
+  echo "   skipped: no fault proxy answers on $FAULT_PROXY_URL; run 'make down' first to include it"
+fi
 
 # The user's path to AWS, on the emulator: sam build (cargo-lambda) + sam deploy of a second
 # stack, then the demo walk through it; deleted afterwards so the restart test below meets only

@@ -3,6 +3,10 @@
 //! `AWS_ENDPOINT_URL` (standard across AWS SDKs) points every client at the local emulator;
 //! nothing else in the code knows which endpoint it talks to.
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 /// A missing or malformed environment variable.
@@ -49,9 +53,146 @@ where
         })
 }
 
+/// How long one AWS call may take and how often the SDK tries it: each function's clients are
+/// built with its own budget, so that a throttled, failing or slow service is retried a few
+/// times quickly and then given up on while the function still has time to answer (a 503, a
+/// failed record that SQS redelivers, a stream record Lambda retries). The SDK's defaults have
+/// no timeout but the connect one and back off for up to 20 s, longer than any of these
+/// functions may run. The budgets, and what happens when they run out, are tabled in
+/// docs/architecture.md ("Failure handling").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallBudget {
+    /// Establishing a connection.
+    pub connect: Duration,
+    /// One attempt: sending the request and reading the whole answer.
+    pub attempt: Duration,
+    /// The call, every attempt and backoff included.
+    pub operation: Duration,
+    /// Attempts in all, the first included (the SDK's standard mode: throttles, 5xx, timeouts
+    /// and dropped connections are retried; a condition that failed is not).
+    pub max_attempts: u32,
+    /// The cap of the jittered wait before the first retry; it doubles up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+/// The variable that stretches every [`CallBudget`]'s timeouts (see [`CallBudget::from_env`]).
+pub const TIMEOUT_SCALE_VARIABLE: &str = "AWS_SDK_TIMEOUT_SCALE";
+
+impl CallBudget {
+    /// The HTTP APIs (Lambda and API Gateway integration timeout 10 s). A request makes one to
+    /// five calls in sequence, each normally a few milliseconds; a call gives up after 4 s, so
+    /// a request that meets an unavailable service still answers (a 503) within the timeout.
+    pub const API: Self = Self {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(2),
+        operation: Duration::from_secs(4),
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+    };
+
+    /// The SQS workers (Lambda timeout 10 s, a batch's records in parallel). A record makes
+    /// up to about six calls in sequence; a call that runs out fails the record, and SQS
+    /// redelivers it after the visibility timeout (or sooner, see `shared::sqs`).
+    pub const WORKER: Self = Self {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(2),
+        operation: Duration::from_secs(4),
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(1000),
+    };
+
+    /// `outbox-relay` and `outbox-sweeper` (Lambda timeout 10 s). They retry a failed publish
+    /// themselves (the relay's `RetryPolicy`), so the SDK tries each call twice and gives up
+    /// after 2 s; what still fails is reported (relay) or left pending (sweeper).
+    pub const PUBLISHER: Self = Self {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_millis(1500),
+        operation: Duration::from_secs(2),
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+    };
+
+    /// Reading the secrets at cold start (`secret_string`). Lambda gives a function's init
+    /// phase 10 s of its own, and an API cannot answer anything without its keys, so this call
+    /// may take longer than a request's: a burst of cold starts (a flash sale) meets a slow
+    /// Secrets Manager more often than a warm function does.
+    pub const COLD_START: Self = Self {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(3),
+        operation: Duration::from_secs(8),
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+    };
+
+    /// The operator's commands (`users-admin`, `users-keys`): a person waits, nothing else does.
+    pub const OPERATOR: Self = Self {
+        connect: Duration::from_secs(3),
+        attempt: Duration::from_secs(10),
+        operation: Duration::from_secs(30),
+        max_attempts: 5,
+        initial_backoff: Duration::from_millis(200),
+        max_backoff: Duration::from_secs(5),
+    };
+
+    /// This budget with every timeout `factor` times longer (attempts and backoff unchanged).
+    #[must_use]
+    pub fn scaled(self, factor: f64) -> Self {
+        let scale = |duration: Duration| duration.mul_f64(factor);
+        Self {
+            connect: scale(self.connect),
+            attempt: scale(self.attempt),
+            operation: scale(self.operation),
+            ..self
+        }
+    }
+
+    /// The budget as configured for this process: `AWS_SDK_TIMEOUT_SCALE` (a number from 1 to
+    /// 10, unset on AWS) stretches the timeouts for an emulator that answers a burst of calls
+    /// seconds late; `scripts/emulator.sh` sets it for the local stack. A value out of range
+    /// is logged and ignored.
+    #[must_use]
+    pub fn from_env(self) -> Self {
+        match optional(TIMEOUT_SCALE_VARIABLE).map(|raw| raw.trim().parse::<f64>()) {
+            None => self,
+            Some(Ok(factor)) if (1.0..=10.0).contains(&factor) => self.scaled(factor),
+            Some(_) => {
+                tracing::warn!(
+                    variable = TIMEOUT_SCALE_VARIABLE,
+                    "not a number from 1 to 10; SDK timeouts unscaled"
+                );
+                self
+            }
+        }
+    }
+
+    /// The SDK's timeout configuration for this budget.
+    #[must_use]
+    pub fn timeouts(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+
+    /// The SDK's retry configuration for this budget (standard mode).
+    #[must_use]
+    pub fn retries(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+}
+
 /// The shared SDK configuration: region, credentials and endpoint from the standard chain
-/// (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, ...). Build it once per cold start
-/// and make every client from it.
+/// (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, ...), with the function's
+/// [`CallBudget`]. Build it once per cold start and make every client from it.
 ///
 /// Its HTTPS client trusts the root CAs AWS service endpoints chain to ([`AWS_ROOT_CAS`])
 /// instead of the system's store. The SDK's default client reads and parses every certificate
@@ -59,8 +200,11 @@ where
 /// machine (292 files in /etc/ssl/certs), about 1 ms on Lambda (one 220 KB bundle); see
 /// docs/performance.md. Setting `SSL_CERT_FILE` or `SSL_CERT_DIR` (an emulator behind TLS with
 /// its own CA, a corporate proxy) brings the system store back.
-pub async fn aws_sdk_config() -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+pub async fn aws_sdk_config(budget: CallBudget) -> SdkConfig {
+    let budget = budget.from_env();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(budget.timeouts())
+        .retry_config(budget.retries());
     if std::env::var_os("SSL_CERT_FILE").is_none() && std::env::var_os("SSL_CERT_DIR").is_none() {
         loader = loader.http_client(aws_roots_https_client());
     }
@@ -80,7 +224,12 @@ pub async fn aws_sdk_config() -> SdkConfig {
 pub async fn secret_string(config: &SdkConfig, variable: &'static str) -> anyhow::Result<String> {
     use anyhow::Context as _;
     let secret_id = required(variable)?;
-    aws_sdk_secretsmanager::Client::new(config)
+    let budget = CallBudget::COLD_START.from_env();
+    let secrets = aws_sdk_secretsmanager::config::Builder::from(config)
+        .timeout_config(budget.timeouts())
+        .retry_config(budget.retries())
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(secrets)
         .get_secret_value()
         .secret_id(&secret_id)
         .send()
@@ -171,6 +320,57 @@ mod tests {
                 .collect();
             assert_eq!(digest, expected);
         }
+    }
+
+    /// Every budget must leave its function time to answer: all attempts at their timeout
+    /// plus the longest backoffs fit inside the operation timeout's cap, and the operation
+    /// timeout leaves room for more than one call in a 10 s Lambda timeout.
+    #[test]
+    fn every_call_budget_gives_up_well_inside_a_ten_second_lambda() {
+        for budget in [CallBudget::API, CallBudget::WORKER, CallBudget::PUBLISHER] {
+            assert!(budget.attempt < budget.operation, "{budget:?}");
+            assert!(budget.connect <= budget.attempt, "{budget:?}");
+            assert!(
+                budget.max_attempts >= 2,
+                "{budget:?}: a throttle is retried"
+            );
+            assert!(
+                budget.operation * 2 < Duration::from_secs(10),
+                "{budget:?}: two calls that run out still leave the function time"
+            );
+            assert!(budget.max_backoff < budget.operation, "{budget:?}");
+        }
+        let init = CallBudget::COLD_START;
+        assert!(
+            init.operation < Duration::from_secs(10),
+            "the secrets read fits in Lambda's 10 s init phase"
+        );
+    }
+
+    #[test]
+    fn a_scaled_budget_stretches_its_timeouts_and_keeps_its_attempts() {
+        let scaled = CallBudget::API.scaled(3.0);
+        assert_eq!(scaled.attempt, Duration::from_secs(6));
+        assert_eq!(scaled.operation, Duration::from_secs(12));
+        assert_eq!(scaled.connect, Duration::from_secs(3));
+        assert_eq!(scaled.max_attempts, CallBudget::API.max_attempts);
+        assert_eq!(scaled.max_backoff, CallBudget::API.max_backoff);
+    }
+
+    #[tokio::test]
+    async fn the_sdk_config_carries_the_budgets_timeouts_and_retries() {
+        let config = aws_sdk_config(CallBudget::WORKER).await;
+        let timeouts = config.timeout_config().unwrap();
+        assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(1)));
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(4)));
+        let retries = config.retry_config().unwrap();
+        assert_eq!(retries.max_attempts(), 3);
+        assert_eq!(retries.initial_backoff(), Duration::from_millis(50));
+        assert_eq!(retries.max_backoff(), Duration::from_secs(1));
     }
 
     #[tokio::test]

@@ -304,10 +304,25 @@ impl IntoProblem for Problem {
     }
 }
 
-/// Logs an unexpected error once, with its whole chain, and returns the opaque 500 that names
-/// only the request id.
+/// How long a client should wait after an AWS service this API depends on was unavailable.
+pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Logs an unexpected error once, with its whole chain, and returns the problem for it: a 503
+/// with `Retry-After` when an AWS call failed for a reason that passes (throttled, a 5xx, a
+/// timeout, a lost connection, after the SDK's retries: [`crate::retry::is_transient_aws_error`]),
+/// otherwise the opaque 500 that names only the request id.
 #[must_use]
 pub fn unexpected(err: &anyhow::Error, request_id: &str) -> Problem {
+    if crate::retry::is_transient_aws_error(err) {
+        tracing::warn!(
+            error = format!("{err:#}"),
+            "request failed on an unavailable AWS service; answering 503"
+        );
+        return Problem::service_unavailable(
+            "a service this request needs is unavailable; retry shortly",
+            UNAVAILABLE_RETRY_AFTER,
+        );
+    }
     tracing::error!(error = format!("{err:#}"), "request failed");
     Problem::internal(request_id)
 }
@@ -663,6 +678,21 @@ mod tests {
         // Never "0": that would invite an immediate retry storm.
         let soon = Problem::service_unavailable("x", std::time::Duration::ZERO).into_response();
         assert_eq!(soon.headers()[RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn an_aws_call_that_timed_out_is_a_503_with_retry_after_and_a_bug_is_a_500() {
+        use aws_sdk_dynamodb::config::http::HttpResponse;
+        use aws_sdk_dynamodb::error::SdkError;
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        let timed_out: SdkError<GetItemError, HttpResponse> =
+            SdkError::timeout_error("attempt timed out");
+        let err = anyhow::Error::new(timed_out).context("reading the order");
+        let response = unexpected(&err, "req-1").into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[RETRY_AFTER], "1");
+        let bug = unexpected(&anyhow::anyhow!("stored order is unreadable"), "req-2");
+        assert_eq!(bug.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

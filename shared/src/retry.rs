@@ -81,11 +81,167 @@ pub enum Retry<T, A> {
     Again(A),
 }
 
+/// Whether `err` (anywhere in its chain) is an AWS call that failed for a reason that passes:
+/// throttled, a 5xx, timed out, or the connection failed, after the SDK's own retries ran out.
+/// Such a request was fine and may succeed later, so an API answers it with a 503 and
+/// `Retry-After` ([`crate::http::unexpected`]), never a 500. A failed condition, a validation
+/// error or a missing resource is not transient.
+#[must_use]
+pub fn is_transient_aws_error(err: &anyhow::Error) -> bool {
+    use aws_sdk_dynamodb::operation as ddb;
+    macro_rules! classify {
+        ($cause:expr, $($error:ty),+ $(,)?) => {
+            $(
+                if let Some(sdk) = $cause.downcast_ref::<aws_sdk_dynamodb::error::SdkError<$error, aws_sdk_dynamodb::config::http::HttpResponse>>() {
+                    return transient_sdk_error(sdk);
+                }
+            )+
+        };
+    }
+    for cause in err.chain() {
+        classify!(
+            cause,
+            ddb::get_item::GetItemError,
+            ddb::put_item::PutItemError,
+            ddb::update_item::UpdateItemError,
+            ddb::delete_item::DeleteItemError,
+            ddb::query::QueryError,
+            ddb::scan::ScanError,
+            ddb::batch_get_item::BatchGetItemError,
+            ddb::transact_write_items::TransactWriteItemsError,
+            ddb::transact_get_items::TransactGetItemsError,
+            aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError,
+            aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError,
+            aws_sdk_sns::operation::publish::PublishError,
+            aws_sdk_sns::operation::publish_batch::PublishBatchError,
+            aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError,
+        );
+    }
+    false
+}
+
+fn transient_sdk_error<E>(
+    err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    match err {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(failure) => {
+            failure.is_io() || failure.is_timeout() || failure.is_other()
+        }
+        SdkError::ServiceError(service) => {
+            service.raw().status().is_server_error()
+                || service.err().code().is_some_and(|code| {
+                    aws_runtime::retries::classifiers::THROTTLING_ERRORS.contains(&code)
+                        || aws_runtime::retries::classifiers::TRANSIENT_ERRORS.contains(&code)
+                })
+        }
+        // Construction failures are bugs, not weather.
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
 
     use super::*;
+
+    /// A one-shot HTTP server on a free port that answers every request with `response`.
+    async fn answering(response: &'static str) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buffer = [0u8; 8192];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream.write_all(response.as_bytes()).await;
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    async fn get_item(endpoint: &str, attempt_timeout: Duration) -> anyhow::Error {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .endpoint_url(endpoint)
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(attempt_timeout)
+                    .build(),
+            )
+            .build();
+        let err = aws_sdk_dynamodb::Client::from_conf(config)
+            .get_item()
+            .table_name("t")
+            .send()
+            .await
+            .unwrap_err();
+        anyhow::Error::new(err).context("reading the item")
+    }
+
+    fn json_response(status: &str, body: &'static str) -> &'static str {
+        Box::leak(
+            format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_boxed_str(),
+        )
+    }
+
+    #[tokio::test]
+    async fn throttles_5xx_timeouts_and_refused_connections_are_transient() {
+        let throttled = answering(json_response(
+            "400 Bad Request",
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}"#,
+        ))
+        .await;
+        let failing = answering(json_response(
+            "503 Service Unavailable",
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ServiceUnavailable","message":"later"}"#,
+        ))
+        .await;
+        let silent = {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            // Accepts and never answers.
+            tokio::spawn(async move {
+                let mut held = Vec::new();
+                while let Ok((stream, _)) = listener.accept().await {
+                    held.push(stream);
+                }
+            });
+            format!("http://{addr}")
+        };
+        let second = Duration::from_secs(1);
+        for endpoint in [throttled, failing, "http://127.0.0.1:9".to_owned()] {
+            let err = get_item(&endpoint, second).await;
+            assert!(is_transient_aws_error(&err), "{endpoint}: {err:?}");
+        }
+        let err = get_item(&silent, Duration::from_millis(100)).await;
+        assert!(is_transient_aws_error(&err), "timeout: {err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_or_a_non_aws_error_is_not_transient() {
+        let invalid = answering(json_response(
+            "400 Bad Request",
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"no table"}"#,
+        ))
+        .await;
+        let err = get_item(&invalid, Duration::from_secs(1)).await;
+        assert!(!is_transient_aws_error(&err), "{err:?}");
+        assert!(!is_transient_aws_error(&anyhow::anyhow!("a bug")));
+    }
 
     const FAST: Backoff = Backoff {
         attempts: 4,

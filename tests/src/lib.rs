@@ -49,7 +49,7 @@ pub async fn sdk_config() -> &'static SdkConfig {
     CONFIG
         .get_or_init(|| async {
             let expected = endpoint();
-            let config = shared::config::aws_sdk_config().await;
+            let config = shared::config::aws_sdk_config(shared::config::CallBudget::OPERATOR).await;
             assert_eq!(
                 config.endpoint_url(),
                 Some(expected.as_str()),

@@ -31,6 +31,71 @@ async fn verified_sender() -> String {
     format!("noreply@{domain}")
 }
 
+/// A DynamoDB client whose calls go through an in-process fault proxy with `plan`.
+async fn through_faults(plan: serde_json::Value) -> aws_sdk_dynamodb::Client {
+    let proxy = fault_proxy::Proxy::new(&emulator_tests::endpoint()).unwrap();
+    let addr = proxy.spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let url = format!("http://{addr}");
+    let response = reqwest::Client::new()
+        .put(format!("{url}{}", fault_proxy::CONTROL_PATH))
+        .json(&plan)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk_config().await)
+        .endpoint_url(url)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// DynamoDB applied the claim but its answer was lost: the SDK's retry must find the claim its
+/// own, not another worker's live lease (which left the message waiting a minute).
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
+    let from = verified_sender().await;
+    with_service_table("notifications-lost-claim", async |client, table| {
+        let sender = SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from);
+        let user = Uuid::new_v4();
+        // The directory learns the recipient without faults.
+        let registered = decoded(UserRegistered {
+            user_id: user,
+            email: "lost@example.org".into(),
+            name: "Lost".into(),
+        });
+        let clean = DynamoDbNotificationStore::new(client, &table);
+        assert!(matches!(
+            handle_event(&clean, &sender, registered).await,
+            Ok(Outcome::Sent)
+        ));
+        // The confirmation's first UpdateItem is its claim: its answer is lost.
+        let faulty = DynamoDbNotificationStore::new(
+            through_faults(serde_json::json!({"seed": 1, "rules": [{
+                "service": "dynamodb", "operation": "UpdateItem", "share": 1.0, "limit": 1,
+                "fault": {"kind": "drop_after_forward"}
+            }]}))
+            .await,
+            &table,
+        );
+        let confirmed = decoded(OrderConfirmed {
+            order_id: Uuid::new_v4(),
+            customer_id: user,
+            lines: vec![],
+            total: Money::new(1000, Currency::parse("EUR").unwrap()),
+        });
+        let outcome = handle_event(&faulty, &sender, confirmed).await;
+        assert!(matches!(outcome, Ok(Outcome::Sent)), "{outcome:?}");
+        let page = clean.list(user, 10, None).await.unwrap();
+        assert_eq!(page.items.len(), 2);
+        assert!(
+            page.items
+                .iter()
+                .all(|n| n.status == NotificationStatus::Sent)
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_welcome_is_sent_through_ses_and_recorded_exactly_once() {
     let from = verified_sender().await;

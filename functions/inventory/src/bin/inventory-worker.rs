@@ -9,7 +9,7 @@ use shared::sqs::SqsRequeue;
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let table = config::required("INVENTORY_TABLE")?;
-    let sdk = config::aws_sdk_config().await;
+    let sdk = config::aws_sdk_config(config::CallBudget::WORKER).await;
     let store = DynamoDbInventoryStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let requeue = SqsRequeue::new(aws_sdk_sqs::Client::new(&sdk));
     let (store, requeue) = (&store, &requeue);

@@ -184,6 +184,11 @@ impl NotificationStore for DynamoDbNotificationStore {
 
     async fn claim(&self, fresh: &Notification, lease: Duration) -> anyhow::Result<Claim> {
         let now = Utc::now();
+        // Names this claim. The SDK resends the same request when an attempt's answer is lost
+        // (a timeout, a dropped connection) after DynamoDB applied it; the retry then finds the
+        // record `sending` under its own token and takes it again, instead of seeing a live
+        // lease, calling it another worker's and leaving the message to wait out the lease.
+        let token = Uuid::new_v4().to_string();
         let result = self
             .client
             .update_item()
@@ -192,10 +197,11 @@ impl NotificationStore for DynamoDbNotificationStore {
             .update_expression(
                 "SET kind = :kind, user_id = :user, event_id = :event, event_type = :type, event_time = :event_time, \
                  channel = :channel, recipient = :recipient, subject = :subject, body = :body, \
-                 created_at = if_not_exists(created_at, :now), #status = :sending, lease_until = :lease \
+                 created_at = if_not_exists(created_at, :now), #status = :sending, lease_until = :lease, \
+                 claim_token = :token \
                  ADD attempts :one",
             )
-            .condition_expression("attribute_not_exists(pk) OR #status = :failed OR (#status = :sending AND lease_until < :now)")
+            .condition_expression("attribute_not_exists(pk) OR #status = :failed OR (#status = :sending AND (lease_until < :now OR claim_token = :token))")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":kind", s("notification"))
             .expression_attribute_values(":user", s(fresh.user_id.to_string()))
@@ -211,6 +217,7 @@ impl NotificationStore for DynamoDbNotificationStore {
             .expression_attribute_values(":failed", s("failed"))
             .expression_attribute_values(":lease", s(time(now + lease)))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":token", s(&token))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;

@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let table = config::required("NOTIFICATIONS_TABLE")?;
     let from = config::required("SENDER_EMAIL")?;
-    let sdk = config::aws_sdk_config().await;
+    let sdk = config::aws_sdk_config(config::CallBudget::WORKER).await;
     let store = DynamoDbNotificationStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let sender = SesSender::new(aws_sdk_sesv2::Client::new(&sdk), from);
     let (store, sender) = (&store, &sender);

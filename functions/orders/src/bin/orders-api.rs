@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("ORDERS_TABLE")?;
     let keys = JwtKeys::from_env()?;
-    let sdk = config::aws_sdk_config().await;
+    let sdk = config::aws_sdk_config(config::CallBudget::API).await;
     let cursors = Cursors::from_secrets_manager(&sdk).await?;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let api = OrdersApi {

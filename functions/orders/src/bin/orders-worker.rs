@@ -8,7 +8,8 @@ use shared::config;
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let table = config::required("ORDERS_TABLE")?;
-    let client = aws_sdk_dynamodb::Client::new(&config::aws_sdk_config().await);
+    let client =
+        aws_sdk_dynamodb::Client::new(&config::aws_sdk_config(config::CallBudget::WORKER).await);
     let repo = DynamoDbOrderRepository::new(client.clone(), &table);
     let gateway = SimulatedPaymentGateway::new(client, &table);
     let (repo, gateway) = (&repo, &gateway);

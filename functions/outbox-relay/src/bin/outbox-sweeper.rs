@@ -8,7 +8,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let topic_arn = shared::config::required("EVENTS_TOPIC_ARN")?;
     let table = shared::config::required("OUTBOX_TABLE")?;
-    let config = shared::config::aws_sdk_config().await;
+    let config = shared::config::aws_sdk_config(shared::config::CallBudget::PUBLISHER).await;
     let publisher = SnsEventPublisher::new(aws_sdk_sns::Client::new(&config), topic_arn);
     let store = DynamoDbOutboxStore::new(aws_sdk_dynamodb::Client::new(&config), table);
     let (publisher, store) = (&publisher, &store);

@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let table = config::required("PRODUCTS_TABLE")?;
     let keys = JwtKeys::from_env()?;
-    let sdk = config::aws_sdk_config().await;
+    let sdk = config::aws_sdk_config(config::CallBudget::API).await;
     let api = ProductsApi {
         repo: DynamoDbProductRepository::new(aws_sdk_dynamodb::Client::new(&sdk), table),
         keys,

@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let sdk = config::aws_sdk_config().await;
+    let sdk = config::aws_sdk_config(config::CallBudget::OPERATOR).await;
     let repo = DynamoDbUserRepository::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     match admin::run(&repo, &command).await {
         Ok(report) => {

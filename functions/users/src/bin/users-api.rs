@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     if login_limit.max_failures == 0 || login_limit.window <= chrono::Duration::zero() {
         return Err("LOGIN_MAX_FAILURES and LOGIN_FAILURE_WINDOW_SECONDS must be positive".into());
     }
-    let sdk = config::aws_sdk_config().await;
+    let sdk = config::aws_sdk_config(config::CallBudget::API).await;
     let keys = SigningKeys::from_secrets_manager(&sdk).await?;
     let repo = DynamoDbUserRepository::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let api = UsersApi {

@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let sdk = config::aws_sdk_config().await;
+    let sdk = config::aws_sdk_config(config::CallBudget::OPERATOR).await;
     let store =
         SecretsManagerKeySetStore::new(aws_sdk_secretsmanager::Client::new(&sdk), command.secret);
     match signing_keys::run(&store, command.action).await {
