@@ -249,6 +249,17 @@ impl Shop {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// The HTTP API's client and base URL, for a test that reads the response's headers
+    /// (`Retry-After`): those run over HTTP only.
+    fn http_api(&self) -> (&reqwest::Client, &str) {
+        match &self.transport {
+            Transport::Http { http, url } => (http, url),
+            Transport::Invoke { .. } => {
+                panic!("this test reads the HTTP API's headers: run it with API_TRANSPORT=http")
+            }
+        }
+    }
+
     async fn register(&self, email: &str, password: &str) -> Customer {
         let (status, user) = self
             .call(

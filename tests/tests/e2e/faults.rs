@@ -124,9 +124,9 @@ impl Shop {
     ) -> (StatusCode, Value) {
         let what = format!("{method} {path}");
         for _ in 0..20 {
-            let mut request = self
-                .http
-                .request(method.clone(), format!("{}{path}", self.url))
+            let (http, url) = self.http_api();
+            let mut request = http
+                .request(method.clone(), format!("{url}{path}"))
                 .bearer_auth(&customer.token);
             if let Some(body) = &body {
                 request = request.json(body);
@@ -572,8 +572,8 @@ async fn an_api_whose_table_throttles_every_call_answers_503_with_retry_after_th
     let body =
         json!({"lines": [{"product_id": product, "quantity": 1}], "payment_token": "tok_visa"});
     let send = || {
-        shop.http
-            .post(format!("{}/orders", shop.url))
+        let (http, url) = shop.http_api();
+        http.post(format!("{url}/orders"))
             .bearer_auth(&customer.token)
             .header("idempotency-key", &key)
             .json(&body)
@@ -588,8 +588,9 @@ async fn an_api_whose_table_throttles_every_call_answers_503_with_retry_after_th
     let retry_after = refused.headers().get("retry-after").cloned();
     let problem: Value = refused.json().await.unwrap_or(Value::Null);
     let catalog = shop
-        .http
-        .get(format!("{}/products", shop.url))
+        .http_api()
+        .0
+        .get(format!("{}/products", shop.http_api().1))
         .send()
         .await
         .unwrap();
