@@ -55,6 +55,11 @@ rm -f "$negative_log"
 step "cargo nextest run --workspace (unit, handler, emulator and end-to-end tests)"
 cargo nextest run --locked --workspace --profile ci
 
+# The operator's commands against the stack: a saga's metrics in its log lines, a dead-lettered
+# message redriven and applied once, make status after make demo (docs/operations.md).
+step "the operator's commands on the emulator (make dlq / redrive / status / logs)"
+.venv/bin/python -m unittest scripts/test_ops.py
+
 # The user's path to AWS, on the emulator: sam build (cargo-lambda) + sam deploy of a second
 # stack, then the demo walk through it; deleted afterwards so the restart test below meets only
 # the stack it was written for.
