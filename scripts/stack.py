@@ -188,6 +188,8 @@ def deploy(args) -> None:
         {"ParameterKey": "LogLevel", "ParameterValue": "INFO"},
         {"ParameterKey": "WorkerQueueVisibilityTimeout", "ParameterValue": "10"},
         {"ParameterKey": "WorkerMaximumConcurrency", "ParameterValue": str(WORKER_MAXIMUM_CONCURRENCY)},
+        # The emulator has no metric-math alarms: the API's 5xx alarm counts instead (docs/operations.md).
+        {"ParameterKey": "ApiErrorAlarmKind", "ParameterValue": "count"},
     ]
     cfn = client("cloudformation")
     name = stack_name(args.stage)
