@@ -69,6 +69,86 @@ class OpsHelpers(unittest.TestCase):
         self.assertTrue(ops.readable(platform).endswith("REPORT RequestId: r\tDuration: 3 ms"))
 
 
+def template():
+    """infra/template.yaml with its intrinsic functions as {"!Ref": ...}-style dicts."""
+    import yaml  # cfn-lint's, in the project venv
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def tagged(loader, suffix, node):
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {f"!{suffix}": value}
+    Loader.add_multi_constructor("!", tagged)
+    return yaml.load((ROOT / "infra" / "template.yaml").read_text(), Loader=Loader)
+
+
+class TemplateAlarms(unittest.TestCase):
+    """What docs/operations.md promises of the template, for every function and queue it has
+    now and any added later."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.template = template()
+        cls.resources = cls.template["Resources"]
+        cls.alarms = {name: r["Properties"] for name, r in cls.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+    def watching(self, namespace, metric, dimension_value):
+        return [name for name, a in self.alarms.items()
+                if a.get("Namespace") == namespace and a.get("MetricName") == metric
+                and any(d["Value"] == dimension_value for d in a.get("Dimensions", []))]
+
+    def test_every_function_has_an_errors_and_a_throttles_alarm(self):
+        functions = [name for name, r in self.resources.items() if r["Type"] == "AWS::Serverless::Function"]
+        self.assertGreaterEqual(len(functions), 16)
+        for function in functions:
+            for metric in ("Errors", "Throttles"):
+                self.assertEqual(len(self.watching("AWS/Lambda", metric, {"!Ref": function})), 1, f"{function} {metric}")
+
+    def test_every_worker_queue_has_an_age_alarm_and_every_relay_an_iterator_age_alarm(self):
+        queues = [name for name, r in self.resources.items()
+                  if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r.get("Properties", {})]
+        self.assertEqual(len(queues), 3)
+        for queue in queues:
+            self.assertEqual(len(self.watching("AWS/SQS", "ApproximateAgeOfOldestMessage", {"!GetAtt": f"{queue}.QueueName"})), 1, queue)
+        relays = [name for name in self.resources if name.endswith("OutboxRelayFunction")]
+        self.assertEqual(len(relays), 4)
+        for relay in relays:
+            self.assertEqual(len(self.watching("AWS/Lambda", "IteratorAge", {"!Ref": relay})), 1, relay)
+
+    def test_every_alarm_notifies_the_alarm_topic_and_its_threshold_is_a_parameter_or_zero(self):
+        parameters = self.template["Parameters"]
+        for name, alarm in self.alarms.items():
+            self.assertEqual(alarm.get("AlarmActions"), [{"!Ref": "AlarmTopic"}], name)
+            threshold = alarm["Threshold"]
+            if isinstance(threshold, dict):
+                self.assertIn(threshold["!Ref"], parameters, name)
+            else:
+                self.assertEqual(threshold, 0, f"{name}: a fixed threshold other than 'any'")
+
+    def test_the_api_has_a_5xx_and_a_p99_latency_alarm_and_the_dashboard_names_real_metrics(self):
+        self.assertTrue(self.watching("AWS/ApiGateway", "Latency", {"!Ref": "HttpApi"}))
+        rate = self.alarms["HttpApi5xxRateAlarm"]
+        self.assertEqual(rate["Metrics"][0]["Expression"], "100 * errors / MAX([errors, requests])")
+        self.assertTrue(self.watching("AWS/ApiGateway", "5xx", {"!Ref": "HttpApi"}))
+        body = self.resources["Dashboard"]["Properties"]["DashboardBody"]["!Sub"]
+        dashboard = json.loads(body)
+        text = json.dumps(dashboard)
+        for metric in ("OrdersPlaced", "OrdersConfirmed", "OrdersRejected", "OrdersCancelled", "SagaDuration", "5xx", "Latency",
+                       "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible", "IteratorAge", "Errors", "Throttles", "Duration"):
+            self.assertIn(metric, text)
+        # Every metric the functions emit (shared/src/metrics.rs) is on the dashboard.
+        emitted = re.findall(r'pub const \w+: &str = "(\w+)";', (ROOT / "shared" / "src" / "metrics.rs").read_text())
+        for name in emitted:
+            if name != "ServerlessShop":
+                self.assertIn(name, text, f"{name} is emitted but not on the dashboard")
+
+
 def stack():
     stage = os.environ.get("STAGE") or "local"
     path = ROOT / ".local" / f"stack.{stage}.json"
