@@ -11,6 +11,9 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_EC2_METADATA_DISABLED := true
+# How tests, seed and demo reach the functions: the HTTP API, or (API_TRANSPORT=invoke) the Lambda
+# Invoke API with API Gateway events, for LocalStack's free image, which has no HTTP APIs.
+export API_TRANSPORT ?= $(if $(filter localstack,$(EMULATOR)),invoke,http)
 LAMBDA_DIR  := target/lambda-arm64
 # The binaries the SAM template deploys as functions. Others (users-admin, the operator's
 # command) are never packaged as Lambda zips.
@@ -30,7 +33,7 @@ AWS_AS_CALLER := env $(foreach v,AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID A
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-setup: ## install the pinned tools (venv: ministack, cfn-lint, cargo-lambda) and fetch crates
+setup: ## install the pinned tools (venv: ministack, cfn-lint, cargo-lambda, AWS CLI) and fetch crates
 	@scripts/setup-venv.sh
 	@command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked --version 0.9.143
 	cargo fetch --locked
@@ -40,7 +43,8 @@ up: setup ## run the whole system locally: emulator, functions built, template d
 	cargo build --locked --bins
 	$(VENV)/bin/python scripts/stack.py deploy
 	$(VENV)/bin/python scripts/stack.py seed
-	@echo "HTTP API: $$(cat .local/api-url.local)   (make demo walks through a purchase)"
+	@if [[ "$$API_TRANSPORT" == invoke ]]; then echo "No HTTP API on this emulator: make demo and the tests call the functions through the Lambda Invoke API"; \
+	 else echo "HTTP API: $$(cat .local/api-url.local)   (make demo walks through a purchase)"; fi
 
 emulator: setup ## only start the local AWS emulator (no stack)
 	@scripts/emulator.sh up
@@ -79,8 +83,8 @@ build: setup ## release build of every function for AWS (arm64 zips in target/la
 build-local: setup ## release build for this machine (what the local emulator runs)
 	cargo lambda build --release --locked --lambda-dir target/lambda-local $(LAMBDA_BINS)
 
-watch: setup ## serve the functions locally with cargo lambda watch (loopback only)
-	cargo lambda watch -A 127.0.0.1 -P 9000
+watch: setup ## cargo lambda watch on 127.0.0.1:9000 with the local stack's environment (make up first; OUTBOX=orders, WATCH_PORT=9000)
+	$(VENV)/bin/python scripts/stack.py watch --stage $(ADMIN_STAGE) --outbox $(or $(OUTBOX),orders) --port $(or $(WATCH_PORT),9000)
 
 test: setup ## everything CI runs: fmt, clippy, cfn-lint, emulator, all tests
 	@scripts/test.sh

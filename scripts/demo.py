@@ -1,34 +1,20 @@
 #!/usr/bin/env python3
-"""A walk through the shop against the stack `make up` deployed (or the one at SHOP_API_URL):
+"""A walk through the shop against the stack `make up` deployed (or another: SHOP_STAGE, SHOP_API_URL):
 register, log in, browse, order and watch it reach CONFIRMED with its notification; then an
 order for something out of stock (REJECTED) and one paid with a declined card (CANCELLED, stock
 released). Prints each step and exits non-zero as soon as an expectation fails."""
-import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
-from pathlib import Path
 
-# SHOP_API_URL: another stack's API (make sam-check walks the stack sam deploy created).
-URL = os.environ.get("SHOP_API_URL") or (Path(__file__).resolve().parent.parent / ".local" / "api-url.local").read_text().strip()
+from shop_api import ShopApi
+
+# SHOP_STAGE: another stack (make sam-check walks stage sam); SHOP_API_URL: another HTTP API;
+# API_TRANSPORT=invoke: through the functions, where the emulator has no HTTP API (scripts/shop_api.py).
+API = ShopApi(os.environ.get("SHOP_STAGE", "local"))
+call = API.call
 STEP = 0
-
-
-def call(method, path, body=None, token=None, headers=None):
-    request = urllib.request.Request(URL + path, data=None if body is None else json.dumps(body).encode(), method=method)
-    request.add_header("content-type", "application/json")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
 
 
 def step(text):
@@ -74,7 +60,7 @@ def notified(token, event_type, order_id):
 
 
 def main():
-    print(f"API: {URL}")
+    print(f"API: {API.url}" + (" (through the functions: API_TRANSPORT=invoke)" if API.transport == "invoke" else ""))
     email = f"demo-{uuid.uuid4().hex[:8]}@example.org"
     step(f"register {email}")
     status, user = call("POST", "/users", {"email": email, "password": "correct horse battery", "name": "Demo Customer"})

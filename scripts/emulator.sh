@@ -3,8 +3,9 @@
 #   scripts/emulator.sh up      start it (idempotent) and wait until DynamoDB, SQS and SNS answer
 #   scripts/emulator.sh down    stop it and every function process it started; remove its files
 #   scripts/emulator.sh status  exit 0 when it answers
-# EMULATOR=external skips start/stop and only waits for whatever answers on AWS_ENDPOINT_URL
-# (LocalStack in Docker, say): see docs/local-development.md.
+# EMULATOR=localstack runs LocalStack's free image in Docker instead (needs Docker; see
+# docs/local-development.md, "LocalStack", for what runs there). EMULATOR=external skips
+# start/stop and only waits for whatever answers on AWS_ENDPOINT_URL.
 # EMULATOR_PERSIST=1 keeps the emulator's state in .local/state across down/up (saved on a
 # graceful stop, loaded at start).
 set -euo pipefail
@@ -44,6 +45,10 @@ running_pid() {
   kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+# The last LocalStack image that runs without an auth token; later tags need one.
+localstack_image="localstack/localstack:4.14.0"
+localstack_container="serverless-shop-localstack"
+
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_EC2_METADATA_DISABLED=true
@@ -52,6 +57,20 @@ case "${1:-}" in
   up)
     [[ -x "$venv/bin/ministack" ]] || "$root/scripts/setup-venv.sh"
     if [[ "${EMULATOR:-ministack}" == external ]]; then wait_healthy; exit; fi
+    if [[ "${EMULATOR:-ministack}" == localstack ]]; then
+      if healthy; then echo "emulator already answers on $endpoint"; exit 0; fi
+      # The Docker socket: LocalStack runs each function in a container of its own.
+      # CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES: the free image has no API Gateway v2, so the
+      # template's HTTP API resources deploy as no-ops (reach the functions with
+      # API_TRANSPORT=invoke); newer images fail the stack on them unless this is set.
+      docker run -d --rm --name "$localstack_container" \
+        -p "127.0.0.1:$port:4566" \
+        -v /var/run/docker.sock:/var/run/docker.sock \
+        -e CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES=1 \
+        "$localstack_image" >/dev/null
+      wait_healthy
+      exit
+    fi
     if pid=$(running_pid); then echo "emulator already running (pid $pid)"; wait_healthy; exit; fi
     if healthy; then echo "something else already answers on $endpoint; refusing to start a second emulator" >&2; exit 1; fi
     mkdir -p "$state/tmp"
@@ -69,6 +88,10 @@ case "${1:-}" in
     ;;
   down)
     if [[ "${EMULATOR:-ministack}" == external ]]; then echo "EMULATOR=external: leaving it running"; exit 0; fi
+    if [[ "${EMULATOR:-ministack}" == localstack ]]; then
+      docker rm -f "$localstack_container" >/dev/null 2>&1 && echo "LocalStack stopped" || echo "LocalStack not running"
+      exit 0
+    fi
     if pid=$(running_pid); then
       # The emulator's function processes share its process group: stop them all.
       kill -TERM -- "-$pid" 2>/dev/null || true

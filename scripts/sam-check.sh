@@ -66,7 +66,7 @@ timed "sam build + deploy" env STAGE=$stage ARCH=x86_64 SAM_BUILD_MODE=debug SAM
 step "smoke: seed the demo catalog and walk through the shop on the SAM-deployed stack"
 .venv/bin/python scripts/stack.py outputs --stage $stage  # .local/api-url.sam, .local/stack.sam.json
 timed "seed" .venv/bin/python scripts/stack.py seed --stage $stage
-timed "demo walk" env SHOP_API_URL="$(cat .local/api-url.$stage)" .venv/bin/python scripts/demo.py
+timed "demo walk" env SHOP_STAGE=$stage .venv/bin/python scripts/demo.py
 
 if [[ "${SAM_CHECK_DELETE:-0}" == 1 ]]; then
   # As `make destroy` does: what a stage leaves behind is deleted with it.

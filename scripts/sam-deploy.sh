@@ -101,9 +101,10 @@ cat <<EOF
 ==> done: stack $stack. What a deploy cannot do for you (once per account and region):
   1. SES sender identity: the stack created the identity $sender; AWS mailed that address a
      link. Click it, then check:
-       aws sesv2 get-email-identity --email-identity $sender --query VerifiedForSendingStatus
+       .venv/bin/aws sesv2 get-email-identity --email-identity $sender --query VerifiedForSendingStatus
+     (.venv/bin/aws is the AWS CLI make setup installed, pinned.)
   2. SES production access: until granted, SES sends only to verified addresses. Request it:
-       aws sesv2 put-account-details --production-access-enabled --mail-type TRANSACTIONAL \\
+       .venv/bin/aws sesv2 put-account-details --production-access-enabled --mail-type TRANSACTIONAL \\
          --website-url <https://your-shop> --use-case-description "<order confirmations>"
      (or the console: SES > Account dashboard > Request production access).
   3. The first admin: register through POST /users, then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates a Python virtualenv from a lock file, once per change of the lock.
 #   scripts/setup-venv.sh                  .venv: ministack emulator (with aws-sam-translator),
-#                                          cfn-lint, cargo-lambda (binary + zig) and boto3
+#                                          cfn-lint, cargo-lambda (binary + zig), boto3, AWS CLI v1
 #   scripts/setup-venv.sh .venv-bench bench/requirements.lock
 #                                          the Python baseline of make bench (awslambdaric, boto3)
 # Works offline from a package mirror or with PyPI only; no Docker.

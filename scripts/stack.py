@@ -6,6 +6,8 @@ emulator, and seeds a demo catalog.
     scripts/stack.py outputs [--stage local]
     scripts/stack.py seed [--profile debug|release] [--stage local]
     scripts/stack.py literal-concurrency --template infra/.aws-sam/build/template.yaml
+    scripts/stack.py watch-env [--stage local] [--outbox orders]
+    scripts/stack.py watch [--stage local] [--outbox orders] [--port 9000] [-- <cargo lambda watch options>]
 
 `deploy` zips each function's bootstrap (built for this machine by `cargo build --bins`), uploads
 the zips to the emulator's S3 (`aws cloudformation package` ignores --endpoint-url for its
@@ -14,6 +16,13 @@ template changes -- creates the token signing keys if the stage has none (`users
 the operator's command, built with the functions) and passes their public keys on
 (`users-keys jwks`), and creates or updates the stack. Only boto3 (from the project venv); every call goes to AWS_ENDPOINT_URL, which must be a
 loopback address.
+
+`watch` runs `cargo lambda watch` with the environment the deployed stack gives its functions
+(tables, topics, key references: read from each deployed function's configuration), so
+`cargo lambda invoke <function> --data-file events/...` works for every function with nothing
+exported by hand; `watch-env` prints that environment. One `cargo lambda watch` serves every
+binary with one environment: the stack's functions agree on every variable except the outbox
+relay's and sweeper's (one pair per service), so those two serve the service `--outbox` names.
 
 `seed` registers the demo admin through the API like any customer (registration only ever
 creates customers), then grants it the admin role with the operator's command, `users-admin`
@@ -24,17 +33,18 @@ import hashlib
 import io
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError
+
+from shop_api import ShopApi
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -107,6 +117,13 @@ def literal_concurrency(args) -> None:
         sys.exit(f"{path}: no MaximumConcurrency refers to WorkerMaximumConcurrency")
     path.write_text(text)
     print(f"{path}: {count} MaximumConcurrency set to {WORKER_MAXIMUM_CONCURRENCY} (the emulator's SQS poller needs a number)")
+
+
+def host_architecture() -> str:
+    """This machine's instruction set, as the template's Architecture parameter names it."""
+    machine = platform.machine().lower()
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(machine) or sys.exit(
+        f"no Lambda architecture for this machine ({machine})")
 
 
 def zip_bootstrap(binary: Path) -> bytes:
@@ -188,6 +205,9 @@ def deploy(args) -> None:
         {"ParameterKey": "LogLevel", "ParameterValue": "INFO"},
         {"ParameterKey": "WorkerQueueVisibilityTimeout", "ParameterValue": "10"},
         {"ParameterKey": "WorkerMaximumConcurrency", "ParameterValue": str(WORKER_MAXIMUM_CONCURRENCY)},
+        # The bootstraps are built for this machine: an emulator that runs them in containers
+        # (LocalStack) needs the matching architecture; ministack runs them as host processes.
+        {"ParameterKey": "Architecture", "ParameterValue": host_architecture()},
         # The emulator has no metric-math alarms: the API's 5xx alarm counts instead (docs/operations.md).
         {"ParameterKey": "ApiErrorAlarmKind", "ParameterValue": "count"},
     ]
@@ -211,6 +231,31 @@ def deploy(args) -> None:
     print_outputs(args)
 
 
+def resource_blocks(text: str) -> dict[str, str]:
+    """Each top-level resource of the template: logical id -> its indented body."""
+    resources = text[text.index("\nResources:\n"):]
+    return {m.group(1): m.group(2) for m in re.finditer(r"^  (\w+):\n((?:    .*\n|[ \t]*\n)*)", resources, re.M)}
+
+
+def http_routes(text: str, stage: str) -> list[dict[str, str]]:
+    """The HTTP API's routes and the function each invokes: RouteKey -> integration -> function
+    -> its FunctionName. What an end-to-end client needs to call the functions through the Lambda
+    Invoke API where the emulator has no HTTP APIs (E2E_TRANSPORT=invoke)."""
+    blocks = resource_blocks(text)
+    routes = []
+    for logical, body in blocks.items():
+        if "Type: AWS::ApiGatewayV2::Route\n" not in body:
+            continue
+        key = re.search(r"RouteKey:\s*(.+)", body).group(1).strip()
+        integration = re.search(r"Target:\s*!Sub\s+integrations/\$\{(\w+)\}", body).group(1)
+        function = re.search(r"IntegrationUri:\s*!GetAtt\s+(\w+)\.Arn", blocks[integration]).group(1)
+        name = re.search(r"FunctionName:\s*!Sub\s+(\S+)", blocks[function]).group(1).replace("${Stage}", stage)
+        routes.append({"route_key": key, "function": name})
+    if not routes:
+        sys.exit("the template declares no AWS::ApiGatewayV2::Route")
+    return routes
+
+
 def api_id(stage: str) -> str:
     cfn = client("cloudformation")
     return cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId="HttpApi")["StackResourceDetail"]["PhysicalResourceId"]
@@ -227,24 +272,11 @@ def print_outputs(args) -> None:
     stack = client("cloudformation").describe_stacks(StackName=stack_name(args.stage))["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     # What the end-to-end tests need to find the stack (tests/tests/e2e.rs).
-    (STATE / f"stack.{args.stage}.json").write_text(json.dumps({"stage": args.stage, "api_id": api_id(args.stage), "api_url": url, "outputs": outputs}, indent=2) + "\n")
+    (STATE / f"stack.{args.stage}.json").write_text(json.dumps({
+        "stage": args.stage, "api_id": api_id(args.stage), "api_url": url, "outputs": outputs,
+        "routes": http_routes(TEMPLATE.read_text(), args.stage)}, indent=2) + "\n")
     print(f"HTTP API: {url}")
     print(f"  try: curl {url}/products")
-
-
-def call(url: str, method: str, path: str, body=None, token=None, headers=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)
-    request.add_header("content-type", "application/json")
-    if token:
-        request.add_header("authorization", f"Bearer {token}")
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
 
 
 DEMO_CATALOG = [
@@ -263,27 +295,28 @@ def grant_admin(args, email: str) -> None:
 
 
 def seed(args) -> None:
-    url = api_url(args.stage)
-    status, _ = call(url, "POST", "/users", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Shop admin"})
+    """Through the stack's API (API_TRANSPORT=invoke: its functions, where there is no HTTP API)."""
+    call = ShopApi(args.stage, api_url(args.stage)).call
+    status, _ = call("POST", "/users", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Shop admin"})
     if status not in (201, 409):
         sys.exit(f"registering the admin failed: {status}")
     grant_admin(args, ADMIN_EMAIL)
-    status, token = call(url, "POST", "/auth/token", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    status, token = call("POST", "/auth/token", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     if status != 200:
         sys.exit(f"admin login failed: {status} {token}")
     token = token["access_token"]
-    status, page = call(url, "GET", "/products?limit=100")
+    status, page = call("GET", "/products?limit=100")
     existing = {p["sku"]: p for p in (page or {}).get("items", [])} if status == 200 else {}
     for sku, name, category, price, stock in DEMO_CATALOG:
         product = existing.get(sku)
         if product is None:
-            status, product = call(url, "POST", "/products", {"sku": sku, "name": name, "category": category,
+            status, product = call("POST", "/products", {"sku": sku, "name": name, "category": category,
                                                                "price": {"amount_minor": price, "currency": "EUR"}}, token)
             if status not in (201,):
                 sys.exit(f"creating {sku} failed: {status} {product}")
         # Inventory learns of the product through ProductCreated: wait for its stock record.
         for _ in range(60):
-            status, level = call(url, "PUT", f"/inventory/{product['id']}", {"on_hand": stock}, token)
+            status, level = call("PUT", f"/inventory/{product['id']}", {"on_hand": stock}, token)
             if status == 200:
                 break
             time.sleep(0.5)
@@ -293,14 +326,78 @@ def seed(args) -> None:
     print(f"admin: {ADMIN_EMAIL} / {ADMIN_PASSWORD}")
 
 
+def function_binaries(text: str) -> dict[str, str]:
+    """Each function's logical id in the template and the binary it runs."""
+    found = re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function\n(?:    .*\n)*?\s+Binary:\s*(\S+)",
+                       text, re.M)
+    binaries = dict(found)
+    expected = len(functions_in_template(text))
+    if len(binaries) != expected:
+        sys.exit(f"found {len(binaries)} functions with a binary in the template, expected {expected}")
+    return binaries
+
+
+OUTBOX_BINARIES = ("outbox-relay", "outbox-sweeper")
+
+
+def watch_environment(stage: str, outbox: str, configurations: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+    """The union of the deployed functions' environment variables, as `cargo lambda watch`
+    needs them: one environment for every binary. The outbox relay and sweeper exist once per
+    service with their own table and topic; only the `outbox` service's pair is taken."""
+    binaries = function_binaries(TEMPLATE.read_text())
+    if configurations is None:
+        cfn, lam = client("cloudformation"), client("lambda")
+        configurations = {}
+        for logical in binaries:
+            physical = cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId=logical)[
+                "StackResourceDetail"]["PhysicalResourceId"]
+            config = lam.get_function_configuration(FunctionName=physical)
+            configurations[logical] = config.get("Environment", {}).get("Variables", {})
+    services = sorted({logical[: -len(suffix)].lower() for logical, binary in binaries.items()
+                       for suffix in ("OutboxRelayFunction",) if binary == "outbox-relay" and logical.endswith(suffix)})
+    if outbox not in services:
+        sys.exit(f"--outbox {outbox!r}: the stack has outbox relays for {', '.join(services)}")
+    environment: dict[str, str] = {}
+    origin: dict[str, str] = {}
+    for logical, variables in sorted(configurations.items()):
+        if binaries[logical] in OUTBOX_BINARIES and not logical.lower().startswith(outbox):
+            continue
+        for key, value in variables.items():
+            if key in environment and environment[key] != value:
+                sys.exit(f"{key} differs between {origin[key]} and {logical}: one `cargo lambda watch` cannot serve both")
+            environment[key], origin[key] = value, logical
+    return environment
+
+
+def watch_env(args) -> None:
+    for key, value in sorted(watch_environment(args.stage, args.outbox).items()):
+        print(f"{key}={value}")
+
+
+def watch(args) -> None:
+    """`cargo lambda watch` (loopback only) with the stack's environment; replaces this process."""
+    environment = watch_environment(args.stage, args.outbox)
+    print(f"cargo lambda watch with the environment of stack {stack_name(args.stage)} (outbox: {args.outbox}): "
+          + ", ".join(sorted(environment)), flush=True)
+    extra = [a for a in args.rest if a != "--"]
+    command = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(args.port), *extra]
+    os.execvpe(command[0], command, {**os.environ, **environment, "AWS_ENDPOINT_URL": endpoint()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["deploy", "outputs", "seed", "literal-concurrency"])
+    parser.add_argument("command", choices=["deploy", "outputs", "seed", "literal-concurrency", "watch-env", "watch"])
     parser.add_argument("--stage", default="local")
     parser.add_argument("--profile", default="debug", choices=["debug", "release"])
     parser.add_argument("--template", help="literal-concurrency: the template sam build wrote")
-    args = parser.parse_args()
-    {"deploy": deploy, "outputs": print_outputs, "seed": seed, "literal-concurrency": literal_concurrency}[args.command](args)
+    parser.add_argument("--outbox", default="orders", help="watch: the service whose outbox relay and sweeper to serve")
+    parser.add_argument("--port", type=int, default=9000, help="watch: where cargo lambda invoke reaches it")
+    # watch passes whatever else it is given on to cargo lambda watch; the others take nothing else.
+    args, args.rest = parser.parse_known_args()
+    if args.rest and args.command != "watch":
+        parser.error(f"unrecognized arguments: {' '.join(args.rest)}")
+    {"deploy": deploy, "outputs": print_outputs, "seed": seed, "literal-concurrency": literal_concurrency,
+     "watch-env": watch_env, "watch": watch}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,11 @@ pub async fn sqs() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(sdk_config().await)
 }
 
+/// A Lambda client for the emulator (the end-to-end suite's invoke transport).
+pub async fn lambda() -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::new(sdk_config().await)
+}
+
 /// An SNS client for the emulator.
 pub async fn sns() -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(sdk_config().await)

@@ -3,6 +3,7 @@
 //! saga test prints how long the order took from placed to its final state.
 
 use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -15,10 +16,101 @@ const SAGA_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The deployed stack, found through `.local/stack.local.json` (written by `scripts/stack.py`).
 struct Shop {
-    http: reqwest::Client,
-    url: String,
+    transport: Transport,
     stage: String,
     outputs: HashMap<String, String>,
+}
+
+/// How requests reach the functions, chosen by `API_TRANSPORT` (as `scripts/shop_api.py` does).
+enum Transport {
+    /// `http` (default): the stack's HTTP API, as any client reaches it.
+    Http { http: reqwest::Client, url: String },
+    /// `invoke`: the route's function through the Lambda Invoke API, with the API Gateway
+    /// (payload 2.0) event the HTTP API would send. For emulators without HTTP APIs (the free
+    /// LocalStack image); `make test` runs the suite this way too, so it cannot rot.
+    Invoke { routes: Vec<Route> },
+}
+
+/// One route of the HTTP API (`GET /orders/{id}`) and the function it invokes.
+struct Route {
+    key: String,
+    function: String,
+}
+
+impl Route {
+    /// The path parameters when `method path` matches this route: API Gateway's `{name}`
+    /// segments match one segment each.
+    fn matches(&self, method: &Method, path: &str) -> Option<serde_json::Map<String, Value>> {
+        let (route_method, route_path) = self.key.split_once(' ')?;
+        let pattern: Vec<&str> = route_path.trim_matches('/').split('/').collect();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if route_method != method.as_str() || pattern.len() != segments.len() {
+            return None;
+        }
+        let mut parameters = serde_json::Map::new();
+        for (expected, actual) in pattern.iter().zip(&segments) {
+            if let Some(name) = expected.strip_prefix('{').and_then(|e| e.strip_suffix('}')) {
+                let value = reqwest::Url::parse(&format!("http://x/{actual}")).ok()?;
+                let decoded = value.path_segments()?.next()?.to_owned();
+                parameters.insert(name.to_owned(), json!(decoded));
+            } else if expected != actual {
+                return None;
+            }
+        }
+        Some(parameters)
+    }
+}
+
+/// The API Gateway HTTP API (payload format 2.0) event for one request.
+fn api_gateway_event(
+    route: &Route,
+    parameters: serde_json::Map<String, Value>,
+    method: &Method,
+    target: &str,
+    headers: &[(&str, String)],
+    body: Option<&Value>,
+) -> Value {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let now = chrono::Utc::now();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route.key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "invoke", "domainName": "invoke.local",
+            "domainPrefix": "invoke",
+            "http": {"method": method.as_str(), "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "emulator-tests"},
+            "requestId": Uuid::new_v4().to_string(), "routeKey": route.key, "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "isBase64Encoded": false,
+    });
+    if !query.is_empty() {
+        // API Gateway joins a repeated parameter's values with commas.
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let url = reqwest::Url::parse(&format!("http://x/?{query}")).unwrap();
+        for (key, value) in url.query_pairs() {
+            match pairs.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, joined)) => {
+                    joined.push(',');
+                    joined.push_str(&value);
+                }
+                None => pairs.push((key.into_owned(), value.into_owned())),
+            }
+        }
+        event["queryStringParameters"] = pairs.into_iter().map(|(k, v)| (k, json!(v))).collect();
+    }
+    if !parameters.is_empty() {
+        event["pathParameters"] = Value::Object(parameters);
+    }
+    if let Some(body) = body {
+        event["body"] = json!(body.to_string());
+    }
+    event
 }
 
 #[derive(Clone)]
@@ -35,13 +127,30 @@ impl Shop {
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|_| panic!("{path} is missing: end-to-end tests need the deployed stack (`make up`, or `make test`)"));
         let stack: Value = serde_json::from_str(&text).unwrap();
+        let transport = match std::env::var("API_TRANSPORT").as_deref() {
+            Ok("invoke") => Transport::Invoke {
+                routes: stack["routes"]
+                    .as_array()
+                    .expect("stack.local.json lists the routes: deploy with this scripts/stack.py")
+                    .iter()
+                    .map(|route| Route {
+                        key: route["route_key"].as_str().unwrap().to_owned(),
+                        function: route["function"].as_str().unwrap().to_owned(),
+                    })
+                    .collect(),
+            },
+            Ok("http") | Err(_) => Transport::Http {
+                http: reqwest::Client::new(),
+                url: format!(
+                    "{}/_aws/execute-api/{}",
+                    endpoint.trim_end_matches('/'),
+                    stack["api_id"].as_str().unwrap()
+                ),
+            },
+            Ok(other) => panic!("API_TRANSPORT={other:?}: expected http or invoke"),
+        };
         Self {
-            http: reqwest::Client::new(),
-            url: format!(
-                "{}/_aws/execute-api/{}",
-                endpoint.trim_end_matches('/'),
-                stack["api_id"].as_str().unwrap()
-            ),
+            transport,
             stage: stack["stage"].as_str().unwrap().to_owned(),
             outputs: serde_json::from_value(stack["outputs"].clone()).unwrap(),
         }
@@ -55,19 +164,69 @@ impl Shop {
         token: Option<&str>,
         key: Option<&str>,
     ) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
+        let routes = match &self.transport {
+            Transport::Http { http, url } => {
+                let mut request = http.request(method, format!("{url}{path}"));
+                if let Some(body) = body {
+                    request = request.json(&body);
+                }
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                if let Some(key) = key {
+                    request = request.header("idempotency-key", key);
+                }
+                let response = request.send().await.expect("the HTTP API answers");
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                return (status, serde_json::from_str(&text).unwrap_or(Value::Null));
+            }
+            Transport::Invoke { routes } => routes,
+        };
+        let route_path = path.split_once('?').map_or(path, |(p, _)| p);
+        let Some((route, parameters)) = routes
+            .iter()
+            .find_map(|route| Some((route, route.matches(&method, route_path)?)))
+        else {
+            // What the HTTP API answers for a route it does not have.
+            return (StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
+        };
+        let mut headers = vec![("content-type", "application/json".to_owned())];
         if let Some(token) = token {
-            request = request.bearer_auth(token);
+            headers.push(("authorization", format!("Bearer {token}")));
         }
         if let Some(key) = key {
-            request = request.header("idempotency-key", key);
+            headers.push(("idempotency-key", key.to_owned()));
         }
-        let response = request.send().await.expect("the HTTP API answers");
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let event = api_gateway_event(route, parameters, &method, path, &headers, body.as_ref());
+        let answer = emulator_tests::lambda()
+            .await
+            .invoke()
+            .function_name(&route.function)
+            .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("invoking {} failed: {err:?}", route.function));
+        let payload: Value = answer
+            .payload()
+            .map(|blob| serde_json::from_slice(blob.as_ref()).unwrap_or(Value::Null))
+            .unwrap_or(Value::Null);
+        if answer.function_error().is_some() {
+            // The HTTP API turns a failed invocation into a 500.
+            return (StatusCode::INTERNAL_SERVER_ERROR, payload);
+        }
+        let status = payload["statusCode"]
+            .as_u64()
+            .and_then(|code| StatusCode::from_u16(u16::try_from(code).ok()?).ok())
+            .unwrap_or_else(|| panic!("{} answered no statusCode: {payload}", route.function));
+        let mut text = payload["body"].as_str().unwrap_or_default().to_owned();
+        if payload["isBase64Encoded"] == true {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&text)
+                .expect("a base64 body");
+            text = String::from_utf8(bytes).expect("a UTF-8 body");
+        }
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
@@ -961,6 +1120,142 @@ async fn a_poison_message_ends_in_the_dlq_while_the_rest_of_its_batch_is_process
             "poison message not in the DLQ after 200 s"
         );
     }
+}
+
+/// `make watch` (`scripts/stack.py watch`): `cargo lambda watch` serving the workspace's
+/// functions with the environment the deployed stack gives them, read from the stack itself.
+/// Killed with its process group (the functions it started) when dropped.
+struct Watch {
+    process: std::process::Child,
+    port: u16,
+    root: String,
+}
+
+impl Watch {
+    fn start() -> Self {
+        let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let log = std::fs::File::create(format!("{root}/.local/watch-test.log")).unwrap();
+        let process = std::process::Command::new(format!("{root}/.venv/bin/python"))
+            .args(["scripts/stack.py", "watch", "--port", &port.to_string()])
+            .current_dir(&root)
+            .env("PATH", Self::path(&root))
+            .env("AWS_ENDPOINT_URL", emulator_tests::endpoint())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("start scripts/stack.py watch");
+        let watch = Self {
+            process,
+            port,
+            root,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not listen on {port} within 60 s: see .local/watch-test.log"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        watch
+    }
+
+    /// The project's tools first, as `make` puts them (cargo-lambda comes from the venv).
+    fn path(root: &str) -> String {
+        format!(
+            "{root}/.venv/bin:{}",
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    /// `cargo lambda invoke <function> --data-ascii <event>`: what the function returned.
+    fn invoke(&self, function: &str, event: &Value) -> Value {
+        let output = std::process::Command::new("cargo")
+            .args([
+                "lambda",
+                "invoke",
+                function,
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args([
+                "--invoke-port",
+                &self.port.to_string(),
+                "--output-format",
+                "json",
+            ])
+            .args(["--data-ascii", &event.to_string()])
+            .current_dir(&self.root)
+            .env("PATH", Self::path(&self.root))
+            .output()
+            .expect("run cargo lambda invoke");
+        assert!(
+            output.status.success(),
+            "cargo lambda invoke {function} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+            panic!(
+                "{function} answered {:?}: {err}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.process.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .status();
+        let _ = self.process.wait();
+    }
+}
+
+fn sample_event(path: &str) -> Value {
+    let path = format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The `cargo lambda watch` loop of docs/api.md, with nothing exported by hand: the API function
+/// writes to the stack's own users table (the deployed API then logs the customer in) and the
+/// worker to the stack's inventory table (the deployed API then shows the stock record). Run by
+/// scripts/test.sh after the suite: the watch builds the two functions with `cargo run`.
+#[tokio::test]
+#[ignore = "builds functions under cargo lambda watch: scripts/test.sh runs it on its own"]
+async fn make_watch_runs_an_api_function_and_a_worker_against_the_stack_with_nothing_exported() {
+    let shop = Shop::connect();
+    let watch = Watch::start();
+
+    let email = format!("watch-{}@example.org", Uuid::new_v4().simple());
+    let mut register = sample_event("users/register.json");
+    let mut body: Value = serde_json::from_str(register["body"].as_str().unwrap()).unwrap();
+    body["email"] = json!(email);
+    register["body"] = json!(body.to_string());
+    let created = watch.invoke("users-api", &register);
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let again = watch.invoke("users-api", &register);
+    assert_eq!(again["statusCode"], 409, "{again}");
+    shop.login(&email, body["password"].as_str().unwrap()).await;
+
+    let product = Uuid::new_v4().to_string();
+    let mut created_event = sample_event("inventory/sqs-product-created.json");
+    let record = &mut created_event["Records"][0];
+    let mut envelope: Value = serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+    envelope["id"] = json!(Uuid::new_v4().to_string());
+    envelope["data"]["product_id"] = json!(product);
+    record["body"] = json!(envelope.to_string());
+    let outcome = watch.invoke("inventory-worker", &created_event);
+    assert_eq!(outcome, json!({"batchItemFailures": []}));
+    let level = shop.stock(&product).await;
+    assert_eq!(level["on_hand"], 0, "{level}");
+    assert_eq!(level["product_id"], json!(product), "{level}");
 }
 
 /// Stops the emulator gracefully (it saves its state when started with EMULATOR_PERSIST=1) and
