@@ -19,7 +19,7 @@ cfn-lint infra/template.yaml
 step "bench harness self-test (the make bench budget check)"
 .venv/bin/python -m unittest discover -s bench -p 'test_*.py'
 
-step "scripts/stack.py unit tests"
+step "scripts/ unit tests (stack.py, shop_api.py, ops.py and the template's alarms)"
 .venv/bin/python -m unittest discover -s scripts -p 'test_*.py'
 
 # One build for tests and function binaries: built together they share every artifact (a later
@@ -75,7 +75,7 @@ cargo nextest run --locked --workspace --profile ci --run-ignored only -E 'test(
 # The operator's commands against the stack: a saga's metrics in its log lines, a dead-lettered
 # message redriven and applied once, make status after make demo (docs/operations.md).
 step "the operator's commands on the emulator (make dlq / redrive / status / logs)"
-.venv/bin/python -m unittest scripts/test_ops.py
+.venv/bin/python -m unittest scripts/ops_stack_tests.py
 
 # The user's path to AWS, on the emulator: sam build (cargo-lambda) + sam deploy of a second
 # stack, then the demo walk through it; deleted afterwards so the restart test below meets only
