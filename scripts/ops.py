@@ -364,6 +364,13 @@ def move_task(sqs, dlq: dict, timeout_s: float = 300) -> dict | None:
     return {"method": "message-move task", "status": "RUNNING", "moved": None, "failure": None, "task": handle}
 
 
+def sendable_attributes(received: dict) -> dict:
+    """Message attributes as received, in the shape SendMessage takes (no list fields, which
+    SQS reserves and rejects)."""
+    return {name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue", "BinaryValue")}
+            for name, attribute in received.items()}
+
+
 def receive_send_delete(sqs, dlq: dict, match: str | None) -> dict:
     """Moves each message (whose body contains `match`, when given) back to its source queue:
     send first, delete from the DLQ only after the send succeeded. A crash between the two
@@ -386,7 +393,7 @@ def receive_send_delete(sqs, dlq: dict, match: str | None) -> dict:
                 continue
             send = {"QueueUrl": dlq["source_url"], "MessageBody": message["Body"]}
             if message.get("MessageAttributes"):
-                send["MessageAttributes"] = message["MessageAttributes"]
+                send["MessageAttributes"] = sendable_attributes(message["MessageAttributes"])
             try:
                 sqs.send_message(**send)
             except ClientError as err:

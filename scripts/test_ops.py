@@ -37,6 +37,12 @@ class OpsHelpers(unittest.TestCase):
         self.assertEqual(ops.metrics_of(line), {"OrdersConfirmed": 1.0, "SagaDuration": 840.0})
         self.assertEqual(ops.metrics_of({"level": "INFO", "message": "order placed"}), {})
 
+    def test_a_redriven_message_keeps_its_attributes_without_the_reserved_list_fields(self):
+        received = {"source": {"StringValue": "orders", "StringListValues": [], "BinaryListValues": [], "DataType": "String"},
+                    "blob": {"BinaryValue": b"\x01", "DataType": "Binary"}}
+        self.assertEqual(ops.sendable_attributes(received), {"source": {"StringValue": "orders", "DataType": "String"},
+                                                             "blob": {"BinaryValue": b"\x01", "DataType": "Binary"}})
+
     def test_percentiles_are_nearest_rank(self):
         values = list(range(1, 101))
         self.assertEqual(ops.percentile(values, 0.50), 50)
