@@ -28,7 +28,7 @@ DEPLOY_STAGE = $(or $(STAGE),dev)
 AWS_AS_CALLER := env $(foreach v,AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY,$(if $(filter file,$(origin $(v))),-u $(v))) \
   $(if $(and $(filter file,$(origin AWS_DEFAULT_REGION)),$(filter file,$(origin AWS_REGION))),-u AWS_DEFAULT_REGION)
 
-.PHONY: help setup up emulator demo down admin dlq redrive status logs build build-local watch test test-emulator bench lint fmt schemas deploy destroy sam-check clean
+.PHONY: help setup setup-browser up emulator demo down admin dlq redrive status logs build build-local watch test test-emulator test-browser bench lint fmt schemas deploy destroy sam-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,13 +38,17 @@ setup: ## install the pinned tools (venv: ministack, cfn-lint, cargo-lambda, AWS
 	@command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked --version 0.9.143
 	cargo fetch --locked
 
+setup-browser: ## install the browser tests' headless Chromium and chromedriver (Debian packages, pinned; make test does it)
+	@scripts/setup-browser.sh
+
 up: setup ## run the whole system locally: emulator, functions built, template deployed, demo data seeded
 	@scripts/emulator.sh up
 	cargo build --locked --bins
 	$(VENV)/bin/python scripts/stack.py deploy
 	$(VENV)/bin/python scripts/stack.py seed
-	@if [[ "$$API_TRANSPORT" == invoke ]]; then echo "No HTTP API on this emulator: make demo and the tests call the functions through the Lambda Invoke API"; \
-	 else echo "HTTP API: $$(cat .local/api-url.local)   (make demo walks through a purchase)"; fi
+	@if [[ "$$API_TRANSPORT" == invoke ]]; then echo "No HTTP API on this emulator (no shop page either): make demo and the tests call the functions through the Lambda Invoke API"; \
+	 else echo "Shop:     $$(cat .local/api-url.local)/   (open it in a browser; admin@shop.local / local-admin-password)"; \
+	      echo "HTTP API: $$(cat .local/api-url.local)   (make demo walks through a purchase)"; fi
 
 emulator: setup ## only start the local AWS emulator (no stack)
 	@scripts/emulator.sh up
@@ -92,10 +96,15 @@ test: setup ## everything CI runs: fmt, clippy, cfn-lint, emulator, all tests
 test-emulator: ## only the emulator suite, against an emulator already up (make up)
 	cargo nextest run --locked --workspace -E 'package(emulator-tests)'
 
+test-browser: setup-browser ## only the storefront's browser tests, against the stack make up started; prints where the screenshots are
+	cargo nextest run --locked --workspace -E 'package(emulator-tests) and test(/^storefront::/)' --success-output final
+
 bench: setup ## measure every function, two baselines and the saga under load; writes bench/results.json (docs/performance.md)
 	@scripts/setup-venv.sh .venv-bench bench/requirements.lock
 	@scripts/emulator.sh up
 	cargo build --release --locked --workspace --exclude emulator-tests --bins
+	$(MAKE) --no-print-directory build
+	cargo lambda build --release --arm64 --locked --output-format zip --lambda-dir $(LAMBDA_DIR) --package bench-floor
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 lint: setup ## clippy with warnings as errors, and cfn-lint on the SAM template

@@ -19,7 +19,7 @@ def mb(value):
 def functions_table(results: dict) -> str:
     floor = results["baselines"].get("floor")
     python = results["baselines"].get("python")
-    rows = ["| function | size MB (zip) | cold start ms, median | warm ms p50 / p99 | CPU ms p50 / p99 | peak RSS MiB "
+    rows = ["| function | arm64 size MB (zip) | cold start ms, median | warm ms p50 / p99 | CPU ms p50 / p99 | peak RSS MiB "
             "| cold start vs floor / python | CPU p50 vs floor / python |",
             "|---|---|---|---|---|---|---|---|"]
     entries = [(f"**baseline: {name}**", result) for name, result in results["baselines"].items()]

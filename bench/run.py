@@ -56,6 +56,8 @@ from lambda_bench import (FunctionError, Process, http_answer, http_event,  # no
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "target" / "release"
+# `make build`: the arm64 zips AWS runs (cargo lambda build --release --arm64).
+ARM64 = ROOT / "target" / "lambda-arm64"
 TEMPLATE = ROOT / "infra" / "template.yaml"
 BENCH_VENV = ROOT / ".venv-bench"
 
@@ -260,10 +262,17 @@ def measure(name: str, command: list[str], env: dict, events, check, *, cold_run
 
 
 def binary_size(binary: str) -> dict:
-    path = RELEASE / binary
-    if not path.exists():
-        sys.exit(f"{path} is missing: cargo build --release --workspace --exclude emulator-tests --bins")
-    return {"size_bytes": path.stat().st_size, "zip_bytes": zipped_size({"bootstrap": path})}
+    """The size AWS deploys: the arm64 bootstrap in `make build`'s zip (stripped, as built) and
+    the zip itself; and, for comparison, this machine's release build the bench runs."""
+    archive = ARM64 / binary / "bootstrap.zip"
+    if not archive.exists():
+        sys.exit(f"{archive} is missing: make build, and for the floor cargo lambda build --release --arm64 "
+                 "--output-format zip --lambda-dir target/lambda-arm64 --package bench-floor (make bench runs both)")
+    with zipfile.ZipFile(archive) as bundle:
+        bootstrap = bundle.getinfo("bootstrap")
+    host = RELEASE / binary
+    return {"size_bytes": bootstrap.file_size, "zip_bytes": archive.stat().st_size, "architecture": "arm64",
+            "host_size_bytes": host.stat().st_size if host.exists() else None}
 
 
 def python_size() -> dict:

@@ -30,16 +30,23 @@ def transport() -> str:
 
 
 def match_route(routes: list[dict], method: str, path: str) -> tuple[dict, dict[str, str]]:
-    """The route whose key matches `method path` (API Gateway's `{name}` segments match one
-    segment each), and the path parameters it binds."""
+    """The route whose key matches `method path`, and the path parameters it binds: as in API
+    Gateway, a `{name}` segment matches one segment, a last `{name+}` the rest of the path."""
     segments = path.strip("/").split("/")
     for route in routes:
         route_method, route_path = route["route_key"].split(" ", 1)
         pattern = route_path.strip("/").split("/")
-        if route_method != method or len(pattern) != len(segments):
+        if route_method != method:
+            continue
+        if pattern[-1].startswith("{") and pattern[-1].endswith("+}") and len(segments) >= len(pattern) and segments[-1]:
+            segments_here = segments[:len(pattern) - 1] + ["/".join(segments[len(pattern) - 1:])]
+            pattern = pattern[:-1] + ["{" + pattern[-1][1:-2] + "}"]
+        else:
+            segments_here = segments
+        if len(pattern) != len(segments_here):
             continue
         parameters = {}
-        for expected, actual in zip(pattern, segments):
+        for expected, actual in zip(pattern, segments_here):
             if expected.startswith("{") and expected.endswith("}"):
                 parameters[expected[1:-1]] = urllib.parse.unquote(actual)
             elif expected != actual:

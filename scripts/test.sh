@@ -16,6 +16,9 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
 
+step "headless Chromium and chromedriver for the storefront's browser tests (Debian packages, pinned)"
+scripts/setup-browser.sh
+
 step "bench harness self-test (the make bench budget check)"
 .venv/bin/python -m unittest discover -s bench -p 'test_*.py'
 
@@ -55,8 +58,23 @@ if [[ "$failed" -lt 1 ]]; then cat "$negative_log"; echo "no emulator test faile
 echo "   as expected: $failed emulator tests failed against a dead endpoint"
 rm -f "$negative_log"
 
+# The browser tests run as their own step below, so their time is seen on its own.
+browser_tests='package(emulator-tests) and test(/^storefront::/)'
+
 step "cargo nextest run --workspace (unit, handler, emulator and end-to-end tests)"
-cargo nextest run --locked --workspace --profile ci
+cargo nextest run --locked --workspace --profile ci -E "not ($browser_tests)"
+
+step "the storefront in a real browser (headless Chromium over WebDriver, against the deployed stack)"
+if [[ "${API_TRANSPORT:-http}" == invoke ]]; then
+  # A browser needs the HTTP API the page is served from.
+  echo "   skipped: API_TRANSPORT=invoke (this emulator has no HTTP API)"
+else
+  export STOREFRONT_SCREENSHOTS="${STOREFRONT_SCREENSHOTS:-$PWD/target/storefront-screenshots}"
+  echo "   screenshots (also of a page a test gave up waiting on) go to $STOREFRONT_SCREENSHOTS"
+  browser_started=$SECONDS
+  cargo nextest run --locked --workspace --profile ci -E "$browser_tests"
+  echo "   browser suite: $((SECONDS - browser_started)) s; screenshots of the pages in $STOREFRONT_SCREENSHOTS"
+fi
 
 # The end-to-end suite once more, through the Lambda Invoke API with API Gateway (payload 2.0)
 # events instead of the HTTP API: how it runs on emulators without HTTP APIs (LocalStack's free

@@ -17,6 +17,14 @@ class Routes(unittest.TestCase):
         self.assertEqual(route["route_key"], "POST /orders/{id}/cancel")
         self.assertEqual(parameters, {"id": "a/b"})
 
+    def test_a_greedy_parameter_takes_the_rest_of_the_path_and_the_root_matches_only_itself(self):
+        route, parameters = match_route(ROUTES, "GET", "/assets/css/shop.css")
+        self.assertEqual(route["route_key"], "GET /assets/{proxy+}")
+        self.assertEqual(parameters, {"proxy": "css/shop.css"})
+        self.assertEqual(match_route(ROUTES, "GET", "/")[0]["route_key"], "GET /")
+        with self.assertRaises(LookupError):
+            match_route(ROUTES, "GET", "/assets/")
+
     def test_literal_segments_and_the_method_must_match(self):
         self.assertEqual(match_route(ROUTES, "GET", "/users/me")[0]["route_key"], "GET /users/me")
         with self.assertRaises(LookupError):

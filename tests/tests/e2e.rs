@@ -38,16 +38,33 @@ struct Route {
 }
 
 impl Route {
-    /// The path parameters when `method path` matches this route: API Gateway's `{name}`
-    /// segments match one segment each.
+    /// The path parameters when `method path` matches this route: as in API Gateway, a
+    /// `{name}` segment matches one segment, a last `{name+}` the rest of the path.
     fn matches(&self, method: &Method, path: &str) -> Option<serde_json::Map<String, Value>> {
         let (route_method, route_path) = self.key.split_once(' ')?;
         let pattern: Vec<&str> = route_path.trim_matches('/').split('/').collect();
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        if route_method != method.as_str() || pattern.len() != segments.len() {
+        let mut segments: Vec<String> = path
+            .trim_matches('/')
+            .split('/')
+            .map(str::to_owned)
+            .collect();
+        if route_method != method.as_str() {
             return None;
         }
         let mut parameters = serde_json::Map::new();
+        let last = pattern.len() - 1;
+        if let Some(name) = pattern[last]
+            .strip_prefix('{')
+            .and_then(|e| e.strip_suffix("+}"))
+        {
+            if segments.len() < pattern.len() || segments.last()?.is_empty() {
+                return None;
+            }
+            parameters.insert(name.to_owned(), json!(segments[last..].join("/")));
+            segments.truncate(last);
+        } else if pattern.len() != segments.len() {
+            return None;
+        }
         for (expected, actual) in pattern.iter().zip(&segments) {
             if let Some(name) = expected.strip_prefix('{').and_then(|e| e.strip_suffix('}')) {
                 let value = reqwest::Url::parse(&format!("http://x/{actual}")).ok()?;

@@ -13,5 +13,6 @@ mod notifications;
 mod orders;
 mod outbox_relay;
 mod products;
+mod storefront;
 mod unit_of_work;
 mod users;
