@@ -18,7 +18,8 @@ LAMBDA_DIR  := target/lambda-arm64
 # The binaries the SAM template deploys as functions. Others (users-admin, the operator's
 # command) are never packaged as Lambda zips.
 LAMBDA_BINS := $(addprefix --bin ,$(sort $(shell sed -n 's/^ *Binary: *//p' infra/template.yaml)))
-# make admin acts on stage local unless told; make deploy / destroy on dev.
+# make admin and the operator's commands (dlq, redrive, status, logs) act on stage local unless
+# told; make deploy / destroy on dev.
 ADMIN_STAGE  = $(or $(STAGE),local)
 DEPLOY_STAGE = $(or $(STAGE),dev)
 # The local defaults exported above must not reach a deploy to AWS: there the caller's own
@@ -27,7 +28,7 @@ DEPLOY_STAGE = $(or $(STAGE),dev)
 AWS_AS_CALLER := env $(foreach v,AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY,$(if $(filter file,$(origin $(v))),-u $(v))) \
   $(if $(and $(filter file,$(origin AWS_DEFAULT_REGION)),$(filter file,$(origin AWS_REGION))),-u AWS_DEFAULT_REGION)
 
-.PHONY: help setup setup-browser up emulator demo down admin build build-local watch test test-emulator test-browser bench lint fmt schemas deploy destroy sam-check clean
+.PHONY: help setup setup-browser up emulator demo down admin dlq redrive status logs build build-local watch test test-emulator test-browser bench lint fmt schemas deploy destroy sam-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,6 +62,23 @@ down: ## stop the emulator and every process it started
 admin: ## grant a registered user the admin role on the local stack: make admin EMAIL=ops@example.org (REVOKE=1 revokes)
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=<a registered user's email> [REVOKE=1] [STAGE=local]"; exit 2; }
 	USERS_TABLE=$(ADMIN_STAGE)-users cargo run --quiet --locked -p users --bin users-admin -- $(if $(REVOKE),revoke,grant) --email "$(EMAIL)"
+
+# The operator's commands (scripts/ops.py; docs/operations.md). Against AWS, run them with the
+# caller's credentials: `$(AWS_AS_CALLER)` drops the local defaults, as make deploy does.
+OPS = $(if $(filter local,$(ADMIN_STAGE)),,$(AWS_AS_CALLER)) $(VENV)/bin/python scripts/ops.py
+OPS_FLAGS = --stage $(ADMIN_STAGE) $(if $(JSON),--json)
+
+dlq: ## every dead-letter queue's messages: event, correlation id, the consumer's logged reason [QUEUE=orders] [JSON=1]
+	@$(OPS) dlq $(OPS_FLAGS) $(if $(QUEUE),--queue "$(QUEUE)")
+
+redrive: ## move dead-lettered messages back to their source queue [QUEUE=orders] [MATCH=<event id>] [JSON=1]
+	@$(OPS) redrive $(OPS_FLAGS) $(if $(QUEUE),--queue "$(QUEUE)") $(if $(MATCH),--match "$(MATCH)")
+
+status: ## one screen on the running stack: queues, DLQs, outbox, orders by state, metrics, last errors [SINCE=1h] [JSON=1]
+	@$(OPS) status $(OPS_FLAGS) $(if $(SINCE),--since $(SINCE))
+
+logs: ## the functions' logs, readable [FUNCTION=orders-worker] [CORRELATION_ID=<id>] [SINCE=15m] [LIMIT=50] [JSON=1]
+	@$(OPS) logs $(OPS_FLAGS) $(if $(FUNCTION),--function "$(FUNCTION)") $(if $(CORRELATION_ID),--correlation-id "$(CORRELATION_ID)") $(if $(SINCE),--since $(SINCE)) $(if $(LIMIT),--limit $(LIMIT))
 
 build: setup ## release build of every function for AWS (arm64 zips in target/lambda-arm64)
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu

@@ -53,7 +53,8 @@ def order(token, product, quantity, card):
 def notified(token, event_type, order_id):
     def probe():
         _, page = call("GET", "/notifications?limit=50", token=token)
-        return next((n for n in page["items"] if n["event_type"] == event_type and order_id in n["body"]), None)
+        # A notification is listed from the moment it is claimed ("sending"): wait for its outcome.
+        return next((n for n in page["items"] if n["event_type"] == event_type and order_id in n["body"] and n["status"] != "sending"), None)
     notification, took = wait_for(f"a {event_type} notification", probe)
     expect(notification["status"] == "sent", f"notified by email within {took:.2f} s: \"{notification['subject']}\"")
 

@@ -12,7 +12,8 @@
 #   - the workers' ScalingConfig.MaximumConcurrency becomes the literal 5 in the built template
 #     (.aws-sam/build/template.yaml) before sam deploy sends it: ministack 1.5.33 keeps a Number
 #     parameter a string, and its SQS poller, comparing it with an integer, stops delivering
-#     from every queue (the one rewrite scripts/stack.py makes too; AWS converts the value).
+#     from every queue (the one rewrite scripts/stack.py makes too; AWS converts the value);
+#   - ApiErrorAlarmKind=count: the emulator has no metric-math alarms (docs/operations.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -59,6 +60,7 @@ timed "sam build + deploy" env STAGE=$stage ARCH=x86_64 SAM_BUILD_MODE=debug SAM
   USERS_KEYS="$target/debug/users-keys" \
   SAM_AFTER_BUILD="$root/.venv/bin/python $root/scripts/stack.py literal-concurrency --template .aws-sam/build/template.yaml" \
   SAM_DEPLOY_ARGS="--resolve-s3 --no-confirm-changeset --no-progressbar" \
+  SAM_PARAMETER_OVERRIDES="ApiErrorAlarmKind=count" \
   scripts/sam-deploy.sh
 
 step "smoke: seed the demo catalog and walk through the shop on the SAM-deployed stack"

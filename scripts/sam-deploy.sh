@@ -16,6 +16,7 @@
 #   SAM_GUIDED=auto|1|0       0: never guided (needs SAM_DEPLOY_ARGS such as --resolve-s3 when
 #                             infra/samconfig.toml has no [<stage>.deploy])
 #   SAM_DEPLOY_ARGS=...       more arguments for sam deploy
+#   SAM_PARAMETER_OVERRIDES="K=v ..."  more template parameters (make sam-check: ApiErrorAlarmKind=count)
 #   SAM_AFTER_BUILD=<command> run in infra/ after sam build, before sam deploy (make sam-check)
 #   USERS_KEYS=<path>         a users-keys binary already built (default: cargo run --release)
 # The SAM CLI comes pinned from infra/sam-requirements.lock into .venv-sam (it pins a boto3
@@ -53,6 +54,11 @@ case "$jwks" in
 esac
 case "$jwks" in *"'"* | *'\'*) echo "the JWKS holds a quote or backslash sam cannot pass" >&2; exit 1 ;; esac
 overrides=("Stage=$stage" "Architecture=$arch" "JwtSigningSecretName=$secret" "JwtPublicKeys='$jwks'")
+# More Key=value overrides, space-separated (make sam-check: ApiErrorAlarmKind=count).
+if [[ -n ${SAM_PARAMETER_OVERRIDES:-} ]]; then
+  read -ra extra_overrides <<<"$SAM_PARAMETER_OVERRIDES"
+  overrides+=("${extra_overrides[@]}")
+fi
 
 echo "==> sam validate --lint"
 timed sam validate --lint --template infra/template.yaml

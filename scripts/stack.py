@@ -208,6 +208,8 @@ def deploy(args) -> None:
         # The bootstraps are built for this machine: an emulator that runs them in containers
         # (LocalStack) needs the matching architecture; ministack runs them as host processes.
         {"ParameterKey": "Architecture", "ParameterValue": host_architecture()},
+        # The emulator has no metric-math alarms: the API's 5xx alarm counts instead (docs/operations.md).
+        {"ParameterKey": "ApiErrorAlarmKind", "ParameterValue": "count"},
     ]
     cfn = client("cloudformation")
     name = stack_name(args.stage)

@@ -22,7 +22,7 @@ scripts/setup-browser.sh
 step "bench harness self-test (the make bench budget check)"
 .venv/bin/python -m unittest discover -s bench -p 'test_*.py'
 
-step "scripts/stack.py unit tests"
+step "scripts/ unit tests (stack.py, shop_api.py, ops.py and the template's alarms)"
 .venv/bin/python -m unittest discover -s scripts -p 'test_*.py'
 
 # One build for tests and function binaries: built together they share every artifact (a later
@@ -95,6 +95,12 @@ fi
 # on its own: the watch builds the functions it serves with `cargo run`.
 step "the make watch loop: an API function and a worker under cargo lambda watch"
 cargo nextest run --locked --workspace --profile ci --run-ignored only -E 'test(/make_watch_runs/)'
+
+# The operator's commands against the stack: a saga's metrics in its log lines, a dead-lettered
+# message redriven and applied once, make status after make demo (docs/operations.md).
+step "the operator's commands on the emulator (make dlq / redrive / status / logs)"
+.venv/bin/python -m unittest scripts/ops_stack_tests.py
+
 
 # One test at a time: the proxy's fault plan applies to every function of the stack.
 step "fault suite: the saga while 10 % of the functions' AWS calls throttle, fail, drop or lag"

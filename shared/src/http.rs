@@ -339,15 +339,18 @@ where
     use tracing::Instrument as _;
     let request_id = request_id(&request);
     let trace = crate::envelope::Trace::from_request(&correlation_id(&request), &request_id);
-    let span = crate::telemetry::correlation_span(&trace.correlation_id);
-    async move {
+    let xray_trace_id = crate::telemetry::invocation_trace_id();
+    let span =
+        crate::telemetry::correlation_span_traced(&trace.correlation_id, xray_trace_id.as_deref());
+    let correlation_id = trace.correlation_id.clone();
+    let answered = async move {
         match route(request, trace).await {
             Ok(response) => response,
             Err(err) => err.into_problem(&request_id).into_response(),
         }
     }
-    .instrument(span)
-    .await
+    .instrument(span);
+    crate::telemetry::correlated(&correlation_id, xray_trace_id, answered).await
 }
 
 /// A JSON response with `status`.

@@ -8,6 +8,7 @@ pub mod dynamo;
 pub mod envelope;
 pub mod events;
 pub mod http;
+pub mod metrics;
 pub mod money;
 pub mod pagination;
 pub mod retry;

@@ -286,18 +286,32 @@ where
     let envelope = match parse_record(record) {
         Ok(envelope) => envelope,
         Err(err) => {
+            crate::metrics::count(crate::metrics::names::RECORDS_FAILED);
             tracing::error!(message_id, receive_count, error = %err, "record rejected; it will be retried, then dead-lettered");
             return false;
         }
     };
+    // The trace the record was sent in (SQS passes it on as `AWSTraceHeader`), else this
+    // invocation's: either leads from the line to the saga's trace in X-Ray.
+    let xray_trace_id = record
+        .attributes
+        .get("AWSTraceHeader")
+        .and_then(|header| crate::telemetry::trace_root(header))
+        .map(str::to_owned)
+        .or_else(crate::telemetry::invocation_trace_id);
     let span = tracing::info_span!(
         "record",
         message_id,
         event_id = %envelope.id,
         event_type = %envelope.event_type,
         correlation_id = %envelope.correlation_id,
+        xray_trace_id = tracing::field::Empty,
     );
-    async {
+    if let Some(trace) = &xray_trace_id {
+        span.record("xray_trace_id", trace.as_str());
+    }
+    let correlation_id = envelope.correlation_id.clone();
+    let handled = async {
         match AssertUnwindSafe(handler(envelope)).catch_unwind().await {
             Ok(Ok(())) => {
                 tracing::debug!("record handled");
@@ -305,7 +319,9 @@ where
             }
             Ok(Err(err)) => {
                 let err: anyhow::Error = err.into();
+                crate::metrics::count(crate::metrics::names::RECORDS_FAILED);
                 if asks_to_retry_later(&err) {
+                    crate::metrics::count(crate::metrics::names::RECORDS_REQUEUED);
                     retry_later(record, requeue, &err).await;
                 } else {
                     tracing::error!(
@@ -322,6 +338,7 @@ where
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "<non-string panic>".to_owned());
+                crate::metrics::count(crate::metrics::names::RECORDS_FAILED);
                 tracing::error!(
                     receive_count,
                     reason,
@@ -331,8 +348,8 @@ where
             }
         }
     }
-    .instrument(span)
-    .await
+    .instrument(span);
+    crate::telemetry::correlated(&correlation_id, xray_trace_id, handled).await
 }
 
 /// Returns a [`RetryLater`] record to the queue soon; on failure it waits out the visibility

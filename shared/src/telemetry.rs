@@ -3,6 +3,14 @@
 //! One JSON object per line. Each line carries the spans it was logged in: the runtime's
 //! `Lambda runtime invoke` span (with `requestId`) and, inside it, the [`correlation_span`] a
 //! handler opens from the event's correlation id, so every line of one saga can be found by it.
+//! The same span carries the X-Ray trace id (`xray_trace_id`, the `Root` of the trace header),
+//! so a line leads to its trace in X-Ray and back.
+//!
+//! [`correlated`] makes the same two ids known to code that does not log through a span: the
+//! [`metrics`](crate::metrics) lines carry them as properties.
+
+use std::future::Future;
+use std::io::Write as _;
 
 use tracing::Span;
 use tracing_subscriber::EnvFilter;
@@ -35,16 +43,96 @@ where
         .finish()
 }
 
-/// Installs the JSON subscriber for the process. Call once, first thing in `main`.
+/// Installs the JSON subscriber for the process and counts its cold start
+/// ([`crate::metrics::names::COLD_STARTS`]). Call once, first thing in `main`.
 /// A second call (as happens in tests) keeps the first subscriber.
 pub fn init() {
-    let _ = tracing::subscriber::set_global_default(json_subscriber(std::io::stdout));
+    if tracing::subscriber::set_global_default(json_subscriber(std::io::stdout)).is_ok() {
+        crate::metrics::cold_start();
+    }
 }
 
-/// A span that stamps `correlation_id` on every log line inside it.
+/// A span that stamps `correlation_id` and, when this invocation is traced, `xray_trace_id` on
+/// every log line inside it.
 #[must_use]
 pub fn correlation_span(correlation_id: &str) -> Span {
-    tracing::info_span!("correlated", correlation_id = %correlation_id)
+    correlation_span_traced(correlation_id, invocation_trace_id().as_deref())
+}
+
+/// [`correlation_span`] with a given X-Ray trace id (an SQS record's, say).
+#[must_use]
+pub fn correlation_span_traced(correlation_id: &str, xray_trace_id: Option<&str>) -> Span {
+    let span = tracing::info_span!(
+        "correlated",
+        correlation_id = %correlation_id,
+        xray_trace_id = tracing::field::Empty
+    );
+    if let Some(trace) = xray_trace_id {
+        span.record("xray_trace_id", trace);
+    }
+    span
+}
+
+/// The `Root` of an X-Ray trace header (`Root=1-…;Parent=…;Sampled=1`), if it has one.
+#[must_use]
+pub fn trace_root(header: &str) -> Option<&str> {
+    header
+        .split(';')
+        .filter_map(|part| part.trim().strip_prefix("Root="))
+        .find(|root| !root.is_empty())
+}
+
+/// This invocation's X-Ray trace id: the runtime sets `_X_AMZN_TRACE_ID` before each invocation
+/// when the function is traced (`Tracing: Active` in the template).
+#[must_use]
+pub fn invocation_trace_id() -> Option<String> {
+    let header = std::env::var("_X_AMZN_TRACE_ID").ok()?;
+    trace_root(&header).map(str::to_owned)
+}
+
+/// The ids of the saga a piece of work belongs to (see [`correlated`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Correlation {
+    pub correlation_id: String,
+    pub xray_trace_id: Option<String>,
+}
+
+tokio::task_local! {
+    static CURRENT: Correlation;
+}
+
+/// Runs `work` with `correlation_id` and `xray_trace_id` as [`current_correlation`]. Scoped to
+/// the future, not the thread: records of one batch handled concurrently each see their own.
+pub async fn correlated<F: Future>(
+    correlation_id: &str,
+    xray_trace_id: Option<String>,
+    work: F,
+) -> F::Output {
+    let correlation = Correlation {
+        correlation_id: correlation_id.to_owned(),
+        xray_trace_id,
+    };
+    CURRENT.scope(correlation, work).await
+}
+
+/// The ids [`correlated`] set for the work running now, if any.
+#[must_use]
+pub fn current_correlation() -> Option<Correlation> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// Writes one whole line to stdout (or, in tests, to this thread's [`CapturedLogs`]) in a single
+/// write under the stdout lock, so it never interleaves with a log line.
+pub(crate) fn write_line(line: &str) {
+    let mut buffer = String::with_capacity(line.len() + 1);
+    buffer.push_str(line);
+    buffer.push('\n');
+    #[cfg(any(test, feature = "test-support"))]
+    if capture::write_captured(buffer.as_bytes()) {
+        return;
+    }
+    // Nothing sensible to do when stdout is gone: the log line would be lost the same way.
+    let _ = std::io::stdout().lock().write_all(buffer.as_bytes());
 }
 
 /// Log capture for tests: install with [`CapturedLogs::install`], read with [`CapturedLogs::text`].
@@ -148,6 +236,17 @@ mod capture {
 
     struct Routed(Option<CapturedLogs>);
 
+    /// Writes `bytes` to this thread's capture; `false` when none is installed.
+    pub(crate) fn write_captured(bytes: &[u8]) -> bool {
+        CURRENT.with(|current| match current.borrow_mut().as_mut() {
+            Some(logs) => {
+                let _ = logs.write(bytes);
+                true
+            }
+            None => false,
+        })
+    }
+
     impl Write for Routed {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             match &mut self.0 {
@@ -188,5 +287,53 @@ mod tests {
             spans.iter().any(|s| s["correlation_id"] == "corr-7"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn a_traced_line_carries_the_xray_trace_id_next_to_the_correlation_id() {
+        let captured = CapturedLogs::default();
+        {
+            let _guard = captured.install();
+            let correlated = correlation_span_traced(
+                "corr-8",
+                trace_root(
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+                ),
+            );
+            let _correlated = correlated.enter();
+            tracing::info!("payment approved");
+        }
+        let line: serde_json::Value = serde_json::from_str(captured.text().trim()).unwrap();
+        let span = line["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["correlation_id"] == "corr-8")
+            .cloned()
+            .unwrap();
+        assert_eq!(span["xray_trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+    }
+
+    #[test]
+    fn an_untraced_line_has_no_xray_trace_id_field() {
+        let captured = CapturedLogs::default();
+        {
+            let _guard = captured.install();
+            let correlated = correlation_span_traced("corr-9", None);
+            let _correlated = correlated.enter();
+            tracing::info!("order placed");
+        }
+        assert!(
+            !captured.text().contains("xray_trace_id"),
+            "{}",
+            captured.text()
+        );
+    }
+
+    #[test]
+    fn a_trace_header_without_a_root_has_no_trace_id() {
+        assert_eq!(trace_root("Parent=53995c3f42cd8ad8;Sampled=1"), None);
+        assert_eq!(trace_root("Root=;Sampled=0"), None);
+        assert_eq!(trace_root("Sampled=1; Root=1-a-b"), Some("1-a-b"));
     }
 }

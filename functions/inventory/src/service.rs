@@ -103,7 +103,10 @@ impl WorkerError {
 fn attempt<T>(result: Result<Option<T>, WorkerError>) -> Retry<Result<T, WorkerError>, ()> {
     match result {
         Ok(Some(done)) => Retry::Done(Ok(done)),
-        Ok(None) => Retry::Again(()),
+        Ok(None) => {
+            shared::metrics::count(shared::metrics::names::RESERVATION_CONFLICTS);
+            Retry::Again(())
+        }
         Err(err) => Retry::Done(Err(err)),
     }
 }

@@ -37,6 +37,11 @@ pub async fn handle_event<S: InventoryStore>(
         }
     };
     tracing::info!(?outcome, "event handled");
+    shared::metrics::count(if outcome == Outcome::Duplicate {
+        shared::metrics::names::DUPLICATES_SKIPPED
+    } else {
+        shared::metrics::names::EVENTS_PROCESSED
+    });
     Ok(outcome)
 }
 

@@ -124,12 +124,14 @@ where
         Ok(message_id) => {
             let applied = store.mark_sent(consumed, &claimed, &message_id).await?;
             tracing::info!(%user_id, event_type = %claimed.event_type, attempts = claimed.attempts, "notification sent");
+            shared::metrics::count(shared::metrics::names::NOTIFICATIONS_SENT);
             Ok(match applied {
                 Applied::Done => Outcome::Sent,
                 Applied::AlreadyProcessed => Outcome::Duplicate,
             })
         }
         Err(err) => {
+            shared::metrics::count(shared::metrics::names::NOTIFICATIONS_FAILED);
             if let Err(mark) = store.mark_failed(&claimed, &format!("{err}")).await {
                 tracing::error!(%user_id, event_type = %claimed.event_type, attempts = claimed.attempts, send_error = %err, record_error = format!("{mark:#}"), "notification failed and could not be recorded as failed; will retry");
                 return Err(NotifyError::SendAndRecord { send: err, mark });

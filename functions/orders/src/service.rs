@@ -9,6 +9,7 @@ use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{
     OrderCancelled, OrderConfirmed, OrderPlaced, OrderRefunded, OrderRejected, Shortage,
 };
+use shared::metrics::{self, Unit, names};
 use shared::pagination::{KeyPage, StartKey};
 use shared::retry::{Backoff, Retry};
 use uuid::Uuid;
@@ -163,6 +164,7 @@ pub async fn place_order<R: OrderRepository>(
     .await?;
     if created {
         tracing::info!(order_id = %order.id, total = %order.total, "order placed");
+        metrics::count(names::ORDERS_PLACED);
         return Ok((order, true));
     }
     // A concurrent request with the same key won: answer as it did (or 422 for another body).
@@ -307,6 +309,11 @@ async fn cancel_once<R: OrderRepository, G: PaymentGateway>(
             {
                 Ok(_) => {
                     tracing::info!(%order_id, refunded = after.refunded.is_some(), "order cancelled by customer");
+                    if order.state == OrderState::Pending {
+                        saga_ended(&order, &[names::ORDERS_CANCELLED]);
+                    } else {
+                        metrics::count(names::ORDERS_CANCELLED);
+                    }
                     Ok(Some(after))
                 }
                 Err(TransitionError::Stale) => Ok(None),
@@ -319,6 +326,20 @@ async fn cancel_once<R: OrderRepository, G: PaymentGateway>(
             Err(anyhow::anyhow!("unexpected decision {other:?} for a customer cancellation").into())
         }
     }
+}
+
+/// Counts an order's move out of PENDING (once: only a transition this call applied) with
+/// `outcomes`, and the saga's duration from placement to now.
+fn saga_ended(order: &Order, outcomes: &[&str]) {
+    let took = (Utc::now() - order.placed_at).num_milliseconds().max(0);
+    #[allow(clippy::cast_precision_loss)] // milliseconds stay far below 2^52
+    let took = took as f64;
+    let mut values: Vec<(&str, Unit, f64)> = outcomes
+        .iter()
+        .map(|name| (*name, Unit::Count, 1.0))
+        .collect();
+    values.push((names::SAGA_DURATION, Unit::Milliseconds, took));
+    metrics::emit(&values);
 }
 
 /// A product event: update the price snapshot.
@@ -437,7 +458,15 @@ async fn reserved_once<R: OrderRepository, G: PaymentGateway>(
                     } else {
                         SagaOutcome::PaymentDeclined
                     };
-                    Ok(Some(done(applied, outcome)))
+                    let outcome = done(applied, outcome);
+                    match outcome {
+                        SagaOutcome::Confirmed => saga_ended(&order, &[names::ORDERS_CONFIRMED]),
+                        SagaOutcome::PaymentDeclined => {
+                            saga_ended(&order, &[names::ORDERS_CANCELLED, names::PAYMENTS_DECLINED])
+                        }
+                        _ => {}
+                    }
+                    Ok(Some(outcome))
                 }
                 Err(TransitionError::Stale) => Ok(None),
                 Err(TransitionError::Unexpected(err)) => Err(err.into()),
@@ -529,7 +558,12 @@ async fn short_once<R: OrderRepository>(
                 .transition(&order, &after, Some(consumed), Outgoing::Rejected(&event))
                 .await
             {
-                Ok(applied) => Ok(Some(done(applied, SagaOutcome::Rejected))),
+                Ok(applied) => {
+                    if applied == Applied::Done {
+                        saga_ended(&order, &[names::ORDERS_REJECTED]);
+                    }
+                    Ok(Some(done(applied, SagaOutcome::Rejected)))
+                }
                 Err(TransitionError::Stale) => Ok(None),
                 Err(TransitionError::Unexpected(err)) => Err(err.into()),
             }

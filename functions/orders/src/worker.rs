@@ -68,6 +68,17 @@ pub async fn handle_event<R: OrderRepository, G: PaymentGateway>(
         }
     };
     tracing::info!(?handled, "event handled");
+    shared::metrics::count(
+        if matches!(
+            handled,
+            Handled::Saga(SagaOutcome::Duplicate)
+                | Handled::Snapshot(crate::ports::Applied::AlreadyProcessed)
+        ) {
+            shared::metrics::names::DUPLICATES_SKIPPED
+        } else {
+            shared::metrics::names::EVENTS_PROCESSED
+        },
+    );
     Ok(handled)
 }
 

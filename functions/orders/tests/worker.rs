@@ -440,3 +440,63 @@ async fn a_late_approval_for_an_order_whose_refund_is_recorded_is_neither_refund
         Some(eur(2000))
     );
 }
+
+/// The metric values `work` emitted on this thread, by name.
+async fn metrics_of<F: std::future::Future>(work: F) -> (F::Output, Vec<(String, f64)>) {
+    let captured = shared::telemetry::CapturedLogs::default();
+    let output = {
+        let _guard = captured.install();
+        work.await
+    };
+    let values = shared::metrics::emitted(&captured.text())
+        .into_iter()
+        .map(|(name, value, _)| (name, value))
+        .collect();
+    (output, values)
+}
+
+#[tokio::test]
+async fn a_confirmation_counts_once_with_its_saga_duration_and_a_redelivery_counts_a_duplicate() {
+    let (api, order_id, product) = placed("tok_visa").await;
+    let event = reserved(order_id, product);
+    let (handled, first) = metrics_of(handle_event(&api.repo, &api.gateway, event.clone())).await;
+    assert_eq!(handled.unwrap(), Handled::Saga(SagaOutcome::Confirmed));
+    let names: Vec<&str> = first.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["OrdersConfirmed", "SagaDuration", "EventsProcessed"],
+        "{first:?}"
+    );
+    assert_eq!(first[0].1, 1.0);
+    assert!(first[1].1 >= 0.0 && first[1].1 < 10_000.0, "{first:?}");
+
+    let (handled, again) = metrics_of(handle_event(&api.repo, &api.gateway, event)).await;
+    assert_eq!(handled.unwrap(), Handled::Saga(SagaOutcome::Duplicate));
+    assert_eq!(again, [("DuplicatesSkipped".to_owned(), 1.0)]);
+}
+
+#[tokio::test]
+async fn a_declined_card_counts_a_cancellation_and_a_declined_payment() {
+    let (api, order_id, product) = placed("tok_chargeDeclined").await;
+    let (handled, values) = metrics_of(handle_event(
+        &api.repo,
+        &api.gateway,
+        reserved(order_id, product),
+    ))
+    .await;
+    assert_eq!(
+        handled.unwrap(),
+        Handled::Saga(SagaOutcome::PaymentDeclined)
+    );
+    let names: Vec<&str> = values.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "OrdersCancelled",
+            "PaymentsDeclined",
+            "SagaDuration",
+            "EventsProcessed"
+        ],
+        "{values:?}"
+    );
+}
