@@ -101,7 +101,6 @@ cargo nextest run --locked --workspace --profile ci --run-ignored only -E 'test(
 step "the operator's commands on the emulator (make dlq / redrive / status / logs)"
 .venv/bin/python -m unittest scripts/ops_stack_tests.py
 
-
 # One test at a time: the proxy's fault plan applies to every function of the stack.
 step "fault suite: the saga while 10 % of the functions' AWS calls throttle, fail, drop or lag"
 if curl -fsS --max-time 2 "$FAULT_PROXY_URL/_faults" >/dev/null 2>&1; then
