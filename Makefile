@@ -24,7 +24,7 @@ DEPLOY_STAGE = $(or $(STAGE),dev)
 AWS_AS_CALLER := env $(foreach v,AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY,$(if $(filter file,$(origin $(v))),-u $(v))) \
   $(if $(and $(filter file,$(origin AWS_DEFAULT_REGION)),$(filter file,$(origin AWS_REGION))),-u AWS_DEFAULT_REGION)
 
-.PHONY: help setup up emulator demo down admin build build-local watch test test-emulator bench lint fmt schemas deploy destroy sam-check clean
+.PHONY: help setup up emulator demo down admin build build-local watch test test-emulator bench lint fmt schemas openapi fuzz deploy destroy sam-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ fmt: ## format the code
 
 schemas: ## regenerate events/schemas/ from the Rust contracts
 	UPDATE_SCHEMAS=1 cargo test --locked -p shared schemas
+
+openapi: ## regenerate docs/openapi.json from the routes and Rust types (a test fails when it drifts)
+	UPDATE_OPENAPI=1 cargo test --locked -p api-docs --test openapi checked_in_openapi
 
 deploy: ## sam build + sam deploy to AWS as stack serverless-shop-$(STAGE) (STAGE=dev unless told; guided the first time)
 	@$(AWS_AS_CALLER) STAGE=$(DEPLOY_STAGE) scripts/sam-deploy.sh

@@ -7,6 +7,7 @@ use lambda_http::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTH
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
@@ -18,7 +19,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid field of a request, reported in a problem's `errors`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldError {
     /// Path of the field in the body, e.g. `lines[0].quantity`, or the parameter name.
     pub field: String,
@@ -37,10 +38,13 @@ impl FieldError {
     }
 }
 
-/// The members of an RFC 9457 problem, as serialised.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An RFC 9457 problem (`application/problem+json`): the body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Problem")]
 pub struct ProblemDetails {
-    /// A URI naming the kind of problem; `about:blank` when the status says it all.
+    /// A URI naming the kind of problem: `urn:problem-type:malformed-request` (400: the request
+    /// cannot be read), `urn:problem-type:validation-failed` (422, with `errors`), or
+    /// `about:blank` when the status says it all.
     #[serde(rename = "type")]
     pub problem_type: String,
     /// A short, stable summary of the kind of problem.

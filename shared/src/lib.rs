@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod events;
 pub mod http;
 pub mod money;
+pub mod openapi;
 pub mod pagination;
 pub mod retry;
 pub mod schemas;
