@@ -89,6 +89,9 @@ schemas: ## regenerate events/schemas/ from the Rust contracts
 openapi: ## regenerate docs/openapi.json from the routes and Rust types (a test fails when it drifts)
 	UPDATE_OPENAPI=1 cargo test --locked -p api-docs --test openapi checked_in_openapi
 
+fuzz: setup ## the longer Schemathesis run from docs/openapi.json (200 examples per operation) against the stack make up started
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) scripts/fuzz.sh
+
 deploy: ## sam build + sam deploy to AWS as stack serverless-shop-$(STAGE) (STAGE=dev unless told; guided the first time)
 	@$(AWS_AS_CALLER) STAGE=$(DEPLOY_STAGE) scripts/sam-deploy.sh
 

@@ -55,6 +55,11 @@ rm -f "$negative_log"
 step "cargo nextest run --workspace (unit, handler, emulator and end-to-end tests)"
 cargo nextest run --locked --workspace --profile ci
 
+# The HTTP API held to its document: Schemathesis from docs/openapi.json against the stack
+# deployed above (every operation, as a customer and an admin; fixed seed, 10 examples each).
+step "fuzz the HTTP API from docs/openapi.json (scripts/fuzz.sh: Schemathesis)"
+scripts/fuzz.sh
+
 # The user's path to AWS, on the emulator: sam build (cargo-lambda) + sam deploy of a second
 # stack, then the demo walk through it; deleted afterwards so the restart test below meets only
 # the stack it was written for.

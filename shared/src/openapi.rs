@@ -167,9 +167,11 @@ impl ApiDoc {
                         "in": "header",
                         "required": false,
                         "description": "Follows one flow through every service's logs and events. \
-                            Used when it is 1 to 128 letters, digits or `-_.:`; otherwise the \
-                            request id is.",
-                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"},
+                            Used when it is 1 to 128 letters, digits or `-_.:`; any other value \
+                            is ignored, never refused, and the request id is used instead.",
+                        // Any string: an unusable one is ignored (`http::correlation_id`), so a
+                        // pattern here would call requests invalid that the API rightly serves.
+                        "schema": {"type": "string"},
                         "example": "checkout-7f3a9c"
                     }
                 },
@@ -587,6 +589,25 @@ mod tests {
             .response::<Thing>(201, "Created.", json!({"name": "a", "size": null}))
             .add();
         let _ = doc.into_document(json!({}), json!([]));
+    }
+
+    #[test]
+    fn the_correlation_id_header_is_documented_as_any_string_since_an_unusable_one_is_ignored() {
+        // Schemathesis' negative_data_rejection found that `X-Correlation-Id: {}` was served
+        // (rightly: it is ignored) while the document's pattern called it invalid.
+        let document = one_operation(Access::Anyone);
+        let header = &document["components"]["parameters"]["CorrelationId"];
+        assert_eq!(header["schema"], json!({"type": "string"}));
+        let mut request = lambda_http::http::Request::builder()
+            .header("x-correlation-id", "{}")
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        assert_eq!(crate::http::correlation_id(&request), "unknown");
+        request.headers_mut().insert(
+            "x-correlation-id",
+            lambda_http::http::HeaderValue::from_static("checkout-7f3a9c"),
+        );
+        assert_eq!(crate::http::correlation_id(&request), "checkout-7f3a9c");
     }
 
     #[test]

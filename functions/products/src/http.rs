@@ -32,6 +32,13 @@ pub struct ProductsApi<R> {
     pub cursors: Cursors,
 }
 
+/// What a product name must be, for the document: not blank, no control characters but
+/// newlines and tabs (as the domain's `ProductName::parse` says).
+const TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$";
+
+/// A description may be empty; otherwise as [`TEXT_PATTERN`].
+const DESCRIPTION_PATTERN: &str = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$";
+
 /// A selling price: 1 to 100 000 000 minor units of an ISO 4217 currency.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -54,10 +61,10 @@ struct CreateBody {
         regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9-]*$")
     )]
     sku: String,
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), regex(pattern = TEXT_PATTERN))]
     name: String,
     #[serde(default)]
-    #[schemars(length(max = 2000))]
+    #[schemars(length(max = 2000), regex(pattern = DESCRIPTION_PATTERN))]
     description: String,
     /// A lowercase slug such as `office-supplies`.
     #[schemars(length(min = 1, max = 50), regex(pattern = r"^[a-z0-9-]+$"))]
@@ -70,9 +77,9 @@ struct CreateBody {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ProductPatch")]
 struct PatchBody {
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), regex(pattern = TEXT_PATTERN))]
     name: Option<String>,
-    #[schemars(length(max = 2000))]
+    #[schemars(length(max = 2000), regex(pattern = DESCRIPTION_PATTERN))]
     description: Option<String>,
     #[schemars(length(min = 1, max = 50), regex(pattern = r"^[a-z0-9-]+$"))]
     category: Option<String>,

@@ -34,19 +34,26 @@ pub struct UsersApi<R, H> {
     pub login_limit: LoginLimit,
 }
 
+/// What `Email::parse` accepts, for the document: a dot-atom local part and a domain of
+/// letters, digits and inner hyphens with an alphabetic top-level label.
+const EMAIL_PATTERN: &str = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,}$";
+
+/// What `Name::parse` accepts, for the document: no control characters, not blank.
+const NAME_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+
 /// `POST /users`: a new customer account.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Registration")]
 struct RegisterBody {
     /// Trimmed, its domain lowercased; unique case-insensitively.
-    #[schemars(length(max = 254))]
+    #[schemars(length(max = 254), regex(pattern = EMAIL_PATTERN))]
     email: String,
     /// 10 to 128 bytes (characters count for the minimum), not blank.
     #[schemars(length(min = 10, max = 128))]
     password: String,
     /// The name shown on orders and emails, 1 to 100 characters.
-    #[schemars(length(min = 1, max = 100))]
+    #[schemars(length(min = 1, max = 100), regex(pattern = NAME_PATTERN))]
     name: String,
 }
 
@@ -64,9 +71,9 @@ struct TokenBody {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ProfilePatch")]
 struct PatchBody {
-    #[schemars(length(min = 1, max = 100))]
+    #[schemars(length(min = 1, max = 100), regex(pattern = NAME_PATTERN))]
     name: Option<String>,
-    #[schemars(length(max = 254))]
+    #[schemars(length(max = 254), regex(pattern = EMAIL_PATTERN))]
     email: Option<String>,
 }
 
