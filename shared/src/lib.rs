@@ -14,4 +14,5 @@ pub mod pagination;
 pub mod retry;
 pub mod schemas;
 pub mod sqs;
+pub mod strict_json;
 pub mod telemetry;
