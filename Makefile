@@ -28,7 +28,7 @@ DEPLOY_STAGE = $(or $(STAGE),dev)
 AWS_AS_CALLER := env $(foreach v,AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY,$(if $(filter file,$(origin $(v))),-u $(v))) \
   $(if $(and $(filter file,$(origin AWS_DEFAULT_REGION)),$(filter file,$(origin AWS_REGION))),-u AWS_DEFAULT_REGION)
 
-.PHONY: help setup setup-browser up emulator demo down admin dlq redrive status logs build build-local watch test test-emulator test-browser bench lint fmt schemas deploy destroy sam-check clean
+.PHONY: help setup setup-browser up emulator demo down admin dlq redrive status logs build build-local watch test test-emulator test-browser bench lint fmt schemas deploy destroy sam-check clean openapi fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -116,6 +116,12 @@ fmt: ## format the code
 
 schemas: ## regenerate events/schemas/ from the Rust contracts
 	UPDATE_SCHEMAS=1 cargo test --locked -p shared schemas
+
+openapi: ## regenerate docs/openapi.json from the routes and Rust types (a test fails when it drifts)
+	UPDATE_OPENAPI=1 cargo test --locked -p api-docs --test openapi checked_in_openapi
+
+fuzz: setup ## the longer Schemathesis run from docs/openapi.json (200 examples per operation) against the stack make up started
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) scripts/fuzz.sh
 
 deploy: ## sam build + sam deploy to AWS as stack serverless-shop-$(STAGE) (STAGE=dev unless told; guided the first time)
 	@$(AWS_AS_CALLER) STAGE=$(DEPLOY_STAGE) scripts/sam-deploy.sh

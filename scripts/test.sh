@@ -110,6 +110,11 @@ else
   echo "   skipped: no fault proxy answers on $FAULT_PROXY_URL; run 'make down' first to include it"
 fi
 
+# The HTTP API held to its document: Schemathesis from docs/openapi.json against the stack
+# deployed above (every operation, as a customer and an admin; fixed seed, 10 examples each).
+step "fuzz the HTTP API from docs/openapi.json (scripts/fuzz.sh: Schemathesis)"
+scripts/fuzz.sh
+
 # The user's path to AWS, on the emulator: sam build (cargo-lambda) + sam deploy of a second
 # stack, then the demo walk through it; deleted afterwards so the restart test below meets only
 # the stack it was written for.

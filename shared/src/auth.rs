@@ -45,7 +45,7 @@ pub const PUBLIC_KEYS_VARIABLE: &str = "JWT_PUBLIC_KEYS";
 pub const SIGNING_SECRET_VARIABLE: &str = "JWT_SIGNING_SECRET_ID";
 
 /// What a caller may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Buys things; sees only their own orders and notifications.
@@ -92,7 +92,7 @@ impl Identity {
 }
 
 /// A freshly issued token, as the token endpoint returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IssuedToken {
     /// The JWT.
     pub access_token: String,

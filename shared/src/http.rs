@@ -7,6 +7,7 @@ use lambda_http::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTH
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
@@ -18,7 +19,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid field of a request, reported in a problem's `errors`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldError {
     /// Path of the field in the body, e.g. `lines[0].quantity`, or the parameter name.
     pub field: String,
@@ -37,10 +38,13 @@ impl FieldError {
     }
 }
 
-/// The members of an RFC 9457 problem, as serialised.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An RFC 9457 problem (`application/problem+json`): the body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Problem")]
 pub struct ProblemDetails {
-    /// A URI naming the kind of problem; `about:blank` when the status says it all.
+    /// A URI naming the kind of problem: `urn:problem-type:malformed-request` (400: the request
+    /// cannot be read), `urn:problem-type:validation-failed` (422, with `errors`), or
+    /// `about:blank` when the status says it all.
     #[serde(rename = "type")]
     pub problem_type: String,
     /// A short, stable summary of the kind of problem.
@@ -427,7 +431,10 @@ pub fn parse_json_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem>
         return Err(Problem::bad_request("a JSON request body is required"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    // Bodies are JSON objects: StrictStructs refuses an array offered as a struct, which
+    // serde would otherwise read field by field (Schemathesis sent `[null, null]` as a patch).
+    let strict = crate::strict_json::StrictStructs(&mut deserializer);
+    let value: T = serde_path_to_error::deserialize(strict).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
@@ -610,6 +617,69 @@ mod tests {
         .unwrap_err();
         assert_eq!(problem.status, 422);
         assert_eq!(problem.errors[0].field, "lines[0].price");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Patch {
+        name: Option<String>,
+        email: Option<String>,
+        price: Option<Price>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Price {
+        amount_minor: i64,
+        currency: String,
+    }
+
+    #[test]
+    fn an_array_in_place_of_the_body_object_is_a_422_not_a_patch_of_nothing() {
+        // Found by Schemathesis: PATCH /users/me with `[null, null]` answered 200.
+        let problem = parse_json::<Patch>(&request("[null, null]", None)).unwrap_err();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors[0].field, "body");
+        assert!(
+            problem.errors[0].message.contains("expected a JSON object"),
+            "{:?}",
+            problem.errors
+        );
+        let problem = parse_json::<PlaceOrder>(&request(r#"[[]]"#, None)).unwrap_err();
+        assert_eq!(problem.status, 422);
+    }
+
+    #[test]
+    fn an_array_in_place_of_a_nested_object_is_a_422_naming_it() {
+        let problem =
+            parse_json::<Patch>(&request(r#"{"price": [1299, "EUR"]}"#, None)).unwrap_err();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors[0].field, "price");
+        let problem = parse_json::<PlaceOrder>(&request(
+            r#"{"lines": [["3f0b9a2e-1c4d-4e5f-8a6b-7c8d9e0f1a2b", 1]]}"#,
+            None,
+        ))
+        .unwrap_err();
+        assert_eq!(problem.errors[0].field, "lines[0]");
+    }
+
+    #[test]
+    fn objects_arrays_and_options_inside_a_body_still_parse() {
+        let patch: Patch = parse_json(&request(
+            r#"{"name": "Ada", "price": {"amount_minor": 1299, "currency": "EUR"}}"#,
+            None,
+        ))
+        .unwrap();
+        assert_eq!(patch.price.unwrap().amount_minor, 1299);
+        assert!(patch.email.is_none());
+        let order: PlaceOrder = parse_json(&request(
+            r#"{"lines": [{"product_id": "p1", "quantity": 1}, {"product_id": "p2", "quantity": 2}]}"#,
+            None,
+        ))
+        .unwrap();
+        assert_eq!(order.lines.len(), 2);
     }
 
     #[test]

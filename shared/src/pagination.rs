@@ -56,7 +56,8 @@ pub struct KeyPage<T> {
 }
 
 /// One page of a list response: `{ "items": [...], "next_token": "..." }`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}Page")]
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,

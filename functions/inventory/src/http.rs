@@ -3,9 +3,12 @@
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use shared::auth::JwtKeys;
 use shared::http::{IntoProblem, Problem, json_response, parse_json, respond, unexpected};
+use shared::openapi::{Access, ApiDoc};
 use uuid::Uuid;
 
 use crate::domain::{StockChange, StockChangeError, StockLevel};
@@ -20,15 +23,19 @@ pub struct InventoryApi<S> {
 }
 
 /// `{"on_hand": 25}` sets, `{"adjust": -3}` adjusts; exactly one of them.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "StockChange", extend("minProperties" = 1, "maxProperties" = 1))]
 struct PutBody {
+    /// Sets the units on hand.
     on_hand: Option<u32>,
+    /// Adds (positive) or removes (negative) units on hand.
     adjust: Option<i64>,
 }
 
 /// Stock as the API shows it.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[schemars(rename = "Stock")]
 pub struct StockView {
     pub product_id: Uuid,
     pub on_hand: u64,
@@ -128,4 +135,29 @@ enum RouteError {
     Problem(#[from] Problem),
     #[error(transparent)]
     Stock(#[from] ChangeStockError),
+}
+
+/// Describes inventory-api's routes (the ones [`InventoryApi::handle`] routes) in the OpenAPI
+/// document.
+pub fn describe_api(doc: &mut ApiDoc) {
+    const ID: &str = "3f0b9a2e-1c4d-4e5f-8a6b-7c8d9e0f1a2b";
+    let stock = json!({"product_id": ID, "on_hand": 25, "available": 22, "reserved": 3});
+    doc.operation("GET", "/inventory/{productId}", "getStock", "A product's stock")
+        .tag("inventory")
+        .description("`on_hand` = `available` + `reserved` (units held for pending orders).")
+        .access(Access::Anyone)
+        .uuid_path_param("productId", "The product id.", ID)
+        .response::<StockView>(200, "The stock.", stock.clone())
+        .problem(404, "Inventory has no stock record for this product (yet: it is made when the product is created).")
+        .add();
+    doc.operation("PUT", "/inventory/{productId}", "setStock", "Set or adjust the units on hand")
+        .tag("inventory")
+        .description("Send exactly one of `on_hand` (set) or `adjust` (add or remove).")
+        .access(Access::Admin)
+        .uuid_path_param("productId", "The product id.", ID)
+        .json_body::<PutBody>(json!({"on_hand": 25}))
+        .response::<StockView>(200, "The stock as it is now.", stock)
+        .problem(404, "Inventory has no stock record for this product.")
+        .problem(409, "The change would leave fewer units than are reserved, or the stock is changing concurrently.")
+        .add();
 }

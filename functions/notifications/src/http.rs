@@ -3,9 +3,12 @@
 use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use shared::auth::JwtKeys;
 use shared::http::{IntoProblem, Problem, json_response, query_param, respond, unexpected};
+use shared::openapi::{Access, ApiDoc};
 use shared::pagination::{Cursors, Page, Scope, parse_limit};
 use uuid::Uuid;
 
@@ -21,7 +24,8 @@ pub struct NotificationsApi<S> {
 }
 
 /// A notification as its recipient sees it.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[schemars(rename = "Notification")]
 pub struct NotificationView {
     pub event_id: Uuid,
     pub event_type: String,
@@ -105,4 +109,33 @@ impl IntoProblem for RouteProblem {
             Self::Unexpected(err) => unexpected(&err, request_id),
         }
     }
+}
+
+/// Describes notifications-api's route in the OpenAPI document.
+pub fn describe_api(doc: &mut ApiDoc) {
+    doc.operation(
+        "GET",
+        "/notifications",
+        "listNotifications",
+        "The caller's notifications, newest first",
+    )
+    .tag("notifications")
+    .access(Access::User)
+    .paginated()
+    .response::<Page<NotificationView>>(
+        200,
+        "One page of notifications.",
+        json!({"items": [{
+            "event_id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+            "event_type": "OrderConfirmed",
+            "channel": "email",
+            "recipient": "ada@example.org",
+            "subject": "Your order is confirmed",
+            "body": "Thank you for your order.",
+            "status": "sent",
+            "created_at": "2026-11-26T10:15:02Z",
+            "sent_at": "2026-11-26T10:15:03Z"
+        }]}),
+    )
+    .add();
 }

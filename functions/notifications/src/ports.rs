@@ -29,7 +29,7 @@ pub struct Recipient {
 }
 
 /// Where a notification is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationStatus {
     /// A worker is sending it (until its lease expires).

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::header::{HeaderValue, LOCATION};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use shared::auth::JwtKeys;
 use shared::envelope::Trace;
 use shared::events::OrderLine;
@@ -13,6 +15,7 @@ use shared::http::{
     FieldError, IntoProblem, Problem, json_response, parse_json, query_param, respond, unexpected,
 };
 use shared::money::Money;
+use shared::openapi::{Access, ApiDoc};
 use shared::pagination::{Cursors, Page, Scope, parse_limit};
 use uuid::Uuid;
 
@@ -43,26 +46,41 @@ pub struct OrdersApi<R, G> {
     pub cursors: Cursors,
 }
 
-#[derive(Deserialize)]
+/// One line of a new order: the price is the service's, never the client's.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "NewOrderLine")]
 struct LineBody {
     product_id: Uuid,
+    #[schemars(range(min = 1, max = 100))]
     quantity: u32,
 }
 
-#[derive(Deserialize)]
+/// `POST /orders`: what to buy and how to pay.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "NewOrder")]
 struct PlaceBody {
+    /// 1 to 50 lines, all products in one currency.
+    #[schemars(length(min = 1, max = 50))]
     lines: Vec<LineBody>,
+    /// A card token from the payment provider's SDK. The simulator's: `tok_visa` and
+    /// `tok_mastercard` approve, `tok_chargeDeclined` declines, `tok_fail_once` fails once.
+    #[schemars(length(min = 3, max = 100), regex(pattern = r"^[!-~]+$"))]
     payment_token: String,
 }
 
 /// An order as its owner sees it (never the payment token).
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[schemars(rename = "Order")]
 pub struct OrderView {
     pub id: Uuid,
+    /// `PENDING` (waiting for stock, then payment), `CONFIRMED`, `REJECTED` or `CANCELLED`.
+    #[schemars(extend("enum" = ["PENDING", "CONFIRMED", "REJECTED", "CANCELLED"]))]
     pub status: String,
+    /// Why it was rejected (`out_of_stock`) or cancelled (`customer`, `payment_declined`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["out_of_stock", "customer", "payment_declined"]))]
     pub reason: Option<String>,
     pub lines: Vec<OrderLine>,
     pub total: Money,
@@ -273,4 +291,99 @@ impl<R: OrderRepository, G: PaymentGateway> OrdersApi<R, G> {
             },
         ))
     }
+}
+
+fn order_example() -> serde_json::Value {
+    json!({
+        "id": "9d7c5b3a-1e2f-4a6b-8c9d-0e1f2a3b4c5d",
+        "status": "PENDING",
+        "lines": [{
+            "product_id": "3f0b9a2e-1c4d-4e5f-8a6b-7c8d9e0f1a2b",
+            "quantity": 2,
+            "unit_price": {"amount_minor": 1299, "currency": "EUR"}
+        }],
+        "total": {"amount_minor": 2598, "currency": "EUR"},
+        "placed_at": "2026-11-26T10:15:00Z",
+        "updated_at": "2026-11-26T10:15:00Z"
+    })
+}
+
+/// Describes orders-api's routes (the ones [`OrdersApi::handle`] routes) in the OpenAPI
+/// document. Placing an order links to reading and cancelling it.
+pub fn describe_api(doc: &mut ApiDoc) {
+    const ID: &str = "9d7c5b3a-1e2f-4a6b-8c9d-0e1f2a3b4c5d";
+    let not_yours = "No such order (also for another customer's order).";
+    doc.operation("POST", "/orders", "placeOrder", "Place an order")
+        .tag("orders")
+        .description(
+            "Idempotent by `Idempotency-Key`: the same key with the same body answers 200 with \
+             the same order. Prices come from the service's own catalog snapshots. The order \
+             starts `PENDING`; stock, then payment, move it on. Records `OrderPlaced`.",
+        )
+        .access(Access::User)
+        .header_param(
+            "Idempotency-Key",
+            true,
+            "Any unique string per order, 1 to 255 visible ASCII characters.",
+            json!({"type": "string", "pattern": "^[!-~]{1,255}$"}),
+            "order-2026-11-26-0001",
+        )
+        .json_body::<PlaceBody>(json!({
+            "lines": [{"product_id": "3f0b9a2e-1c4d-4e5f-8a6b-7c8d9e0f1a2b", "quantity": 2}],
+            "payment_token": "tok_visa"
+        }))
+        .response::<OrderView>(201, "The new order, PENDING.", order_example())
+        .response_header(201, "Location", Some("Location"), json!({}))
+        .response::<OrderView>(200, "The order this key already placed, unchanged.", order_example())
+        .response_header(200, "Location", Some("Location"), json!({}))
+        .link(201, "GetOrder", "getOrder", json!({"id": "$response.body#/id"}))
+        .link(201, "CancelOrder", "cancelOrder", json!({"id": "$response.body#/id"}))
+        .problem(400, "The body is not JSON, or Idempotency-Key is missing or invalid.")
+        .problem(
+            422,
+            "A field is invalid, a product is unknown or archived (per line), the currencies \
+             differ, or the key was used for another body.",
+        )
+        .problem(503, "Prices cannot be read now or the key is contended; retry with the same key after Retry-After.")
+        .add();
+    doc.operation(
+        "GET",
+        "/orders",
+        "listOrders",
+        "The caller's orders, newest first",
+    )
+    .tag("orders")
+    .access(Access::User)
+    .paginated()
+    .response::<Page<OrderView>>(
+        200,
+        "One page of orders.",
+        json!({"items": [order_example()]}),
+    )
+    .add();
+    doc.operation(
+        "GET",
+        "/orders/{id}",
+        "getOrder",
+        "One of the caller's orders",
+    )
+    .tag("orders")
+    .access(Access::User)
+    .uuid_path_param("id", "The order id.", ID)
+    .response::<OrderView>(200, "The order.", order_example())
+    .problem(404, not_yours)
+    .add();
+    doc.operation("POST", "/orders/{id}/cancel", "cancelOrder", "Cancel one of the caller's orders (idempotent)")
+        .tag("orders")
+        .description(
+            "A charged order is refunded (`refunded`). Records `OrderCancelled`. Rejected \
+             orders cannot be cancelled.",
+        )
+        .access(Access::User)
+        .uuid_path_param("id", "The order id.", ID)
+        .response::<OrderView>(200, "The order, CANCELLED.", order_example())
+        .problem(404, not_yours)
+        .problem(409, "The order was rejected.")
+        .problem(503, "The refund cannot be made now (the order is unchanged) or the order keeps changing; retry after Retry-After.")
+        .add();
 }

@@ -5,13 +5,16 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ETAG, HeaderValue, IF_MATCH, LOCATION};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use shared::auth::JwtKeys;
 use shared::envelope::Trace;
 use shared::http::{
     IntoProblem, Problem, Validation, json_response, parse_json, query_param, respond, unexpected,
 };
 use shared::money::Money;
+use shared::openapi::{Access, ApiDoc};
 use shared::pagination::{Cursors, Page, Scope, parse_limit};
 
 use crate::domain::{
@@ -29,36 +32,65 @@ pub struct ProductsApi<R> {
     pub cursors: Cursors,
 }
 
-#[derive(Deserialize)]
+/// What a product name must be, for the document: not blank, no control characters but
+/// newlines and tabs (as the domain's `ProductName::parse` says).
+const TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$";
+
+/// A description may be empty; otherwise as [`TEXT_PATTERN`].
+const DESCRIPTION_PATTERN: &str = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$";
+
+/// A selling price: 1 to 100 000 000 minor units of an ISO 4217 currency.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PriceInput")]
 struct PriceBody {
+    #[schemars(range(min = 1, max = 100_000_000))]
     amount_minor: i64,
+    #[schemars(regex(pattern = r"^[A-Z]{3}$"))]
     currency: String,
 }
 
-#[derive(Deserialize)]
+/// `POST /products`: a new catalog entry.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "NewProduct")]
 struct CreateBody {
+    /// Letters, digits and `-`, up to 40; stored upper case, unique, never changed.
+    #[schemars(
+        length(min = 1, max = 40),
+        regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+    )]
     sku: String,
+    #[schemars(length(min = 1, max = 200), regex(pattern = TEXT_PATTERN))]
     name: String,
     #[serde(default)]
+    #[schemars(length(max = 2000), regex(pattern = DESCRIPTION_PATTERN))]
     description: String,
+    /// A lowercase slug such as `office-supplies`.
+    #[schemars(length(min = 1, max = 50), regex(pattern = r"^[a-z0-9-]+$"))]
     category: String,
     price: PriceBody,
 }
 
-#[derive(Deserialize)]
+/// `PATCH /products/{id}`: the fields to change; absent ones keep their value.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ProductPatch")]
 struct PatchBody {
+    #[schemars(length(min = 1, max = 200), regex(pattern = TEXT_PATTERN))]
     name: Option<String>,
+    #[schemars(length(max = 2000), regex(pattern = DESCRIPTION_PATTERN))]
     description: Option<String>,
+    #[schemars(length(min = 1, max = 50), regex(pattern = r"^[a-z0-9-]+$"))]
     category: Option<String>,
     price: Option<PriceBody>,
 }
 
 /// A product as the API shows it.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[schemars(rename = "Product")]
 pub struct ProductView {
+    #[schemars(with = "uuid::Uuid")]
     pub id: String,
     pub sku: String,
     pub name: String,
@@ -296,4 +328,151 @@ impl<R: ProductRepository> ProductsApi<R> {
             product.version,
         ))
     }
+}
+
+fn product_example() -> serde_json::Value {
+    json!({
+        "id": "3f0b9a2e-1c4d-4e5f-8a6b-7c8d9e0f1a2b",
+        "sku": "MUG-001",
+        "name": "Rust mug",
+        "description": "A mug for long compiles.",
+        "category": "kitchen",
+        "price": {"amount_minor": 1299, "currency": "EUR"},
+        "status": "active",
+        "version": 1,
+        "created_at": "2026-11-26T10:15:00Z",
+        "updated_at": "2026-11-26T10:15:00Z"
+    })
+}
+
+/// Describes products-api's routes (the ones [`ProductsApi::handle`] routes) in the OpenAPI
+/// document. A create links to reading, changing and archiving what it created.
+pub fn describe_api(doc: &mut ApiDoc) {
+    const ID: &str = "3f0b9a2e-1c4d-4e5f-8a6b-7c8d9e0f1a2b";
+    let page = json!({"items": [product_example()], "next_token": "eyJrIjoiLi4uIn0.c2lnbmF0dXJl"});
+    doc.operation(
+        "GET",
+        "/products",
+        "listProducts",
+        "Active products, by name",
+    )
+    .tag("products")
+    .access(Access::Anyone)
+    .query_param(
+        "category",
+        "Only this category (a lowercase slug).",
+        json!({"type": "string", "pattern": "^[a-z0-9-]{1,50}$"}),
+        json!("kitchen"),
+    )
+    .paginated()
+    .response::<Page<ProductView>>(200, "One page of products.", page)
+    .add();
+    doc.operation(
+        "POST",
+        "/products",
+        "createProduct",
+        "Add a product to the catalog",
+    )
+    .tag("products")
+    .description("Records `ProductCreated`; inventory then keeps stock for it (0 on hand).")
+    .access(Access::Admin)
+    .json_body::<CreateBody>(json!({
+        "sku": "MUG-001", "name": "Rust mug", "description": "A mug for long compiles.",
+        "category": "kitchen", "price": {"amount_minor": 1299, "currency": "EUR"}
+    }))
+    .response::<ProductView>(201, "The new product.", product_example())
+    .response_header(201, "ETag", Some("ETag"), json!({}))
+    .response_header(201, "Location", Some("Location"), json!({}))
+    .link(
+        201,
+        "GetProduct",
+        "getProduct",
+        json!({"id": "$response.body#/id"}),
+    )
+    .link(
+        201,
+        "UpdateProduct",
+        "updateProduct",
+        json!({"id": "$response.body#/id", "header.If-Match": "$response.header.ETag"}),
+    )
+    .link(
+        201,
+        "ArchiveProduct",
+        "archiveProduct",
+        json!({"id": "$response.body#/id"}),
+    )
+    .link(
+        201,
+        "GetStock",
+        "getStock",
+        json!({"productId": "$response.body#/id"}),
+    )
+    .link(
+        201,
+        "SetStock",
+        "setStock",
+        json!({"productId": "$response.body#/id"}),
+    )
+    .problem(409, "Another product already has this SKU.")
+    .problem(
+        503,
+        "The creation kept losing races; send the same request again after Retry-After.",
+    )
+    .add();
+    doc.operation(
+        "GET",
+        "/products/{id}",
+        "getProduct",
+        "One product, archived ones too",
+    )
+    .tag("products")
+    .access(Access::Anyone)
+    .uuid_path_param("id", "The product id.", ID)
+    .response::<ProductView>(200, "The product.", product_example())
+    .response_header(200, "ETag", Some("ETag"), json!({}))
+    .problem(404, "No such product.")
+    .add();
+    doc.operation(
+        "PATCH",
+        "/products/{id}",
+        "updateProduct",
+        "Change a product's name, description, category or price",
+    )
+    .tag("products")
+    .description(
+        "Optimistic concurrency: send the ETag of the version you read as `If-Match`. \
+             Records `ProductUpdated`.",
+    )
+    .access(Access::Admin)
+    .uuid_path_param("id", "The product id.", ID)
+    .header_param(
+        "If-Match",
+        true,
+        "The ETag of the version the change is based on: `\"3\"`, `W/\"3\"` or `3`.",
+        json!({"type": "string", "pattern": "^(W/)?\"?[0-9]+\"?$"}),
+        "\"1\"",
+    )
+    .json_body::<PatchBody>(json!({"price": {"amount_minor": 1499, "currency": "EUR"}}))
+    .response::<ProductView>(200, "The product as it is now.", product_example())
+    .response_header(200, "ETag", Some("ETag"), json!({}))
+    .problem(400, "The body is not JSON, or If-Match is not an ETag.")
+    .problem(404, "No such product.")
+    .problem(409, "The product is archived.")
+    .problem(412, "The product changed since that version: GET it again.")
+    .problem(428, "If-Match is missing.")
+    .add();
+    doc.operation(
+        "DELETE",
+        "/products/{id}",
+        "archiveProduct",
+        "Archive a product (idempotent)",
+    )
+    .tag("products")
+    .description("It stays readable but is no longer sold. Records `ProductArchived` once.")
+    .access(Access::Admin)
+    .uuid_path_param("id", "The product id.", ID)
+    .response::<ProductView>(200, "The archived product.", product_example())
+    .response_header(200, "ETag", Some("ETag"), json!({}))
+    .problem(404, "No such product.")
+    .add();
 }

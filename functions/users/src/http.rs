@@ -5,12 +5,15 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::header::{ALLOW, CACHE_CONTROL, HeaderValue, LOCATION, RETRY_AFTER};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use shared::auth::{Identity, Role, SigningKeys};
+use serde_json::json;
+use shared::auth::{Identity, IssuedToken, Role, SigningKeys};
 use shared::envelope::Trace;
 use shared::http::{
     IntoProblem, Problem, Validation, json_response, parse_json, respond, unexpected,
 };
+use shared::openapi::{Access, ApiDoc};
 
 use crate::domain::{Email, Name, Password, User, UserId};
 use crate::ports::{LoginFailures, PasswordHasher, UserRepository};
@@ -31,31 +34,54 @@ pub struct UsersApi<R, H> {
     pub login_limit: LoginLimit,
 }
 
-#[derive(Deserialize)]
+/// What `Email::parse` accepts, for the document: a dot-atom local part and a domain of
+/// letters, digits and inner hyphens with an alphabetic top-level label.
+const EMAIL_PATTERN: &str = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,}$";
+
+/// What `Name::parse` accepts, for the document: no control characters, not blank.
+const NAME_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+
+/// `POST /users`: a new customer account.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Registration")]
 struct RegisterBody {
+    /// Trimmed, its domain lowercased; unique case-insensitively.
+    #[schemars(length(max = 254), regex(pattern = EMAIL_PATTERN))]
     email: String,
+    /// 10 to 128 bytes (characters count for the minimum), not blank.
+    #[schemars(length(min = 10, max = 128))]
     password: String,
+    /// The name shown on orders and emails, 1 to 100 characters.
+    #[schemars(length(min = 1, max = 100), regex(pattern = NAME_PATTERN))]
     name: String,
 }
 
-#[derive(Deserialize)]
+/// `POST /auth/token`: the credentials to exchange for a token.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Credentials")]
 struct TokenBody {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+/// `PATCH /users/me`: the fields to change; absent ones keep their value.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ProfilePatch")]
 struct PatchBody {
+    #[schemars(length(min = 1, max = 100), regex(pattern = NAME_PATTERN))]
     name: Option<String>,
+    #[schemars(length(max = 254), regex(pattern = EMAIL_PATTERN))]
     email: Option<String>,
 }
 
 /// A user as the API shows it: never the password hash.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[schemars(rename = "User")]
 pub struct UserView {
+    #[schemars(with = "uuid::Uuid")]
     pub id: String,
     pub email: String,
     pub name: String,
@@ -287,4 +313,124 @@ fn with_allow_header(mut response: Response<Body>, path: &str) -> Response<Body>
         }
     }
     response
+}
+
+fn user_example() -> serde_json::Value {
+    json!({
+        "id": "0b6f8a52-6d1e-4a8c-9f51-2f4b1c3d5e6f",
+        "email": "ada@example.org",
+        "name": "Ada Lovelace",
+        "role": "customer",
+        "created_at": "2026-11-26T10:15:00Z",
+        "updated_at": "2026-11-26T10:15:00Z"
+    })
+}
+
+/// The JSON Schema of a JSON Web Key Set of Ed25519 public keys (RFC 7517, RFC 8037), as
+/// [`SigningKeys::jwks`] serialises it.
+fn jwks_schema() -> serde_json::Value {
+    json!({
+        "type": "object",
+        "required": ["keys"],
+        "properties": {"keys": {"type": "array", "items": {
+            "type": "object",
+            "required": ["kty", "crv", "x", "kid"],
+            "properties": {
+                "kty": {"const": "OKP"},
+                "crv": {"const": "Ed25519"},
+                "x": {"type": "string", "description": "The public key, base64url without padding."},
+                "kid": {"type": "string", "description": "The key id tokens name in their header."},
+                "use": {"const": "sig"},
+                "alg": {"const": "EdDSA"}
+            }
+        }}}
+    })
+}
+
+/// Describes users-api's routes (the ones [`UsersApi::handle`] routes) in the OpenAPI document.
+pub fn describe_api(doc: &mut ApiDoc) {
+    let registration = json!({"email": "ada@example.org", "password": "correct horse battery", "name": "Ada Lovelace"});
+    doc.operation(
+        "POST",
+        "/users",
+        "registerUser",
+        "Register a customer account",
+    )
+    .tag("users")
+    .description(
+        "Always creates a `customer`; the admin role is granted only by an operator \
+             (`users-admin`). Records `UserRegistered`. API Gateway limits this route to 10 \
+             requests/s (bursts of 20): 429 from the gateway beyond that.",
+    )
+    .access(Access::Anyone)
+    .json_body::<RegisterBody>(registration)
+    .response::<UserView>(201, "The new account.", user_example())
+    .response_header(201, "Location", Some("Location"), json!({}))
+    .problem(
+        409,
+        "An account with this email (in any case) already exists.",
+    )
+    .problem(
+        503,
+        "Registration kept losing races; send the same request again after Retry-After.",
+    )
+    .add();
+    doc.operation("POST", "/auth/token", "issueToken", "Log in: exchange email and password for a bearer token")
+        .tag("users")
+        .description(
+            "The token is valid for one hour and carries the role the user has now. After \
+             `LOGIN_MAX_FAILURES` refused logins for one email within a window, every login for \
+             it is refused with 429 until the window ends, even with the right password.",
+        )
+        .access(Access::Anyone)
+        .json_body::<TokenBody>(json!({"email": "ada@example.org", "password": "correct horse battery"}))
+        .response::<IssuedToken>(
+            200,
+            "A bearer token.",
+            json!({"access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6ImstMjAyNjExMjYtMGFiMWMyZDMifQ.e30.c2ln", "token_type": "Bearer", "expires_in": 3600}),
+        )
+        .response_header(200, "Cache-Control", None, json!({"schema": {"const": "no-store"}}))
+        .problem(401, "The email or the password is wrong (one answer for both).")
+        .problem(429, "Too many failed logins for this email: wait Retry-After seconds.")
+        .add();
+    doc.operation(
+        "GET",
+        "/.well-known/jwks.json",
+        "getJwks",
+        "The public keys tokens are verified with",
+    )
+    .tag("users")
+    .description("A JSON Web Key Set (RFC 7517) of Ed25519 keys, each with its `kid`.")
+    .access(Access::Anyone)
+    .raw_response(200, "The key set.", "application/json", jwks_schema())
+    .response_header(
+        200,
+        "Cache-Control",
+        None,
+        json!({"schema": {"const": "public, max-age=300"}}),
+    )
+    .add();
+    doc.operation("GET", "/users/me", "getMe", "The caller's own account")
+        .tag("users")
+        .access(Access::User)
+        .response::<UserView>(200, "The account.", user_example())
+        .problem(404, "The account no longer exists.")
+        .add();
+    doc.operation(
+        "PATCH",
+        "/users/me",
+        "updateMe",
+        "Change the caller's name or email",
+    )
+    .tag("users")
+    .description("Records `UserProfileUpdated` when something changed.")
+    .access(Access::User)
+    .json_body::<PatchBody>(json!({"name": "Ada King"}))
+    .response::<UserView>(200, "The account as it is now.", user_example())
+    .problem(404, "The account no longer exists.")
+    .problem(
+        409,
+        "Another account has this email, or the profile is being changed concurrently.",
+    )
+    .add();
 }

@@ -666,6 +666,28 @@ async fn patch_me_without_a_change_records_no_event() {
 }
 
 #[tokio::test]
+async fn patch_me_with_an_array_for_a_body_is_a_422_and_registering_with_one_creates_nobody() {
+    // Found by Schemathesis: serde read `[null, null]` as a patch of nothing (200).
+    let api = api();
+    register(&api, "ada@example.org").await;
+    let token = token(&api, "ada@example.org").await;
+    let response = api
+        .handle(request(
+            "me-patch.json",
+            Some(json!([null, null])),
+            Some(&token),
+        ))
+        .await;
+    assert_eq!(assert_problem(&response, 422)["errors"][0]["field"], "body");
+    let positional = json!(["grace@example.org", "correct horse battery", "Grace"]);
+    let response = api
+        .handle(request("register.json", Some(positional), None))
+        .await;
+    assert_problem(&response, 422);
+    assert_eq!(api.repo.outbox().len(), 1, "only Ada's UserRegistered");
+}
+
+#[tokio::test]
 async fn patch_me_returns_422_for_invalid_fields_and_401_without_a_token() {
     let api = api();
     register(&api, "ada@example.org").await;
