@@ -56,11 +56,13 @@ step "operator commands (cargo build --workspace --bins --tests)"
 timed "cargo build (operator cmds)" cargo build --locked --workspace --bins --tests
 
 step "scripts/sam-deploy.sh: signing keys, sam build, sam deploy (stack serverless-shop-$stage)"
+# A sender of its own: the stack creates the SES identity of its SenderEmail and `sam delete`
+# removes it, which must not take the local stack's identity (same default address) with it.
 timed "sam build + deploy" env STAGE=$stage ARCH=x86_64 SAM_BUILD_MODE=debug SAM_GUIDED=0 \
   USERS_KEYS="$target/debug/users-keys" \
   SAM_AFTER_BUILD="$root/.venv/bin/python $root/scripts/stack.py literal-concurrency --template .aws-sam/build/template.yaml" \
   SAM_DEPLOY_ARGS="--resolve-s3 --no-confirm-changeset --no-progressbar" \
-  SAM_PARAMETER_OVERRIDES="ApiErrorAlarmKind=count" \
+  SAM_PARAMETER_OVERRIDES="ApiErrorAlarmKind=count SenderEmail=shop-$stage@example.org" \
   scripts/sam-deploy.sh
 
 step "smoke: seed the demo catalog and walk through the shop on the SAM-deployed stack"
