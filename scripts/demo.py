@@ -6,6 +6,7 @@ released). Prints each step and exits non-zero as soon as an expectation fails."
 import os
 import sys
 import time
+import urllib.parse
 import uuid
 
 from shop_api import ShopApi
@@ -70,9 +71,20 @@ def main():
     expect(status == 200, "got a bearer token")
     token = token["access_token"]
     step("browse the catalog")
-    status, page = call("GET", "/products?limit=20")
-    catalog = {p["sku"]: p for p in page["items"]}
-    expect(status == 200 and {"MUG-001", "BOOK-01"} <= catalog.keys(), f"{len(catalog)} products: " + ", ".join(sorted(catalog)))
+    # Page by page (next_token), as a client does: on a stack other tests have filled, the demo's
+    # products need not be on the first page.
+    catalog, pages, query = {}, 0, "limit=20"
+    while query is not None:
+        status, page = call("GET", f"/products?{query}")
+        if status != 200:
+            expect(False, f"page {pages + 1} of the catalog: {status} {page}")
+        catalog.update({p["sku"]: p for p in page["items"]})
+        pages += 1
+        more = page.get("next_token")
+        query = None if {"MUG-001", "BOOK-01"} <= catalog.keys() or not more else f"limit=20&next_token={urllib.parse.quote(more)}"
+    demo_skus = sorted(sku for sku in catalog if sku in ("MUG-001", "TEE-001", "STK-001", "BOOK-01"))
+    expect({"MUG-001", "BOOK-01"} <= catalog.keys(),
+           f"{len(catalog)} products on {pages} page(s), the demo's among them: " + ", ".join(demo_skus))
     mug, book = catalog["MUG-001"], catalog["BOOK-01"]
     _, before = call("GET", f"/inventory/{mug['id']}")
 
