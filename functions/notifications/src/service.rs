@@ -11,7 +11,15 @@ use crate::ports::{
 use crate::render::Message;
 
 /// How long a worker may hold a notification while sending before another may take over.
-pub const SEND_LEASE: Duration = Duration::seconds(60);
+///
+/// A claim is taken inside an invocation, and Lambda stops every invocation at the function's
+/// timeout (10 s), so a claim older than that has no living holder. The lease is three times
+/// that. It must also end well before SQS gives up on the message: a record that finds a live
+/// lease fails (`InProgress`) and returns after the queue's visibility timeout, and the fifth
+/// failure dead-letters it, so the lease has to be shorter than four of the shortest visibility
+/// timeouts the template allows (a test holds it to that). A longer lease would send the event
+/// of a worker that died after claiming (its `mark_sent` or `mark_failed` lost) to the DLQ.
+pub const SEND_LEASE: Duration = Duration::seconds(30);
 
 /// What the worker did, for logs and tests.
 #[derive(Debug, PartialEq, Eq)]

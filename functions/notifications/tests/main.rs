@@ -320,3 +320,40 @@ async fn a_user_lists_their_own_notifications_newest_first_paginated() {
         400
     );
 }
+
+/// The value after `key:` on the first line at or after `from` in the SAM template that has it.
+fn template_number(template: &str, from: &str, key: &str) -> i64 {
+    let start = template
+        .find(from)
+        .unwrap_or_else(|| panic!("{from} not in the template"));
+    template[start..]
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(key)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {key} after {from}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_claim_whose_worker_died_expires_before_sqs_gives_up_on_the_message() {
+    let template = std::fs::read_to_string(format!(
+        "{}/../../infra/template.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let shortest_visibility =
+        template_number(&template, "  WorkerQueueVisibilityTimeout:", "MinValue");
+    let receives = template_number(&template, "  NotificationsQueue:", "maxReceiveCount");
+    let function_timeout = template_number(&template, "Globals:", "Timeout");
+    let lease = notifications::service::SEND_LEASE.num_seconds();
+    // Redeliveries that meet the lease: every receive but the last must fit before it ends.
+    assert!(
+        lease < (receives - 1) * shortest_visibility,
+        "a {lease} s lease outlives {receives} receives {shortest_visibility} s apart"
+    );
+    assert!(
+        lease >= 2 * function_timeout,
+        "a {lease} s lease may end while its {function_timeout} s invocation still sends"
+    );
+}
