@@ -99,13 +99,15 @@ test-emulator: ## only the emulator suite, against an emulator already up (make 
 test-browser: setup-browser ## only the storefront's browser tests, against the stack make up started; prints where the screenshots are
 	cargo nextest run --locked --workspace -E 'package(emulator-tests) and test(/^storefront::/)' --success-output final
 
-bench: setup ## measure every function, two baselines and the saga under load; writes bench/results.json (docs/performance.md)
+# make bench SECTIONS=open-loop,flash-sale runs only those sections (bench/run.py --sections);
+# BENCH_ARGS passes any other option (docs/performance.md lists them).
+bench: setup ## measure every function against three baselines, the saga closed- and open-loop, a flash sale; writes bench/results.json and the charts, fails on any budget (docs/performance.md)
 	@scripts/setup-venv.sh .venv-bench bench/requirements.lock
 	@scripts/emulator.sh up
 	cargo build --release --locked --workspace --exclude emulator-tests --bins
 	$(MAKE) --no-print-directory build
-	cargo lambda build --release --arm64 --locked --output-format zip --lambda-dir $(LAMBDA_DIR) --package bench-floor
-	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
+	cargo lambda build --release --arm64 --locked --output-format zip --lambda-dir $(LAMBDA_DIR) --package bench-floor --package bench-sdk-defaults
+	$(VENV)/bin/python bench/run.py $(if $(SECTIONS),--sections $(SECTIONS)) $(BENCH_ARGS)
 
 lint: setup ## clippy with warnings as errors, and cfn-lint on the SAM template
 	cargo clippy --locked --workspace --all-targets -- -D warnings

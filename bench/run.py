@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
-"""`make bench`: every function measured on this machine next to two baselines, and the saga
-under load on the local stack. Writes bench/results.json; exits 1 when a function exceeds its
-size or cold-start budget by more than 20 %.
+"""`make bench`: every function measured on this machine next to three baselines, and the saga
+under load on the local stack. Writes bench/results.json (and the charts in docs/images/bench/);
+exits 1 when any budget of bench/budgets.toml is exceeded by more than its tolerance, or the
+flash sale's checks fail.
 
-    bench/run.py [--cold-runs 20] [--warm 200] [--system-seconds 20] [--clients 1,8,32]
-                 [--skip-system] [--out bench/results.json]
+    bench/run.py [--sections functions,closed-loop,open-loop,flash-sale] [--cold-runs 20]
+                 [--warm 200] [--clients 1,8,32] [--system-seconds 20] [--rates 2,5,10,20,40]
+                 [--rate-seconds 20] [--flash-orders 300] [--flash-stock 100] [--out ...]
 
-Needs: the release binaries (cargo build --release) and the emulator on 127.0.0.1:4566 (make
-bench does both). The system part deploys the SAM template as stack `serverless-shop-bench` from
-those binaries (scripts/stack.py) and seeds it, after the functions are measured. Per function, against the emulator (its AWS calls are answered locally):
+The run goes through its sections in order (SECTIONS); --sections picks some. Needs the
+release binaries (cargo build --release) and the emulator at AWS_ENDPOINT_URL (make bench does
+both).
 
-- size of the stripped bootstrap and of its zip;
+functions: per function, against the emulator (its AWS calls are answered locally):
+- size of the stripped arm64 bootstrap and of its zip;
 - cold start: exec of the bootstrap until the first event is answered through a local Runtime
   API, median of --cold-runs starts, each a fresh process;
 - warm: --warm more events through one process: latency and on-CPU time per invocation;
 - peak RSS (VmHWM) after the warm events.
-
 The events are the functions' main paths, run as the saga runs them: products-api creates the
 product whose ProductCreated (read from the products table's outbox) sets up inventory and
 orders; the orders placed by orders-api are the OrderPlaced events inventory-worker reserves
@@ -23,10 +25,13 @@ stock for, whose StockReserved events orders-worker charges and confirms, whose 
 events notifications-worker e-mails. Every warm event is a new one (new order, new event id):
 no invocation is a cheap duplicate. Tables are copies of the template's (same keys and indexes)
 with names unique to the run, deleted at the end.
+Baselines, same harness, same emulator, same event (one GetItem): `floor` (bench/floor, built
+exactly like the functions), `sdk-defaults` (bench/sdk-defaults, the same handler on the SDK's
+and tokio's defaults) and `python` (bench/python/handler.py, boto3 under awslambdaric).
 
-Baselines, same harness, same emulator, same event: `floor` (bench/floor, a minimal Rust
-lambda_runtime function doing one GetItem, built with the same release profile) and `python`
-(bench/python/handler.py, the same GetItem with boto3 run by awslambdaric).
+closed-loop, open-loop, flash-sale: on the SAM template deployed as a fresh stack
+`serverless-shop-bench` from those binaries (scripts/stack.py), after the functions are
+measured (bench/load.py, bench/saga.py).
 """
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ import threading
 import time
 import uuid
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -58,6 +64,13 @@ def call(url: str, method: str, path: str, body=None, token=None, headers=None):
     return ShopApi(url=url, via="http").call(method, path, body, token, headers)
 from lambda_bench import (FunctionError, Process, http_answer, http_event,  # noqa: E402
                           no_batch_failures, scheduled_event, sqs_event, stream_event)
+import census  # noqa: E402
+import charts  # noqa: E402
+import load  # noqa: E402
+from budgets import Budgets, census_failures, check, load_failures  # noqa: E402
+import cost  # noqa: E402
+import saga  # noqa: E402
+from saga import epoch, percentile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "target" / "release"
@@ -67,14 +80,6 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 BENCH_VENV = ROOT / ".venv-bench"
 
 MB = 1_000_000
-BUDGETS = {  # docs/design.md, "Performance budgets"
-    "size_bytes": 8 * MB,
-    "cold_start_ms": 15.0,
-    "peak_rss_kib": 32 * 1024,
-    "cpu_ms_p99": 1.0,
-    "saga_p50_ms": 2000.0,
-}
-TOLERANCE = 1.20  # the check fails a function only beyond budget + 20 %
 ADMIN = {"email": "admin@bench.local", "password": "bench-admin-password", "name": "Bench admin"}
 CUSTOMER = {"email": "customer@bench.local", "password": "bench-customer-password", "name": "Bench customer"}
 # Lists one page of notifications: the emulator's Query reads a whole partition, so listing the
@@ -88,6 +93,13 @@ BENCH_STACK = "serverless-shop-bench"
 # requests a second through the emulator, competing with the saga it measures.
 POLL_SECONDS = 0.25
 FINAL = {"CONFIRMED", "REJECTED", "CANCELLED"}
+# The load's customers (the closed loop's largest level needs one each).
+CUSTOMERS = 32
+# The open loop keeps up with a rate when it completes at least this share of it per second.
+KEEP_UP = 0.9
+# Invocations of each function through the census proxy (bench/census.py), after one that
+# starts the process.
+CENSUS = 5
 
 
 def endpoint() -> str:
@@ -212,12 +224,6 @@ class Fixture:
 
 # --- measuring one function ----------------------------------------------------------------
 
-def percentile(values: list[float], p: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
 def zipped_size(files: dict[str, Path]) -> int:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
@@ -271,8 +277,9 @@ def binary_size(binary: str) -> dict:
     the zip itself; and, for comparison, this machine's release build the bench runs."""
     archive = ARM64 / binary / "bootstrap.zip"
     if not archive.exists():
-        sys.exit(f"{archive} is missing: make build, and for the floor cargo lambda build --release --arm64 "
-                 "--output-format zip --lambda-dir target/lambda-arm64 --package bench-floor (make bench runs both)")
+        sys.exit(f"{archive} is missing: make build, and for the baselines cargo lambda build --release --arm64 "
+                 "--output-format zip --lambda-dir target/lambda-arm64 --package bench-floor --package "
+                 "bench-sdk-defaults (make bench runs both)")
     with zipfile.ZipFile(archive) as bundle:
         bootstrap = bundle.getinfo("bootstrap")
     host = RELEASE / binary
@@ -290,16 +297,36 @@ def python_size() -> dict:
             "runtime_dependencies_bytes": runtime}
 
 
+def take_census(command: list[str], env: dict, events: list, check) -> dict:
+    """The function's AWS calls, DynamoDB units and messages per warm invocation, through the
+    census proxy (bench/census.py): one invocation to start the process (its init calls are
+    not counted), then the others."""
+    proxy = census.Census(endpoint())
+    try:
+        with Process(command, {**env, "AWS_ENDPOINT_URL": proxy.url}) as process:
+            check(process.invoke(events[0]))
+            proxy.reset()
+            for event in events[1:]:
+                check(process.invoke(event))
+        return proxy.snapshot(len(events) - 1)
+    finally:
+        proxy.close()
+
+
 def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
-    n = args.cold_runs + 1 + args.warm
+    measured = args.cold_runs + 1 + args.warm
+    n = measured  # events each function's timed runs take; CENSUS more go through the census
+    total = measured + CENSUS
     run = dict(cold_runs=args.cold_runs, warm=args.warm)
     results, extra = {}, {}
 
     def rust(binary: str, events, check, **env_overrides):
         if args.only and binary not in args.only:
             return
-        results[binary] = measure(binary, [str(RELEASE / binary)], fixture.environment(binary, **env_overrides),
-                                  events, check, size=binary_size(binary), **run)
+        environment = fixture.environment(binary, **env_overrides)
+        results[binary] = measure(binary, [str(RELEASE / binary)], environment, events[:n], check,
+                                  size=binary_size(binary), **run)
+        results[binary]["census"] = take_census([str(RELEASE / binary)], environment, events[n:], check)
 
     def once(binary: str, events: list, **env_overrides) -> list:
         with Process([str(RELEASE / binary)], fixture.environment(binary, **env_overrides)) as process:
@@ -358,10 +385,11 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
             raise FunctionError(f"the baseline did not find the item: {invocation.response[:300]!r}")
 
     baselines = {}
-    if not args.only or "floor" in args.only:
-        baselines["floor"] = measure(
-            "baseline: rust floor", [str(RELEASE / "bench-floor")], {"AWS_ENDPOINT_URL": endpoint()},
-            [lookup] * n, found, size=binary_size("bench-floor"), **run)
+    for name, label, binary in (("floor", "baseline: rust floor", "bench-floor"),
+                                ("sdk-defaults", "baseline: sdk defaults", "bench-sdk-defaults")):
+        if not args.only or name in args.only:
+            baselines[name] = measure(label, [str(RELEASE / binary)], {"AWS_ENDPOINT_URL": endpoint()},
+                                      [lookup] * n, found, size=binary_size(binary), **run)
     if not args.only or "python" in args.only:
         baselines["python"] = measure(
             "baseline: python boto3", [str(BENCH_VENV / "bin" / "python"), "-m", "awslambdaric", "handler.handler"],
@@ -369,14 +397,14 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
             size=python_size(), **run)
 
     # Reads.
-    rust("users-api", [http_event("GET", "/users/me", token=customer_token) for _ in range(n)], http_ok(200))
-    rust("products-api", [http_event("GET", f"/products/{product['id']}") for _ in range(n)], http_ok(200))
-    rust("inventory-api", [http_event("GET", f"/inventory/{product['id']}") for _ in range(n)], http_ok(200))
+    rust("users-api", [http_event("GET", "/users/me", token=customer_token) for _ in range(total)], http_ok(200))
+    rust("products-api", [http_event("GET", f"/products/{product['id']}") for _ in range(total)], http_ok(200))
+    rust("inventory-api", [http_event("GET", f"/inventory/{product['id']}") for _ in range(total)], http_ok(200))
 
     # The saga, one function at a time, every event a new one.
     order = {"lines": [{"product_id": product["id"], "quantity": 1}], "payment_token": "tok_visa"}
     rust("orders-api", [http_event("POST", "/orders", order, customer_token, {"idempotency-key": str(uuid.uuid4())})
-                        for _ in range(n)], http_ok(201))
+                        for _ in range(total)], http_ok(201))
     placed = fixture.outbox("OrdersTable", "OrderPlaced")
     rust("inventory-worker", [sqs_event([i["envelope"]["S"]], "bench-inventory") for i in placed], no_batch_failures)
     reserved = fixture.outbox("InventoryTable", "StockReserved")
@@ -393,10 +421,10 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
     no_batch_failures(once("notifications-worker", [sqs_event(
         [addressed_to_reader(i["envelope"]["S"]) for i in confirmed[:PAGE]], "bench-notifications")])[0])
     rust("notifications-api", [http_event("GET", f"/notifications?limit={PAGE}", token=reader_token)
-                               for _ in range(n)], page_of(PAGE))
+                               for _ in range(total)], page_of(PAGE))
     rust("outbox-relay", [stream_event([i], fixture.tables["OrdersTable"]) for i in placed], no_batch_failures,
          OUTBOX_TABLE=fixture.tables["OrdersTable"])
-    rust("outbox-sweeper", [scheduled_event() for _ in range(n)], nothing_swept,
+    rust("outbox-sweeper", [scheduled_event() for _ in range(total)], nothing_swept,
          OUTBOX_TABLE=fixture.tables["ProductsTable"])
 
     # Login: Argon2id verification is the point of it, so it is reported, not budgeted.
@@ -410,11 +438,6 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
 
 
 # --- the saga under load on the deployed stack ---------------------------------------------
-
-def parse_time(text: str) -> float:
-    from datetime import datetime
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
 
 def remove_bench_stack() -> None:
     """The bench stack and its tables (which the template retains on stack deletion) gone."""
@@ -461,14 +484,30 @@ def wait_until_idle(timeout: float = 180) -> None:
     sys.exit(f"the bench stack's queues did not drain within {timeout:.0f} s")
 
 
-def bench_system(args, run: str) -> dict:
+@dataclass
+class Context:
+    """One run: its options, its budgets, and the bench stack once a section has set it up."""
+    args: argparse.Namespace
+    run: str
+    budgets: Budgets
+    shop: load.Shop | None = None
+    admin_token: str | None = None
+
+
+def stack(ctx: Context) -> load.Shop:
+    """The bench stack, set up by the first section that loads it: deployed fresh from
+    target/release (tables included) and seeded, a load-test product with stock for any load,
+    and the load's customers, registered and logged in."""
+    if ctx.shop is not None:
+        return ctx.shop
+    args = ctx.args
     # Deployed only now: the stack's pollers and schedules would load the machine while the
     # functions are measured one by one. And deployed fresh, tables included: the emulator slows
     # down as a table's stream grows (32 clients: 18.7, 14.0, 10.3 orders/s in three runs on one
     # stack), and a new stack over the old, retained tables would replay their streams.
     if not args.no_deploy:
         if RELEASE != ROOT / "target" / "release":
-            sys.exit("the system part deploys target/release: add --skip-system with --release-dir")
+            sys.exit("the load sections deploy target/release: use --sections functions with --release-dir")
         remove_bench_stack()
         for command in ("deploy", "seed"):
             subprocess.run([sys.executable, str(ROOT / "scripts" / "stack.py"), command, "--stage", "bench",
@@ -482,7 +521,7 @@ def bench_system(args, run: str) -> dict:
         sys.exit(f"admin login on the bench stack failed ({status}): scripts/stack.py seed --stage bench")
     admin = token["access_token"]
     status, product = call(url, "POST", "/products", {
-        "sku": f"LOAD-{run}", "name": "Load-test mug", "category": "kitchen",
+        "sku": f"LOAD-{ctx.run}", "name": "Load-test mug", "category": "kitchen",
         "price": {"amount_minor": 999, "currency": "EUR"}}, admin)
     if status != 201:
         sys.exit(f"creating the load-test product failed: {status} {product}")
@@ -493,27 +532,48 @@ def bench_system(args, run: str) -> dict:
         time.sleep(0.5)
     else:
         sys.exit("inventory never learned of the load-test product")
-    levels = [int(c) for c in args.clients.split(",")]
     tokens = []
-    for index in range(max(levels)):
-        who = {"email": f"load-{run}-{index}@bench.local", "password": "load-test-password", "name": f"Load {index}"}
-        status, _ = call(url, "POST", "/users", who)
+    for index in range(CUSTOMERS):
+        who = {"email": f"load-{ctx.run}-{index}@bench.local", "password": "load-test-password", "name": f"Load {index}"}
+        call(url, "POST", "/users", who)
         status, token = call(url, "POST", "/auth/token", {"email": who["email"], "password": who["password"]})
         if status != 200:
             sys.exit(f"load-test customer login failed: {status} {token}")
         tokens.append(token["access_token"])
-    order = {"lines": [{"product_id": product["id"], "quantity": 1}], "payment_token": "tok_visa"}
     # The orders service learns of the product through ProductCreated: wait until it sells it.
     for _ in range(120):
-        status, placed = call(url, "POST", "/orders", order, tokens[0], {"idempotency-key": str(uuid.uuid4())})
-        if status == 201:
+        if load.priced(product["id"]):
             break
         time.sleep(0.5)
     else:
-        sys.exit(f"orders never accepted the load-test product: {status} {placed}")
+        sys.exit("orders never learned of the load-test product")
+    ctx.shop, ctx.admin_token = load.Shop(url=url, product_id=product["id"], tokens=tokens), admin
+    return ctx.shop
 
+
+def functions_section(ctx: Context) -> dict:
+    args = ctx.args
+    print(f"functions (release build, {args.cold_runs} cold starts + {args.warm} warm invocations each):")
+    fixture = Fixture(load_template(), ctx.run)
+    fixture.extra_env = dict(pair.split("=", 1) for pair in args.env)
+    try:
+        functions, others = bench_functions(args, fixture)
+    finally:
+        fixture.delete()
+    for result in functions.values():
+        for name, baseline in others["baselines"].items():
+            result[f"ratio_to_{name}"] = ratios(result, baseline)
+    return {"functions": functions, **others}
+
+
+def closed_loop(ctx: Context) -> dict:
+    """N clients each place an order, wait for it to end, and place the next: the saga's
+    latency at a given concurrency (the load adapts to the system's speed)."""
+    shop, args = stack(ctx), ctx.args
+    print("closed loop (clients each waiting for their order before the next):")
+    order = {"lines": [{"product_id": shop.product_id, "quantity": 1}], "payment_token": "tok_visa"}
     results = {}
-    for clients in levels:
+    for clients in [int(c) for c in args.clients.split(",")]:
         wait_until_idle()
         print(f"  {clients:2} concurrent clients for {args.system_seconds} s ...", end="", flush=True)
         records, failures, lock = [], [], threading.Lock()
@@ -521,44 +581,74 @@ def bench_system(args, run: str) -> dict:
 
         def client(token):
             while time.monotonic() < stop_at:
-                status, placed = call(url, "POST", "/orders", order, token, {"idempotency-key": str(uuid.uuid4())})
+                status, placed = call(shop.url, "POST", "/orders", order, token, {"idempotency-key": str(uuid.uuid4())})
                 if status != 201:
                     with lock:
                         failures.append(f"POST /orders {status}: {placed}")
                     continue
-                seen = time.monotonic()
-                give_up = seen + 60
+                give_up = time.monotonic() + 60
                 while time.monotonic() < give_up:
                     time.sleep(POLL_SECONDS)
-                    status, current = call(url, "GET", f"/orders/{placed['id']}", token=token)
+                    status, current = call(shop.url, "GET", f"/orders/{placed['id']}", token=token)
                     if status == 200 and current["status"] in FINAL:
                         with lock:
-                            records.append((current["status"], parse_time(current["updated_at"])
-                                            - parse_time(current["placed_at"]), time.monotonic()))
+                            records.append((current["status"], epoch(current["updated_at"])
+                                            - epoch(current["placed_at"]), time.monotonic()))
                         break
                 else:
                     with lock:
                         failures.append(f"order {placed['id']} not final after 60 s")
 
         began = time.monotonic()
-        threads = [threading.Thread(target=client, args=(tokens[i],)) for i in range(clients)]
+        threads = [threading.Thread(target=client, args=(shop.tokens[i % len(shop.tokens)],)) for i in range(clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = max((r[2] for r in records), default=time.monotonic()) - began
         confirmed = [r[1] * 1000 for r in records if r[0] == "CONFIRMED"]
-        result = {"orders": len(records), "confirmed": len(confirmed), "failures": len(failures),
+        result = {"clients": clients, "orders": len(records), "confirmed": len(confirmed), "failures": len(failures),
                   "orders_per_second": round(len(confirmed) / elapsed, 2) if elapsed > 0 else 0.0}
         if confirmed:
             result.update({f"placed_to_confirmed_ms_p{p}": round(percentile(confirmed, p), 1) for p in (50, 95, 99)})
         if failures:
             result["first_failure"] = failures[0]
-        results[str(clients)] = result
+        results[f"{clients} clients"] = result
         print(f" {result['orders_per_second']:6.2f} orders/s, placed->confirmed p50/p95/p99 "
               f"{result.get('placed_to_confirmed_ms_p50', '-')}/{result.get('placed_to_confirmed_ms_p95', '-')}/"
               f"{result.get('placed_to_confirmed_ms_p99', '-')} ms ({len(confirmed)} confirmed, {len(failures)} failed)")
-    return results
+    return {"closed_loop": results}
+
+
+def open_loop(ctx: Context) -> dict:
+    """Orders arriving at fixed rates, whatever the answers take, as real traffic does."""
+    shop, args = stack(ctx), ctx.args
+    print(f"open loop (orders arriving at fixed rates for {args.rate_seconds} s each):")
+    rates = [float(r) for r in args.rates.split(",")]
+    levels = load.open_loop(shop, rates, args.rate_seconds, wait_until_idle)
+    knee = saga.knee(levels, ctx.budgets.saga_p50_ms, KEEP_UP)
+    print(f"  knee: {knee if knee is not None else 'below the lowest rate'} orders/s "
+          f"(p95 <= {ctx.budgets.saga_p50_ms:g} ms, throughput >= {KEEP_UP:.0%} of offered, every order terminal)")
+    return {"open_loop": {"levels": levels, "knee_per_s": knee,
+                          "knee_rule": {"p95_ms_at_most": ctx.budgets.saga_p50_ms, "keep_up_at_least": KEEP_UP}}}
+
+
+def flash_sale(ctx: Context) -> dict:
+    shop, args = stack(ctx), ctx.args
+    print("flash sale (one product, more orders than stock, all at once):")
+    result = load.flash_sale(shop, ctx.admin_token, ctx.run, args.flash_orders, args.flash_stock,
+                             args.flash_within, wait_until_idle)
+    return {"flash_sale": result}
+
+
+# The run's sections, in the order they run; each returns its part of results.json. A new
+# measurement is one more entry (and its option in --sections).
+SECTIONS = [
+    ("functions", functions_section),
+    ("closed-loop", closed_loop),
+    ("open-loop", open_loop),
+    ("flash-sale", flash_sale),
+]
 
 
 # --- ratios, budgets, results ---------------------------------------------------------------
@@ -571,30 +661,9 @@ def ratios(result: dict, baseline: dict) -> dict:
         "cold_start": ratio(result["cold_start_ms"]["median"], baseline["cold_start_ms"]["median"]),
         "warm_latency_p50": ratio(result["warm_latency_ms"]["p50"], baseline["warm_latency_ms"]["p50"]),
         "cpu_p50": ratio(result["cpu_ms"]["p50"], baseline["cpu_ms"]["p50"]),
+        "cpu_p99": ratio(result["cpu_ms"]["p99"], baseline["cpu_ms"]["p99"]),
         "peak_rss": ratio(result["peak_rss_kib"], baseline["peak_rss_kib"]),
     }
-
-
-def check(functions: dict, system: dict) -> tuple[dict, list[str]]:
-    """Each budget per function: within, over (but inside the 20 % tolerance), or failed."""
-    def verdict(value, budget):
-        return "within" if value <= budget else "over" if value <= budget * TOLERANCE else "failed"
-    verdicts, failures = {}, []
-    for name, result in functions.items():
-        verdicts[name] = {
-            "size": verdict(result["size_bytes"], BUDGETS["size_bytes"]),
-            "cold_start": verdict(result["cold_start_ms"]["median"], BUDGETS["cold_start_ms"]),
-            "peak_rss": verdict(result["peak_rss_kib"], BUDGETS["peak_rss_kib"]),
-            "cpu_p99": verdict(result["cpu_ms"]["p99"], BUDGETS["cpu_ms_p99"]),
-        }
-        for budget in ("size", "cold_start"):  # the two the check enforces
-            if verdicts[name][budget] == "failed":
-                failures.append(f"{name}: {budget} over budget by more than 20 %")
-    for clients, result in system.items():
-        if "placed_to_confirmed_ms_p50" in result:
-            verdicts[f"saga at {clients} clients"] = {
-                "saga_p50": verdict(result["placed_to_confirmed_ms_p50"], BUDGETS["saga_p50_ms"])}
-    return verdicts, failures
 
 
 def machine() -> dict:
@@ -607,17 +676,43 @@ def machine() -> dict:
             "load_average": os.getloadavg()}
 
 
+def cost_per_thousand(results: dict) -> dict:
+    """Priced from the open loop's level at the knee (the lowest rate when there is none): the
+    system at its sustainable best, not queueing."""
+    open_loop = results["open_loop"]
+    level = next((level for level in open_loop["levels"] if level["offered_per_s"] == open_loop["knee_per_s"]),
+                 open_loop["levels"][0])
+    return cost.per_thousand_orders(level, results["functions"], cost.load_prices())
+
+
+def sections_option(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    known = [name for name, _ in SECTIONS]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown section(s) {unknown}; known: {','.join(known)}")
+    return names
+
+
 def main() -> None:
     global RELEASE  # noqa: PLW0603 - one setting for every measurement of this run
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sections", type=sections_option, default=[name for name, _ in SECTIONS],
+                        help="the sections to run, in the run's order (default: all: "
+                        + ",".join(name for name, _ in SECTIONS) + ")")
+    parser.add_argument("--skip-system", action="store_true", help="only the functions (--sections functions)")
+    parser.add_argument("--skip-functions", action="store_true", help="every section but the functions")
     parser.add_argument("--cold-runs", type=int, default=20)
     parser.add_argument("--warm", type=int, default=200)
-    parser.add_argument("--system-seconds", type=int, default=20)
-    parser.add_argument("--clients", default="1,8,32")
-    parser.add_argument("--skip-system", action="store_true")
-    parser.add_argument("--skip-functions", action="store_true")
+    parser.add_argument("--clients", default="1,8,32", help="closed loop: concurrent clients per level")
+    parser.add_argument("--system-seconds", type=int, default=20, help="closed loop: seconds per level")
+    parser.add_argument("--rates", default="2,5,10,20,40", help="open loop: orders per second per level")
+    parser.add_argument("--rate-seconds", type=float, default=20, help="open loop: seconds per rate")
+    parser.add_argument("--flash-orders", type=int, default=300)
+    parser.add_argument("--flash-stock", type=int, default=100)
+    parser.add_argument("--flash-within", type=float, default=1.0, help="flash sale: seconds the orders arrive in")
     parser.add_argument("--no-deploy", action="store_true",
-                        help="use the bench stack as deployed (default: deploy it from target/release and seed it)")
+                        help="use the bench stack as deployed (default: deploy it fresh from target/release and seed it)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--release-dir", type=Path, default=RELEASE,
                         help="where the bootstraps are (default target/release); for before/after runs")
@@ -625,51 +720,55 @@ def main() -> None:
     parser.add_argument("--wrap", help='run each function under this command, e.g. '
                         '"perf record -F 5000 -g -o /tmp/{name}.perf --" (figures are then meaningless)')
     parser.add_argument("--only", type=lambda text: set(text.split(",")),
-                        help="measure only these (binaries, floor, python, login); for experiments")
+                        help="measure only these (binaries, floor, sdk-defaults, python, login); for experiments")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for every service function; for experiments")
     args = parser.parse_args()
+    if args.skip_system:
+        args.sections = [name for name in args.sections if name == "functions"]
+    if args.skip_functions:
+        args.sections = [name for name in args.sections if name != "functions"]
     Process.log_dir = args.logs
     Process.wrapper = args.wrap
     RELEASE = args.release_dir.resolve()
-    if not args.skip_functions and args.cold_runs + 1 + args.warm < PAGE:
+    if "functions" in args.sections and args.cold_runs + 1 + args.warm < PAGE:
         parser.error(f"--cold-runs + 1 + --warm must be at least {PAGE}: notifications-api lists a page "
                      f"of {PAGE} notifications made from that many confirmed orders")
-    if args.cold_runs < 20:
-        print(f"note: {args.cold_runs} cold starts (the issue asks for a median of >= 20)")
+    if "functions" in args.sections and args.cold_runs < 20:
+        print(f"note: {args.cold_runs} cold starts (the budget is a median of >= 20)")
     os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
     for key, value in (("AWS_REGION", "us-east-1"), ("AWS_DEFAULT_REGION", "us-east-1"),
                        ("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")):
         os.environ.setdefault(key, value)
     endpoint()
 
-    run = uuid.uuid4().hex[:8]
-    if not args.skip_functions:
-        print(f"functions (release build, {args.cold_runs} cold starts + {args.warm} warm invocations each):")
-    functions, others = {}, {"baselines": {}, "extra": {}}
-    if not args.skip_functions:
-        fixture = Fixture(load_template(), run)
-        fixture.extra_env = dict(pair.split("=", 1) for pair in args.env)
-        try:
-            functions, others = bench_functions(args, fixture)
-        finally:
-            fixture.delete()
-    system = {}
-    if not args.skip_system:
-        print("system (the saga on the bench stack):")
-        system = bench_system(args, run)
-    baselines = others["baselines"]
-    for result in functions.values():
-        for name, baseline in baselines.items():
-            result[f"ratio_to_{name}"] = ratios(result, baseline)
-    verdicts, failures = check(functions, system)
-    results = {"machine": machine(), "budgets": BUDGETS, "tolerance": TOLERANCE,
-               "settings": {"cold_runs": args.cold_runs, "warm_invocations": args.warm,
-                            "system_seconds": args.system_seconds, "clients": args.clients},
-               "functions": functions, "baselines": baselines, "extra": others["extra"],
-               "system": system, "verdicts": verdicts, "check": {"passed": not failures, "failures": failures}}
+    ctx = Context(args=args, run=uuid.uuid4().hex[:8], budgets=Budgets.load())
+    results = {"machine": machine(), "budgets": ctx.budgets.as_dict(),
+               "settings": {"sections": args.sections, "cold_runs": args.cold_runs, "warm_invocations": args.warm,
+                            "clients": args.clients, "system_seconds": args.system_seconds, "rates": args.rates,
+                            "rate_seconds": args.rate_seconds, "flash_orders": args.flash_orders,
+                            "flash_stock": args.flash_stock, "flash_within_s": args.flash_within},
+               "functions": {}, "baselines": {}, "extra": {}}
+    for name, section in SECTIONS:
+        if name in args.sections:
+            began = time.monotonic()
+            results.update(section(ctx))
+            results.setdefault("section_seconds", {})[name] = round(time.monotonic() - began, 1)
+    if results.get("open_loop") and results["functions"]:
+        results["cost_per_1000_orders"] = cost_per_thousand(results)
+    verdicts, failures = check(results["functions"], results.get("closed_loop", {}), ctx.budgets)
+    failures += census_failures(results["functions"], ctx.budgets)
+    failures += load_failures(results)
+    results["verdicts"] = verdicts
+    results["check"] = {"passed": not failures, "failures": failures}
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    # The charts of docs/performance.md come from the default results file; another run's go
+    # next to its own.
+    chart_dir = charts.OUT if args.out.resolve() == (ROOT / "bench" / "results.json") else args.out.parent / "charts"
+    written = charts.render(results, chart_dir)
+    if written:
+        print(f"wrote {len(written)} charts in {chart_dir.relative_to(ROOT) if chart_dir.is_relative_to(ROOT) else chart_dir}")
     for name, verdict in verdicts.items():
         over = {k: v for k, v in verdict.items() if v != "within"}
         if over:
@@ -677,7 +776,7 @@ def main() -> None:
     if failures:
         print("bench check FAILED:\n  " + "\n  ".join(failures))
         sys.exit(1)
-    print("bench check passed: every function within its size and cold-start budgets (+20 %)")
+    print("bench check passed: every budget met (within its tolerance), the flash sale exact")
 
 
 if __name__ == "__main__":
