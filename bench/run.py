@@ -237,7 +237,7 @@ def measure(name: str, command: list[str], env: dict, events, check, *, cold_run
     """Cold starts (a process per event) then warm invocations (one process). `events` is a
     list of at least cold_runs + 1 + warm events, each used once; `check` validates an answer."""
     assert len(events) >= cold_runs + 1 + warm, f"{name}: {len(events)} events"
-    print(f"  {name:22}", end="", flush=True)
+    print(f"  {name:24}", end="", flush=True)
     starts, cold_rss = [], []
     for event in events[:cold_runs]:
         with Process(command, env, cwd) as process:
