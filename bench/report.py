@@ -116,6 +116,25 @@ def flash_sale_table(results: dict) -> str:
         f"| {r['achieved_per_s']:.2f} | {r['retried_placements']} | {checks} |"])
 
 
+def cost_table(results: dict) -> str:
+    c = results["cost_per_1000_orders"]
+    rows = ["| service | per 1,000 orders | USD | how it was counted |", "|---|---|---|---|"]
+    for line in c["lines"]:
+        rows.append(f"| {line['service']} | {line['quantity']:,.4g} {line['unit']} | {line['usd']:.4f} | {line['how']} |")
+    rows.append(f"| **total** | | **{c['total_usd']:.4f}** | |")
+    return "\n".join(rows)
+
+
+def lambda_table(results: dict) -> str:
+    c = results["cost_per_1000_orders"]
+    rows = ["| function | invocations per 1,000 orders | billed ms per invocation, AWS estimate | the emulator's, p50 |",
+            "|---|---|---|---|"]
+    for row in c["lambda"]:
+        rows.append(f"| {row['function']} | {row['invocations']:,.0f} | {row['estimated_billed_ms']} "
+                    f"| {row['emulator_billed_ms_p50']:.0f} |")
+    return "\n".join(rows)
+
+
 def before_after(before: dict, after: dict) -> str:
     rows = ["| function | cold start ms before -> after | CPU ms p50 before -> after | CPU ms p99 before -> after "
             "| peak RSS MiB before -> after |", "|---|---|---|---|---|"]
@@ -155,6 +174,11 @@ def render(results: dict, before: dict | None = None) -> str:
                   hops_table(results, shown)]
     if results.get("flash_sale"):
         parts += ["Flash sale:", flash_sale_table(results)]
+    if results.get("cost_per_1000_orders"):
+        c = results["cost_per_1000_orders"]
+        parts += [f"Cost per 1,000 orders on AWS ({c['region']} prices of {c['prices_date']}), from the open loop at "
+                  f"{c['offered_per_s']:g} orders/s ({c['orders_measured']} orders):", cost_table(results),
+                  lambda_table(results)]
     if before:
         parts += ["Before -> after:", before_after(before, results)]
     return "\n\n".join(parts)
