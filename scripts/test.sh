@@ -19,7 +19,7 @@ cfn-lint infra/template.yaml
 step "headless Chromium and chromedriver for the storefront's browser tests (Debian packages, pinned)"
 scripts/setup-browser.sh
 
-step "bench harness self-test (the make bench budget check)"
+step "bench harness self-test (budget check, percentiles, knee, attribution, census, cost, charts, report)"
 .venv/bin/python -m unittest discover -s bench -p 'test_*.py'
 
 step "scripts/ unit tests (stack.py, shop_api.py, ops.py and the template's alarms)"
