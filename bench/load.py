@@ -26,9 +26,10 @@ SAGA_FUNCTIONS = ["orders-api", "orders-outbox-relay", "inventory-worker", "inve
 # A placement the API refuses for a passing reason (a 503 with Retry-After, a 429 from the
 # stage throttle) is sent again with the same Idempotency-Key, as a real client does.
 RETRIED = {429, 500, 502, 503, 504}
-# Enough threads that arrivals never wait for a free one at the rates measured: an open loop
-# sends on schedule whatever the answers take.
-SENDERS = 256
+# At most this many placements in flight. An open loop sends on schedule whatever the answers
+# take, so arrivals must never wait for a free sender: a flash sale's burst has one each, and
+# at the open loop's rates this many outlast any answer.
+SENDERS = 1000
 
 
 @dataclass

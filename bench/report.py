@@ -93,13 +93,17 @@ def hops_table(results: dict, level: dict) -> str:
     in the functions section of the same run."""
     rows = ["| hop | function | hop p50 ms | delivery p50 ms | invocation p50 ms | the function alone, warm p50 ms |",
             "|---|---|---|---|---|---|"]
+    previous = None
     for hop, function, _, _ in HOPS:
         parts = level["hops_ms"].get(hop)
         if not parts:
             continue
         own = own_latency(results, function)
+        # Two hops in a row by one function are one invocation: its figure goes with the first.
+        alone = "(the same invocation)" if function == previous else "-" if own is None else f"{own:.1f}"
+        previous = function
         rows.append(f"| {hop} | {function} | {ms(parts['total'], 'p50')} | {ms(parts['delivery'], 'p50')} "
-                    f"| {ms(parts['in_function'], 'p50')} | {'-' if own is None else f'{own:.1f}'} |")
+                    f"| {ms(parts['in_function'], 'p50')} | {alone} |")
     return "\n".join(rows)
 
 
@@ -116,11 +120,16 @@ def flash_sale_table(results: dict) -> str:
         f"| {r['achieved_per_s']:.2f} | {r['retried_placements']} | {checks} |"])
 
 
+def quantity(value: float) -> str:
+    """Whole numbers with thousands separators from 100 up, four significant digits below."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.4g}"
+
+
 def cost_table(results: dict) -> str:
     c = results["cost_per_1000_orders"]
     rows = ["| service | per 1,000 orders | USD | how it was counted |", "|---|---|---|---|"]
     for line in c["lines"]:
-        rows.append(f"| {line['service']} | {line['quantity']:,.4g} {line['unit']} | {line['usd']:.4f} | {line['how']} |")
+        rows.append(f"| {line['service']} | {quantity(line['quantity'])} {line['unit']} | {line['usd']:.4f} | {line['how']} |")
     rows.append(f"| **total** | | **{c['total_usd']:.4f}** | |")
     return "\n".join(rows)
 

@@ -50,7 +50,8 @@ class Report(unittest.TestCase):
                          "1.67 / 0.91 / 0.04", "| 5 **(knee)** | 4.90 | 300 / 400 / 450 |",
                          "| inventory: reserve | inventory-worker | 50 | 10 | 40 | - |",
                          "| 300 / 100 | 0.98 | 100 / 200 |", "exactly 100 confirmed: yes",
-                         "| SES e-mails | 1,000 e-mails | 0.1000 | census |", "| **total** | | **0.2000** | |",
+                         "| SES e-mails | 1,000 e-mails | 0.1000 | census |",
+                         "| payment: charge to confirmed | orders-worker | 50 | 10 | 40 | (the same invocation) |", "| **total** | | **0.2000** | |",
                          "| orders-api | 1,000 | 38 | 50 |"):
             self.assertIn(expected, text)
 
