@@ -192,6 +192,8 @@ def baseline_charts(results: dict) -> dict[str, str]:
         rows = [(name, get(result)) for name, result in results["functions"].items()]
         references = [(f"{name}: {get(baselines[name]):.2f}", get(baselines[name]))
                       for name in ("floor", "sdk-defaults") if name in baselines]
+        if file == "cold-start.svg" and "budgets" in results:
+            references.append((f"budget: {results['budgets']['cold_start_ms']:g}", results["budgets"]["cold_start_ms"]))
         charts[file] = bars_chart(title, unit, rows, references)
     return charts
 

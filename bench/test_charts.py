@@ -64,7 +64,7 @@ class Charts(unittest.TestCase):
             return {"cold_start_ms": {"median": cold}, "cpu_ms": {"p50": cpu}}
         results = {"functions": {"users-api": result(7.0, 0.4), "orders-api": result(10.0, 1.0)},
                    "baselines": {"floor": result(6.0, 0.35), "sdk-defaults": result(11.0, 0.46),
-                                 "python": result(270.0, 1.7)}}
+                                 "python": result(270.0, 1.7)}, "budgets": {"cold_start_ms": 15.0}}
         made = charts.baseline_charts(results)
         self.assertEqual(set(made), {"cold-start.svg", "cpu.svg"})
         root = parsed(made["cold-start.svg"])
@@ -72,6 +72,7 @@ class Charts(unittest.TestCase):
         labels = texts(root)
         self.assertIn("floor: 6.00", labels)
         self.assertIn("sdk-defaults: 11.00", labels)
+        self.assertIn("budget: 15", labels)
         self.assertFalse(any("python" in (label or "") for label in labels))
 
     def test_text_from_the_results_is_escaped(self):
