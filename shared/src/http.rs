@@ -207,8 +207,8 @@ impl Problem {
             .map(|method| method.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let mut problem = Self::plain(StatusCode::METHOD_NOT_ALLOWED)
-            .with_detail(format!("allowed: {allow}"));
+        let mut problem =
+            Self::plain(StatusCode::METHOD_NOT_ALLOWED).with_detail(format!("allowed: {allow}"));
         problem.0.allow = Some(allow);
         problem
     }

@@ -365,7 +365,9 @@ mod tests {
         let response = problem.into_response();
         assert_eq!(response.headers()[ALLOW], "GET, PATCH");
         assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
-        let wrong = ROUTES.resolve(&Method::GET, "/orders/42/cancel").unwrap_err();
+        let wrong = ROUTES
+            .resolve(&Method::GET, "/orders/42/cancel")
+            .unwrap_err();
         assert_eq!(wrong.allow.as_deref(), Some("POST"));
         assert_eq!(wrong.detail.as_deref(), Some("allowed: POST"));
     }
@@ -397,7 +399,13 @@ mod tests {
 
     #[test]
     fn templates_are_checked_as_route_keys() {
-        for good in ["/", "/orders", "/orders/{id}", "/a/{b}/c/{d_2}", "/assets/{proxy+}"] {
+        for good in [
+            "/",
+            "/orders",
+            "/orders/{id}",
+            "/a/{b}/c/{d_2}",
+            "/assets/{proxy+}",
+        ] {
             assert_eq!(check_template(good), Ok(()), "{good}");
         }
         for bad in [

@@ -41,10 +41,7 @@ pub fn token(user_id: &str, role: Role) -> String {
 /// A sample event of `service` from `events/<service>/<name>`.
 #[must_use]
 pub fn fixture(service: &str, name: &str) -> Value {
-    let path = format!(
-        "{}/../events/{service}/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../events/{service}/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"))
 }

@@ -103,7 +103,10 @@ fn every_http_function_routes_exactly_the_template_routes_that_reach_it() {
         ("products-api", products::http::ROUTES.keys().collect()),
         ("inventory-api", inventory::http::ROUTES.keys().collect()),
         ("orders-api", orders::http::ROUTES.keys().collect()),
-        ("notifications-api", notifications::http::ROUTES.keys().collect()),
+        (
+            "notifications-api",
+            notifications::http::ROUTES.keys().collect(),
+        ),
         ("storefront", storefront::ROUTES.keys().collect()),
         ("api-docs", api_docs::ROUTES.keys().collect()),
     ];

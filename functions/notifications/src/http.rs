@@ -97,11 +97,8 @@ pub enum ApiRoute {
 }
 
 /// notifications-api's route: the template's `RouteKey` for this function.
-pub static ROUTES: Router<ApiRoute> = Router(&[Route::new(
-    Method::GET,
-    "/notifications",
-    ApiRoute::List,
-)]);
+pub static ROUTES: Router<ApiRoute> =
+    Router(&[Route::new(Method::GET, "/notifications", ApiRoute::List)]);
 
 /// Every way a request can fail, mapped to a response in [`ApiError::into_problem`] only.
 #[derive(Debug, thiserror::Error)]

@@ -148,7 +148,11 @@ impl Storefront {
             .files
             .get(name.as_str())
             .ok_or_else(|| Problem::not_found("no such file"))?;
-        Ok(serve(file, request.headers(), request.method() == Method::HEAD))
+        Ok(serve(
+            file,
+            request.headers(),
+            request.method() == Method::HEAD,
+        ))
     }
 }
 
