@@ -7,9 +7,10 @@ use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use emulator_tests::{dynamodb, sqs};
+use emulator_tests::{dynamodb, outbox_envelopes, sqs};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use shared::envelope::RawEnvelope;
 use uuid::Uuid;
 
 mod faults;
@@ -43,38 +44,20 @@ impl Route {
     /// The path parameters when `method path` matches this route: as in API Gateway, a
     /// `{name}` segment matches one segment, a last `{name+}` the rest of the path.
     fn matches(&self, method: &Method, path: &str) -> Option<serde_json::Map<String, Value>> {
-        let (route_method, route_path) = self.key.split_once(' ')?;
-        let pattern: Vec<&str> = route_path.trim_matches('/').split('/').collect();
-        let mut segments: Vec<String> = path
-            .trim_matches('/')
-            .split('/')
-            .map(str::to_owned)
-            .collect();
+        let (route_method, template) = self.key.split_once(' ')?;
         if route_method != method.as_str() {
             return None;
         }
         let mut parameters = serde_json::Map::new();
-        let last = pattern.len() - 1;
-        if let Some(name) = pattern[last]
-            .strip_prefix('{')
-            .and_then(|e| e.strip_suffix("+}"))
-        {
-            if segments.len() < pattern.len() || segments.last()?.is_empty() {
-                return None;
-            }
-            parameters.insert(name.to_owned(), json!(segments[last..].join("/")));
-            segments.truncate(last);
-        } else if pattern.len() != segments.len() {
-            return None;
-        }
-        for (expected, actual) in pattern.iter().zip(&segments) {
-            if let Some(name) = expected.strip_prefix('{').and_then(|e| e.strip_suffix('}')) {
-                let value = reqwest::Url::parse(&format!("http://x/{actual}")).ok()?;
-                let decoded = value.path_segments()?.next()?.to_owned();
-                parameters.insert(name.to_owned(), json!(decoded));
-            } else if expected != actual {
-                return None;
-            }
+        for (name, raw) in shared::router::match_template(template, path)?.iter() {
+            // API Gateway decodes a `{name}` segment and passes a greedy `{name+}` as it is.
+            let value = if template.ends_with(&format!("{{{name}+}}")) {
+                raw.to_owned()
+            } else {
+                let url = reqwest::Url::parse(&format!("http://x/{raw}")).ok()?;
+                url.path_segments()?.next()?.to_owned()
+            };
+            parameters.insert(name.to_owned(), json!(value));
         }
         Some(parameters)
     }
@@ -1045,27 +1028,15 @@ async fn forged_or_foreign_next_tokens_are_a_400_on_every_list_never_a_500() {
     }
 }
 
+/// The JSON text of `table`'s outbox item of `event_type` for `order_id`.
 async fn outbox_envelope(table: &str, event_type: &str, order_id: &str) -> String {
-    let items = dynamodb()
+    outbox_envelopes(&dynamodb().await, table)
         .await
-        .scan()
-        .table_name(table)
-        .filter_expression("kind = :outbox AND event_type = :type")
-        .expression_attribute_values(":outbox", AttributeValue::S("outbox".into()))
-        .expression_attribute_values(":type", AttributeValue::S(event_type.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    items
-        .iter()
-        .filter_map(|item| match item.get("envelope") {
-            Some(AttributeValue::S(json)) if json.contains(order_id) => Some(json.clone()),
-            _ => None,
+        .into_iter()
+        .find(|json| {
+            json.contains(order_id)
+                && RawEnvelope::parse(json).is_ok_and(|raw| raw.event_type == event_type)
         })
-        .next()
         .unwrap_or_else(|| panic!("no {event_type} outbox item for {order_id} in {table}"))
 }
 

@@ -1,35 +1,15 @@
 //! The notifications adapters on the emulator: SES SendEmail from a verified identity, one
 //! record per event, and a rejected send left retryable.
 
-use emulator_tests::{sdk_config, unique_name, with_service_table};
+use emulator_tests::{Scope, dynamodb, scoped, sdk_config, ses};
 use notifications::adapters::dynamodb::DynamoDbNotificationStore;
 use notifications::adapters::ses::SesSender;
 use notifications::ports::{NotificationStatus, NotificationStore};
 use notifications::service::{NotifyError, Outcome};
 use notifications::worker::handle_event;
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
-use shared::events::{DomainEvent, Event, OrderConfirmed, UserRegistered};
-use shared::money::{Currency, Money};
+use shared::events::{OrderConfirmed, UserRegistered};
+use shared::test_support::{decoded, eur};
 use uuid::Uuid;
-
-fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
-    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
-        .to_json()
-        .unwrap();
-    RawEnvelope::parse(&json).unwrap().decode().unwrap()
-}
-
-/// A sender domain verified in the emulator's SES.
-async fn verified_sender() -> String {
-    let domain = format!("{}.example.org", unique_name("shop"));
-    aws_sdk_sesv2::Client::new(sdk_config().await)
-        .create_email_identity()
-        .email_identity(&domain)
-        .send()
-        .await
-        .expect("CreateEmailIdentity");
-    format!("noreply@{domain}")
-}
 
 /// A DynamoDB client whose calls go through an in-process fault proxy with `plan`.
 async fn through_faults(plan: serde_json::Value) -> aws_sdk_dynamodb::Client {
@@ -53,9 +33,13 @@ async fn through_faults(plan: serde_json::Value) -> aws_sdk_dynamodb::Client {
 /// own, not another worker's live lease (which left the message waiting a minute).
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
-    let from = verified_sender().await;
-    with_service_table("notifications-lost-claim", async |client, table| {
-        let sender = SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from);
+    scoped(async |scope: &Scope| {
+        let from = scope.verified_sender().await;
+        let (client, table) = (
+            dynamodb().await,
+            scope.table("notifications-lost-claim", &[]).await,
+        );
+        let sender = SesSender::new(ses().await, &from);
         let user = Uuid::new_v4();
         // The directory learns the recipient without faults.
         let registered = decoded(UserRegistered {
@@ -81,7 +65,7 @@ async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
             order_id: Uuid::new_v4(),
             customer_id: user,
             lines: vec![],
-            total: Money::new(1000, Currency::parse("EUR").unwrap()),
+            total: eur(1000),
         });
         let outcome = handle_event(&faulty, &sender, confirmed).await;
         assert!(matches!(outcome, Ok(Outcome::Sent)), "{outcome:?}");
@@ -98,10 +82,14 @@ async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
 
 #[tokio::test]
 async fn a_welcome_is_sent_through_ses_and_recorded_exactly_once() {
-    let from = verified_sender().await;
-    with_service_table("notifications-ses", async |client, table| {
+    scoped(async |scope: &Scope| {
+        let from = scope.verified_sender().await;
+        let (client, table) = (
+            dynamodb().await,
+            scope.table("notifications-ses", &[]).await,
+        );
         let store = DynamoDbNotificationStore::new(client, &table);
-        let sender = SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from);
+        let sender = SesSender::new(ses().await, &from);
         let user = Uuid::new_v4();
         let event = decoded(UserRegistered {
             user_id: user,
@@ -145,17 +133,18 @@ async fn a_welcome_is_sent_through_ses_and_recorded_exactly_once() {
 
 #[tokio::test]
 async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
-    let from = verified_sender().await;
-    with_service_table("notifications-reject", async |client, table| {
-        let store = DynamoDbNotificationStore::new(client, &table);
-        let unverified = SesSender::new(
-            aws_sdk_sesv2::Client::new(sdk_config().await),
-            "noreply@not-verified.invalid",
+    scoped(async |scope: &Scope| {
+        let from = scope.verified_sender().await;
+        let (client, table) = (
+            dynamodb().await,
+            scope.table("notifications-reject", &[]).await,
         );
+        let store = DynamoDbNotificationStore::new(client, &table);
+        let unverified = SesSender::new(ses().await, "noreply@not-verified.invalid");
         let user = Uuid::new_v4();
         handle_event(
             &store,
-            &SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from),
+            &SesSender::new(ses().await, &from),
             decoded(UserRegistered {
                 user_id: user,
                 email: "ada@example.org".into(),
@@ -164,12 +153,11 @@ async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
         )
         .await
         .unwrap();
-        let eur = Money::new(500, Currency::parse("EUR").unwrap());
         let confirmed = decoded(OrderConfirmed {
             order_id: Uuid::new_v4(),
             customer_id: user,
             lines: vec![],
-            total: eur,
+            total: eur(500),
         });
         assert!(matches!(
             handle_event(&store, &unverified, confirmed.clone()).await,
@@ -191,7 +179,7 @@ async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
         );
 
         // The retry, with a working sender, sends it.
-        let working = SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from);
+        let working = SesSender::new(ses().await, &from);
         assert!(matches!(
             handle_event(&store, &working, confirmed).await,
             Ok(Outcome::Sent)

@@ -12,24 +12,13 @@ use orders::domain::{IdempotencyKey, NewOrderLine, OrderState, PaymentToken};
 use orders::ports::{OrderRepository, PriceSnapshot};
 use orders::service::{self, SagaOutcome};
 use orders::worker::{Handled, handle_event};
-use shared::dynamo::{OUTBOX_ENVELOPE, SK};
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
-use shared::events::{DomainEvent, Event, ProductCreated, StockLine, StockReserved};
-use shared::money::{Currency, Money};
+use shared::dynamo::SK;
+use shared::envelope::Trace;
+use shared::events::{DomainEvent, ProductCreated, StockLine, StockReserved};
+use shared::test_support::{decoded, eur};
 use uuid::Uuid;
 
 const INDEXES: &[(&str, &str, &str)] = &[(BY_CUSTOMER_INDEX, "customer_pk", "placed_sort")];
-
-fn eur(amount: i64) -> Money {
-    Money::new(amount, Currency::parse("EUR").unwrap())
-}
-
-fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
-    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
-        .to_json()
-        .unwrap();
-    RawEnvelope::parse(&json).unwrap().decode().unwrap()
-}
 
 async fn product_for_sale(repo: &DynamoDbOrderRepository) -> Uuid {
     let product = Uuid::new_v4();
@@ -55,26 +44,12 @@ async fn product_for_sale(repo: &DynamoDbOrderRepository) -> Uuid {
     product
 }
 
+/// The event types in `table`'s outbox, sorted.
 async fn outbox_types(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<String> {
-    let items = client
-        .scan()
-        .table_name(table)
-        .filter_expression("kind = :outbox")
-        .expression_attribute_values(":outbox", AttributeValue::S("outbox".into()))
-        .consistent_read(true)
-        .send()
+    let mut types: Vec<String> = emulator_tests::outbox_events(client, table)
         .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    let mut types: Vec<String> = items
         .iter()
-        .map(|item| {
-            let AttributeValue::S(json) = &item[OUTBOX_ENVELOPE] else {
-                panic!("no envelope")
-            };
-            RawEnvelope::parse(json).unwrap().event_type
-        })
+        .map(|envelope| envelope.data.event_type().to_owned())
         .collect();
     types.sort();
     types
