@@ -22,10 +22,10 @@ use futures::FutureExt as _;
 use shared::dynamo::{PK, SK};
 use tokio::sync::OnceCell;
 
-mod outbox;
+mod items;
 mod scope;
 
-pub use outbox::{outbox_envelopes, outbox_events};
+pub use items::{outbox_envelopes, outbox_events, partition};
 pub use scope::{Scope, scoped, subscribe};
 
 /// The endpoint tests talk to, checked to be loopback.

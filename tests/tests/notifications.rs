@@ -29,17 +29,34 @@ async fn through_faults(plan: serde_json::Value) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
+/// A notifications table and a sender from an address SES verified, both the scope's.
+struct Notifier {
+    table: String,
+    store: DynamoDbNotificationStore,
+    sender: SesSender,
+}
+
+async fn notifier(scope: &Scope, prefix: &str) -> Notifier {
+    let from = scope.verified_sender().await;
+    let table = scope.table(prefix, &[]).await;
+    Notifier {
+        store: DynamoDbNotificationStore::new(dynamodb().await, &table),
+        sender: SesSender::new(ses().await, &from),
+        table,
+    }
+}
+
 /// DynamoDB applied the claim but its answer was lost: the SDK's retry must find the claim its
 /// own, not another worker's live lease (which left the message waiting a minute).
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
     scoped(async |scope: &Scope| {
-        let from = scope.verified_sender().await;
-        let (client, table) = (
-            dynamodb().await,
-            scope.table("notifications-lost-claim", &[]).await,
-        );
-        let sender = SesSender::new(ses().await, &from);
+        let Notifier {
+            table,
+            store: clean,
+            sender,
+            ..
+        } = notifier(scope, "notifications-lost-claim").await;
         let user = Uuid::new_v4();
         // The directory learns the recipient without faults.
         let registered = decoded(UserRegistered {
@@ -47,7 +64,6 @@ async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
             email: "lost@example.org".into(),
             name: "Lost".into(),
         });
-        let clean = DynamoDbNotificationStore::new(client, &table);
         assert!(matches!(
             handle_event(&clean, &sender, registered).await,
             Ok(Outcome::Sent)
@@ -83,13 +99,7 @@ async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
 #[tokio::test]
 async fn a_welcome_is_sent_through_ses_and_recorded_exactly_once() {
     scoped(async |scope: &Scope| {
-        let from = scope.verified_sender().await;
-        let (client, table) = (
-            dynamodb().await,
-            scope.table("notifications-ses", &[]).await,
-        );
-        let store = DynamoDbNotificationStore::new(client, &table);
-        let sender = SesSender::new(ses().await, &from);
+        let Notifier { store, sender, .. } = notifier(scope, "notifications-ses").await;
         let user = Uuid::new_v4();
         let event = decoded(UserRegistered {
             user_id: user,
@@ -134,17 +144,16 @@ async fn a_welcome_is_sent_through_ses_and_recorded_exactly_once() {
 #[tokio::test]
 async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
     scoped(async |scope: &Scope| {
-        let from = scope.verified_sender().await;
-        let (client, table) = (
-            dynamodb().await,
-            scope.table("notifications-reject", &[]).await,
-        );
-        let store = DynamoDbNotificationStore::new(client, &table);
+        let Notifier {
+            store,
+            sender: working,
+            ..
+        } = notifier(scope, "notifications-reject").await;
         let unverified = SesSender::new(ses().await, "noreply@not-verified.invalid");
         let user = Uuid::new_v4();
         handle_event(
             &store,
-            &SesSender::new(ses().await, &from),
+            &working,
             decoded(UserRegistered {
                 user_id: user,
                 email: "ada@example.org".into(),
@@ -179,7 +188,6 @@ async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
         );
 
         // The retry, with a working sender, sends it.
-        let working = SesSender::new(ses().await, &from);
         assert!(matches!(
             handle_event(&store, &working, confirmed).await,
             Ok(Outcome::Sent)

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use emulator_tests::with_indexed_service_table;
+use emulator_tests::{partition, with_indexed_service_table};
 use orders::adapters::dynamodb::{BY_CUSTOMER_INDEX, DynamoDbOrderRepository};
 use orders::adapters::payment::SimulatedPaymentGateway;
 use orders::domain::{IdempotencyKey, NewOrderLine, OrderState, PaymentToken};
@@ -147,17 +147,7 @@ async fn duplicated_stock_reserved_charges_exactly_once_and_confirms_once() {
             repo.get(order.id).await.unwrap().unwrap().state,
             OrderState::Confirmed
         );
-        let charges = client
-            .query()
-            .table_name(&table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(format!("PAYMENT#{}", order.id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap_or_default();
+        let charges = partition(&client, &table, &format!("PAYMENT#{}", order.id)).await;
         let kinds: Vec<_> = charges
             .iter()
             .map(|item: &HashMap<String, AttributeValue>| item[SK].clone())

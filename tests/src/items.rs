@@ -1,9 +1,39 @@
-//! A service table's outbox as a test reads it: the envelopes its unit of work wrote.
+//! A service table as a test reads it: the items of a partition, and the envelopes its unit of
+//! work wrote to the outbox.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::dynamo::{KIND, OUTBOX_ENVELOPE};
+use shared::dynamo::{KIND, OUTBOX_ENVELOPE, PK};
 use shared::envelope::{EventEnvelope, RawEnvelope};
 use shared::events::DomainEvent;
+
+/// Every item of partition `pk` in `table` (a consistent query of every page), in key order.
+///
+/// # Panics
+/// When the emulator refuses.
+pub async fn partition(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+) -> Vec<HashMap<String, AttributeValue>> {
+    let items: Vec<_> = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .collect()
+        .await;
+    items
+        .into_iter()
+        .map(|item| item.unwrap_or_else(|err| panic!("querying {pk} in {table}: {err:?}")))
+        .collect()
+}
 
 /// The JSON text of every outbox item in `table` (a consistent scan of every page), in no
 /// particular order.
