@@ -299,7 +299,10 @@ mod tests {
         Route::new(Method::POST, "/orders/{id}/cancel", Op::Cancel),
     ]);
 
-    fn resolved(method: Method, path: &str) -> Result<(Op, Vec<(&str, &str)>), u16> {
+    /// The target and parameters, or the problem's status.
+    type Resolved<'p> = Result<(Op, Vec<(&'p str, &'p str)>), u16>;
+
+    fn resolved(method: Method, path: &str) -> Resolved<'_> {
         ROUTES
             .resolve(&method, path)
             .map(|(op, params)| (op, params.iter().collect()))

@@ -157,5 +157,7 @@ pub async fn subscribe(topic_arn: &str, queue: &Queue, raw: bool, filter: Option
     if let Some(filter) = filter {
         request = request.attributes("FilterPolicy", filter);
     }
-    request.send().await.expect("Subscribe");
+    if let Err(err) = request.send().await {
+        panic!("subscribing {} to {topic_arn}: {err:?}", queue.arn);
+    }
 }
