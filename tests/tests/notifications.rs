@@ -172,14 +172,18 @@ async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
             handle_event(&store, &unverified, confirmed.clone()).await,
             Err(NotifyError::Send(_))
         ));
-        let failed = store
-            .list(user, 10, None)
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .find(|n| n.event_type == "OrderConfirmed")
-            .unwrap();
+        // The user's OrderConfirmed notification, as it is now.
+        let confirmation = async || {
+            store
+                .list(user, 10, None)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .find(|n| n.event_type == "OrderConfirmed")
+                .unwrap()
+        };
+        let failed = confirmation().await;
         assert_eq!(failed.status, NotificationStatus::Failed);
         assert!(
             failed.error.as_deref().unwrap().contains("SendEmail"),
@@ -192,14 +196,7 @@ async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
             handle_event(&store, &working, confirmed).await,
             Ok(Outcome::Sent)
         ));
-        let sent = store
-            .list(user, 10, None)
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .find(|n| n.event_type == "OrderConfirmed")
-            .unwrap();
+        let sent = confirmation().await;
         assert_eq!((sent.status, sent.attempts), (NotificationStatus::Sent, 2));
     })
     .await;
