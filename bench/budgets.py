@@ -1,6 +1,7 @@
 """The budget check of `make bench`: every figure against its budget from bench/budgets.toml
 (docs/design.md, "Performance budgets"). Pure functions of the results; tested by
 bench/test_check.py."""
+
 from __future__ import annotations
 
 import tomllib
@@ -30,14 +31,23 @@ class Budgets:
     def cpu_p99_ms_for(self, function: str) -> float:
         """The CPU p99 budget of one function: the base plus its declared AWS calls' share."""
         if function not in self.aws_calls:
-            raise KeyError(f"{function}: no AWS call count in {BUDGETS_FILE.name} ([aws_calls]); "
-                           "declare how many calls its measured path makes")
+            raise KeyError(
+                f"{function}: no AWS call count in {BUDGETS_FILE.name} ([aws_calls]); "
+                "declare how many calls its measured path makes"
+            )
         return self.cpu_p99_ms + self.cpu_p99_ms_per_aws_call * self.aws_calls[function]
 
     def as_dict(self) -> dict:
-        return {"size_mb": self.size_mb, "cold_start_ms": self.cold_start_ms, "peak_rss_mib": self.peak_rss_mib,
-                "cpu_p99_ms": self.cpu_p99_ms, "cpu_p99_ms_per_aws_call": self.cpu_p99_ms_per_aws_call,
-                "saga_p50_ms": self.saga_p50_ms, "tolerance": self.tolerance, "aws_calls": self.aws_calls}
+        return {
+            "size_mb": self.size_mb,
+            "cold_start_ms": self.cold_start_ms,
+            "peak_rss_mib": self.peak_rss_mib,
+            "cpu_p99_ms": self.cpu_p99_ms,
+            "cpu_p99_ms_per_aws_call": self.cpu_p99_ms_per_aws_call,
+            "saga_p50_ms": self.saga_p50_ms,
+            "tolerance": self.tolerance,
+            "aws_calls": self.aws_calls,
+        }
 
 
 def verdict(value: float, budget: float, tolerance: float) -> str:
@@ -60,8 +70,10 @@ def check(functions: dict, saga: dict, budgets: Budgets) -> tuple[dict, list[str
         result = verdict(value, budget, budgets.tolerance)
         verdicts.setdefault(subject, {})[budget_name] = result
         if result == "failed":
-            failures.append(f"{subject}: {budget_name} {value:g} {unit} is over its budget of {budget:g} {unit} "
-                            f"by more than {budgets.tolerance:.0%}")
+            failures.append(
+                f"{subject}: {budget_name} {value:g} {unit} is over its budget of {budget:g} {unit} "
+                f"by more than {budgets.tolerance:.0%}"
+            )
 
     for name, result in functions.items():
         judge(name, "size", round(result["size_bytes"] / MB, 2), budgets.size_mb, "MB")
@@ -87,8 +99,10 @@ def load_failures(results: dict) -> list[str]:
     if open_loop:
         for level in open_loop["levels"]:
             if level["not_terminal"]:
-                failures.append(f"open loop at {level['offered_per_s']:g}/s: {level['not_terminal']} of "
-                                f"{level['placed']} orders never became terminal")
+                failures.append(
+                    f"open loop at {level['offered_per_s']:g}/s: {level['not_terminal']} of "
+                    f"{level['placed']} orders never became terminal"
+                )
         if open_loop["knee_per_s"] is None:
             failures.append("open loop: not even the lowest rate was sustained (no knee)")
     flash = results.get("flash_sale")
@@ -109,6 +123,8 @@ def census_failures(functions: dict, budgets: Budgets) -> list[str]:
         if census["errors"]:
             failures.append(f"{name}: {census['errors']} AWS calls failed during the census")
         if abs(census["aws_calls"] - budgets.aws_calls[name]) > 0.01:
-            failures.append(f"{name}: makes {census['aws_calls']:g} AWS calls per event ({census['by_operation']}), "
-                            f"bench/budgets.toml declares {budgets.aws_calls[name]}")
+            failures.append(
+                f"{name}: makes {census['aws_calls']:g} AWS calls per event ({census['by_operation']}), "
+                f"bench/budgets.toml declares {budgets.aws_calls[name]}"
+            )
     return failures

@@ -8,6 +8,7 @@ sizes, the AWS way), and counts the messages published and e-mails sent.
 ones (the proxy adds a hop): the counts check the AWS call counts bench/budgets.toml declares,
 and the units feed the cost per order (bench/cost.py).
 """
+
 from __future__ import annotations
 
 import http.client
@@ -18,8 +19,18 @@ import urllib.parse
 from collections import Counter
 
 # DynamoDB operations that accept ReturnConsumedCapacity.
-CAPACITY_OPERATIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
-                       "BatchWriteItem", "TransactGetItems", "TransactWriteItems"}
+CAPACITY_OPERATIONS = {
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactGetItems",
+    "TransactWriteItems",
+}
 READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 
 
@@ -30,9 +41,13 @@ def operation(headers: dict[str, str], path: str, body: bytes) -> tuple[str, str
     target = {k.lower(): v for k, v in headers.items()}.get("x-amz-target")
     if target:
         prefix, _, name = target.partition(".")
-        service = {"DynamoDB_20120810": "dynamodb", "AmazonSQS": "sqs", "secretsmanager": "secretsmanager",
-                   "DynamoDBStreams_20120810": "dynamodbstreams",
-                   "AmazonSimpleNotificationService": "sns"}.get(prefix, prefix.lower())
+        service = {
+            "DynamoDB_20120810": "dynamodb",
+            "AmazonSQS": "sqs",
+            "secretsmanager": "secretsmanager",
+            "DynamoDBStreams_20120810": "dynamodbstreams",
+            "AmazonSimpleNotificationService": "sns",
+        }.get(prefix, prefix.lower())
         return service, name
     if path.startswith("/v2/email/outbound-emails"):
         return "ses", "SendEmail"
@@ -54,7 +69,9 @@ def published_messages(op: str, body: bytes) -> int:
         if body.lstrip().startswith(b"{"):
             return len(json.loads(body).get("PublishBatchRequestEntries", []))
         form = urllib.parse.parse_qs(body.decode(errors="replace"))
-        return sum(1 for key in form if key.startswith("PublishBatchRequestEntries.member.") and key.endswith(".Id"))
+        return sum(
+            1 for key in form if key.startswith("PublishBatchRequestEntries.member.") and key.endswith(".Id")
+        )
     return 0
 
 
@@ -98,7 +115,9 @@ class Census:
 
             def do_request(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("content-length", "host")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("content-length", "host")
+                }
                 service, op = operation(headers, self.path, body)
                 if service == "dynamodb" and op in CAPACITY_OPERATIONS:
                     body = with_capacity(body)
@@ -155,10 +174,15 @@ class Census:
         """Per invocation: calls (in all and by operation), DynamoDB units, SNS messages."""
         with self.lock:
             per = lambda value: round(value / invocations, 3)  # noqa: E731
-            return {"invocations": invocations, "aws_calls": per(sum(self.calls.values())),
-                    "by_operation": {name: per(count) for name, count in sorted(self.calls.items())},
-                    "dynamodb_read_units": per(self.read_units), "dynamodb_write_units": per(self.write_units),
-                    "sns_messages": per(self.published), "errors": self.errors}
+            return {
+                "invocations": invocations,
+                "aws_calls": per(sum(self.calls.values())),
+                "by_operation": {name: per(count) for name, count in sorted(self.calls.items())},
+                "dynamodb_read_units": per(self.read_units),
+                "dynamodb_write_units": per(self.write_units),
+                "sns_messages": per(self.published),
+                "errors": self.errors,
+            }
 
     def close(self):
         self.server.shutdown()

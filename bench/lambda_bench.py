@@ -11,8 +11,10 @@ Per invocation it records
   /proc/<pid>/task/*/schedstat (nanoseconds). Awaited I/O costs no CPU, so this is the
   handler's own work plus the runtime client's (reading the event, posting the response).
 """
+
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -34,12 +36,12 @@ def cpu_ns(pid: int) -> int:
     """On-CPU time of every thread of `pid`, in nanoseconds (0 if it is gone)."""
     total = 0
     try:
-        tasks = os.listdir(f"/proc/{pid}/task")
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return 0
     for task in tasks:
         try:
-            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+            with (task / "schedstat").open() as stat:
                 total += int(stat.read().split()[0])
         except (OSError, ValueError, IndexError):
             pass  # a thread that ended between listdir and open
@@ -48,7 +50,7 @@ def cpu_ns(pid: int) -> int:
 
 def peak_rss_kib(pid: int) -> int | None:
     try:
-        with open(f"/proc/{pid}/status") as status:
+        with Path(f"/proc/{pid}/status").open() as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
@@ -118,10 +120,13 @@ class RuntimeApi:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Lambda-Runtime-Aws-Request-Id", invocation.request_id)
                 self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30_000))
-                self.send_header("Lambda-Runtime-Invoked-Function-Arn",
-                                 f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:bench")
-                self.send_header("Lambda-Runtime-Trace-Id",
-                                 f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0")
+                self.send_header(
+                    "Lambda-Runtime-Invoked-Function-Arn", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:bench"
+                )
+                self.send_header(
+                    "Lambda-Runtime-Trace-Id",
+                    f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+                )
                 self.send_header("Content-Length", str(len(invocation.event)))
                 self.end_headers()
                 try:
@@ -134,7 +139,7 @@ class RuntimeApi:
                 answered_at = time.perf_counter()
                 cpu_after = cpu_ns(api.pid)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                parts = self.path[len(RUNTIME_PREFIX):].strip("/").split("/")
+                parts = self.path[len(RUNTIME_PREFIX) :].strip("/").split("/")
                 if parts[:2] == ["init", "error"]:
                     api.init_error = body
                     api.init_failed.set()
@@ -218,13 +223,15 @@ class Process:
         stdout = subprocess.DEVNULL
         if Process.log_dir is not None:
             Process.log_dir.mkdir(parents=True, exist_ok=True)
-            stdout = open(Process.log_dir / f"{Path(self.command[0]).name}.log", "ab")  # noqa: SIM115
+            # Closed right after the child inherits it (below).
+            stdout = (Process.log_dir / f"{Path(self.command[0]).name}.log").open("ab")
         self.started_at = time.perf_counter()
         command = self.command
         if Process.wrapper:
             command = Process.wrapper.format(name=Path(command[0]).name).split() + command
-        self.process = subprocess.Popen(command, env=self.env, cwd=self.cwd,
-                                        stdout=stdout, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            command, env=self.env, cwd=self.cwd, stdout=stdout, stderr=subprocess.PIPE
+        )
         if stdout is not subprocess.DEVNULL:
             stdout.close()
         self.api.pid = self.process.pid
@@ -239,13 +246,16 @@ class Process:
             if self.api.init_failed.is_set():
                 raise FunctionError(f"{self.command[0]}: init error {self.api.init_error[:500]!r}")
             if self.process.poll() is not None:
-                raise FunctionError(f"{self.command[0]} exited ({self.process.returncode}): "
-                                    f"{self.process.stderr.read().decode(errors='replace')[-1500:]}")
+                raise FunctionError(
+                    f"{self.command[0]} exited ({self.process.returncode}): "
+                    f"{self.process.stderr.read().decode(errors='replace')[-1500:]}"
+                )
             if time.monotonic() > deadline:
                 raise FunctionError(f"{self.command[0]}: no answer within {timeout} s")
         if invocation.failed:
-            raise FunctionError(f"{self.command[0]}: the function reported an error: "
-                                f"{invocation.response[:500]!r}")
+            raise FunctionError(
+                f"{self.command[0]}: the function reported an error: {invocation.response[:500]!r}"
+            )
         return invocation
 
     def peak_rss_kib(self) -> int | None:
@@ -255,10 +265,8 @@ class Process:
         if self.process is not None:
             if Process.wrapper:  # let the wrapper (a profiler) write its output
                 self.process.send_signal(signal.SIGINT)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.process.wait(10)
-                except subprocess.TimeoutExpired:
-                    pass
             self.process.kill()
             self.process.wait()
         self.api.close()
@@ -272,6 +280,7 @@ class Process:
 
 # --- events ---------------------------------------------------------------------------------
 
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -279,8 +288,12 @@ def now_ms() -> int:
 def http_event(method: str, path: str, body=None, token: str | None = None, headers=None) -> dict:
     """An API Gateway HTTP API (payload 2.0) event, as the deployed routes send it."""
     raw_path, _, query = path.partition("?")
-    all_headers = {"content-type": "application/json", "accept": "application/json",
-                   "user-agent": "serverless-shop-bench", **(headers or {})}
+    all_headers = {
+        "content-type": "application/json",
+        "accept": "application/json",
+        "user-agent": "serverless-shop-bench",
+        **(headers or {}),
+    }
     if token:
         all_headers["authorization"] = f"Bearer {token}"
     request_id = str(uuid.uuid4())
@@ -291,12 +304,22 @@ def http_event(method: str, path: str, body=None, token: str | None = None, head
         "rawQueryString": query,
         "headers": all_headers,
         "requestContext": {
-            "accountId": ACCOUNT, "apiId": "bench", "domainName": "bench.execute-api.localhost",
+            "accountId": ACCOUNT,
+            "apiId": "bench",
+            "domainName": "bench.execute-api.localhost",
             "domainPrefix": "bench",
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "serverless-shop-bench"},
-            "requestId": request_id, "routeKey": "$default", "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()), "timeEpoch": now_ms(),
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "serverless-shop-bench",
+            },
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "timeEpoch": now_ms(),
         },
         "isBase64Encoded": False,
         **({"body": json.dumps(body)} if body is not None else {}),
@@ -316,13 +339,27 @@ def http_answer(invocation: Invocation, expect: int) -> dict | list | None:
 def sqs_event(bodies: list[str], queue_name: str) -> dict:
     """An SQS batch (raw message delivery from SNS: each body is an event envelope)."""
     sent = str(now_ms())
-    return {"Records": [{
-        "messageId": str(uuid.uuid4()), "receiptHandle": f"rh-{uuid.uuid4()}", "body": body,
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent, "SenderId": "bench",
-                       "ApproximateFirstReceiveTimestamp": sent},
-        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}", "awsRegion": REGION,
-    } for body in bodies]}
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"rh-{uuid.uuid4()}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": sent,
+                    "SenderId": "bench",
+                    "ApproximateFirstReceiveTimestamp": sent,
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}",
+                "awsRegion": REGION,
+            }
+            for body in bodies
+        ]
+    }
 
 
 def no_batch_failures(invocation: Invocation) -> None:
@@ -333,19 +370,38 @@ def no_batch_failures(invocation: Invocation) -> None:
 
 def stream_event(items: list[dict], table: str) -> dict:
     """A DynamoDB stream batch of INSERTs with NEW_IMAGE, the items in DynamoDB JSON."""
-    return {"Records": [{
-        "eventID": uuid.uuid4().hex, "eventName": "INSERT", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": REGION,
-        "dynamodb": {"ApproximateCreationDateTime": int(time.time()),
-                     "Keys": {"pk": item["pk"], "sk": item["sk"]}, "NewImage": item,
-                     "SequenceNumber": str(index + 1), "SizeBytes": 512,
-                     "StreamViewType": "NEW_IMAGE"},
-        "eventSourceARN": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/2026-11-26T00:00:00.000",
-    } for index, item in enumerate(items)]}
+    return {
+        "Records": [
+            {
+                "eventID": uuid.uuid4().hex,
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": REGION,
+                "dynamodb": {
+                    "ApproximateCreationDateTime": int(time.time()),
+                    "Keys": {"pk": item["pk"], "sk": item["sk"]},
+                    "NewImage": item,
+                    "SequenceNumber": str(index + 1),
+                    "SizeBytes": 512,
+                    "StreamViewType": "NEW_IMAGE",
+                },
+                "eventSourceARN": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/2026-11-26T00:00:00.000",
+            }
+            for index, item in enumerate(items)
+        ]
+    }
 
 
 def scheduled_event() -> dict:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-            "source": "aws.events", "account": ACCOUNT,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": REGION,
-            "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/bench"], "detail": {}}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/bench"],
+        "detail": {},
+    }

@@ -3,6 +3,7 @@ sale. The figures come from the system's own records (bench/saga.py): the orders
 the outbox items, the payment and notification records, and the functions' logs in the
 emulator's CloudWatch Logs, read after each load so that measuring does not load the system.
 """
+
 from __future__ import annotations
 
 import sys
@@ -16,13 +17,19 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import saga  # noqa: E402
-from shop_api import ShopApi  # noqa: E402
+import saga
+from shop_api import ShopApi
 
 STAGE = "bench"
 # The functions whose invocations are read from the logs: the saga's, and the relays.
-SAGA_FUNCTIONS = ["orders-api", "orders-outbox-relay", "inventory-worker", "inventory-outbox-relay",
-                  "orders-worker", "notifications-worker"]
+SAGA_FUNCTIONS = [
+    "orders-api",
+    "orders-outbox-relay",
+    "inventory-worker",
+    "inventory-outbox-relay",
+    "orders-worker",
+    "notifications-worker",
+]
 # A placement the API refuses for a passing reason (a 503 with Retry-After, a 429 from the
 # stage throttle) is sent again with the same Idempotency-Key, as a real client does.
 RETRIED = {429, 500, 502, 503, 504}
@@ -35,8 +42,8 @@ SENDERS = 1000
 @dataclass
 class Placement:
     key: str
-    scheduled: float          # epoch seconds the arrival was due
-    sent: float = 0.0         # epoch seconds the first attempt left
+    scheduled: float  # epoch seconds the arrival was due
+    sent: float = 0.0  # epoch seconds the first attempt left
     answered: float = 0.0
     status: int = 0
     order_id: str | None = None
@@ -47,6 +54,7 @@ class Placement:
 @dataclass
 class Shop:
     """The bench stack as the load sees it: its API and its customers."""
+
     url: str
     product_id: str
     tokens: list[str]
@@ -56,13 +64,21 @@ class Shop:
         self.api = ShopApi(url=self.url, via="http")
 
     def place(self, placement: Placement, customer: int, product_id: str | None = None) -> Placement:
-        body = {"lines": [{"product_id": product_id or self.product_id, "quantity": 1}], "payment_token": "tok_visa"}
+        body = {
+            "lines": [{"product_id": product_id or self.product_id, "quantity": 1}],
+            "payment_token": "tok_visa",
+        }
         placement.sent = time.time()
         for attempt in range(1, 6):
             placement.attempts = attempt
             try:
-                status, answer = self.api.call("POST", "/orders", body, self.tokens[customer % len(self.tokens)],
-                                               {"idempotency-key": placement.key})
+                status, answer = self.api.call(
+                    "POST",
+                    "/orders",
+                    body,
+                    self.tokens[customer % len(self.tokens)],
+                    {"idempotency-key": placement.key},
+                )
             except OSError as err:  # a timeout or a dropped connection: retried like a 5xx
                 status, answer = 0, {"detail": str(err)}
             if status in (200, 201):
@@ -112,7 +128,10 @@ def order_states(order_ids: list[str]) -> dict[str, dict]:
     dynamodb = boto3.client("dynamodb")
     found = {}
     for offset in range(0, len(order_ids), 100):
-        keys = [{"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}} for order_id in order_ids[offset:offset + 100]]
+        keys = [
+            {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
+            for order_id in order_ids[offset : offset + 100]
+        ]
         request = {f"{STAGE}-orders": {"Keys": keys}}
         while request:
             answer = dynamodb.batch_get_item(RequestItems=request)
@@ -157,7 +176,7 @@ def all_functions() -> list[str]:
     names, kwargs = [], {"logGroupNamePrefix": prefix}
     while True:
         page = logs.describe_log_groups(**kwargs)
-        names += [group["logGroupName"][len(prefix):] for group in page.get("logGroups", [])]
+        names += [group["logGroupName"][len(prefix) :] for group in page.get("logGroups", [])]
         if not page.get("nextToken"):
             return names
         kwargs["nextToken"] = page["nextToken"]
@@ -175,8 +194,10 @@ def dead_letters() -> dict[str, int]:
     for url in sqs.list_queues(QueueNamePrefix=f"{STAGE}-").get("QueueUrls", []):
         name = url.rsplit("/", 1)[-1]
         if name.endswith("-dlq") or name.endswith("-failures"):
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
             depth[name] = sum(int(value) for value in attributes.values())
     return depth
 
@@ -189,12 +210,17 @@ def outcome(placements: list[Placement], timeout: float) -> dict:
     states = wait_terminal(ids, timeout)
     # Notifications and the last relay run after the order is terminal: let them finish.
     time.sleep(3)
-    records = saga.items_by_order(scan(f"{STAGE}-orders"), scan(f"{STAGE}-inventory"),
-                                  scan(f"{STAGE}-notifications"))
+    records = saga.items_by_order(
+        scan(f"{STAGE}-orders"), scan(f"{STAGE}-inventory"), scan(f"{STAGE}-notifications")
+    )
     timelines = []
     for placement in placed:
-        record = records.get(placement.order_id) or {"order": states.get(placement.order_id), "events": {},
-                                                     "charged_at": None, "notified_at": None}
+        record = records.get(placement.order_id) or {
+            "order": states.get(placement.order_id),
+            "events": {},
+            "charged_at": None,
+            "notified_at": None,
+        }
         record["order"] = states.get(placement.order_id) or record["order"]
         timelines.append((saga.timeline(placement.sent, record), record))
     terminal = [points for points, _ in timelines if points["terminal"] is not None]
@@ -209,10 +235,13 @@ def outcome(placements: list[Placement], timeout: float) -> dict:
     logged = logged_since(first_sent - 1)
     invoked = {function: saga.invocations(function, events) for function, events in logged.items()}
     since, until = first_sent - 1, last_terminal + 3
-    log_bytes = {function: sum(len(event["message"].encode()) for event in events
-                               if since <= event["timestamp"] / 1000 <= until)
-                 for function, events in logged.items()}
-    result = {
+    log_bytes = {
+        function: sum(
+            len(event["message"].encode()) for event in events if since <= event["timestamp"] / 1000 <= until
+        )
+        for function, events in logged.items()
+    }
+    return {
         "orders": len(placements),
         "placed": len(placed),
         "refused": [{"status": p.status, "error": p.error} for p in placements if not p.order_id][:5],
@@ -224,15 +253,15 @@ def outcome(placements: list[Placement], timeout: float) -> dict:
         "send_lateness_ms": saga.summary(lateness),
         "api_latency_ms": saga.summary([(p.answered - p.sent) * 1000 for p in placed]),
         "placed_to_terminal_ms": saga.summary([(t["terminal"] - t["placed"]) * 1000 for t in terminal]),
-        "placed_to_confirmed_ms": saga.summary([(t["terminal"] - t["placed"]) * 1000 for t in terminal
-                                                if t["status"] == "confirmed"]),
+        "placed_to_confirmed_ms": saga.summary(
+            [(t["terminal"] - t["placed"]) * 1000 for t in terminal if t["status"] == "confirmed"]
+        ),
         "achieved_per_s": saga.throughput(ends),
         "hops_ms": saga.attribute(timelines, {f: invoked[f] for f in SAGA_FUNCTIONS if f in invoked}),
         "invocations": saga.invocation_totals(invoked, since, until),
         "log_bytes": {function: size for function, size in log_bytes.items() if size},
         "completions": sorted([round(t["terminal"] - first_sent, 3), t["status"]] for t in terminal),
     }
-    return result
 
 
 def open_loop(shop: Shop, rates: list[float], seconds: float, wait_idle, timeout: float = 300) -> list[dict]:
@@ -240,25 +269,49 @@ def open_loop(shop: Shop, rates: list[float], seconds: float, wait_idle, timeout
     for rate in rates:
         wait_idle()
         print(f"  {rate:5g} orders/s for {seconds:g} s ...", end="", flush=True)
-        result = {"offered_per_s": rate, "seconds": seconds, **outcome(arrivals(shop, rate, seconds), timeout)}
-        del result["completions"]  # the flash sale's chart needs them; here they would only bloat results.json
+        result = {
+            "offered_per_s": rate,
+            "seconds": seconds,
+            **outcome(arrivals(shop, rate, seconds), timeout),
+        }
+        del result[
+            "completions"
+        ]  # the flash sale's chart needs them; here they would only bloat results.json
         latency = result["placed_to_terminal_ms"]
-        print(f" achieved {result['achieved_per_s']:6.2f}/s, placed->terminal p50/p95/p99 "
-              f"{latency.get('p50', '-')}/{latency.get('p95', '-')}/{latency.get('p99', '-')} ms, "
-              f"{result['not_terminal']} not terminal, {result['refused_count']} refused")
+        print(
+            f" achieved {result['achieved_per_s']:6.2f}/s, placed->terminal p50/p95/p99 "
+            f"{latency.get('p50', '-')}/{latency.get('p95', '-')}/{latency.get('p99', '-')} ms, "
+            f"{result['not_terminal']} not terminal, {result['refused_count']} refused"
+        )
         levels.append(result)
     return levels
 
 
-def flash_sale(shop: Shop, admin_token: str, run: str, orders: int, stock: int, within: float, wait_idle,
-               timeout: float = 300) -> dict:
+def flash_sale(
+    shop: Shop,
+    admin_token: str,
+    run: str,
+    orders: int,
+    stock: int,
+    within: float,
+    wait_idle,
+    timeout: float = 300,
+) -> dict:
     """`orders` customers order one unit of a product with `stock` units, all within `within`
     seconds: exactly `stock` confirmed, the rest rejected, every order terminal, no dead
     letters, the stock at zero. Returns the figures and the checks' outcome."""
     api = shop.api
-    status, product = api.call("POST", "/products", {
-        "sku": f"FLASH-{run}", "name": "Flash-sale mug", "category": "kitchen",
-        "price": {"amount_minor": 1499, "currency": "EUR"}}, admin_token)
+    status, product = api.call(
+        "POST",
+        "/products",
+        {
+            "sku": f"FLASH-{run}",
+            "name": "Flash-sale mug",
+            "category": "kitchen",
+            "price": {"amount_minor": 1499, "currency": "EUR"},
+        },
+        admin_token,
+    )
     if status != 201:
         raise RuntimeError(f"creating the flash-sale product failed: {status} {product}")
     for _ in range(120):
@@ -281,8 +334,11 @@ def flash_sale(shop: Shop, admin_token: str, run: str, orders: int, stock: int, 
     result = outcome(arrivals(shop, orders / within, within, product["id"]), timeout)
     _, level = api.call("GET", f"/inventory/{product['id']}")
     dead_after = dead_letters()
-    new_dead = {name: depth - dead_before.get(name, 0) for name, depth in dead_after.items()
-                if depth > dead_before.get(name, 0)}
+    new_dead = {
+        name: depth - dead_before.get(name, 0)
+        for name, depth in dead_after.items()
+        if depth > dead_before.get(name, 0)
+    }
     confirmed = result["by_status"].get("confirmed", 0)
     checks = {
         f"exactly {stock} confirmed": confirmed == stock,
@@ -293,18 +349,28 @@ def flash_sale(shop: Shop, admin_token: str, run: str, orders: int, stock: int, 
         # Confirmed orders keep their reservation: the stock is all reserved, none available.
         "stock sold out": bool(level) and level.get("available") == 0 and level.get("reserved") == stock,
     }
-    result.update({"stock": stock, "within_s": within, "inventory_after": level, "new_dead_letters": new_dead,
-                   "checks": checks, "passed": all(checks.values())})
+    result.update(
+        {
+            "stock": stock,
+            "within_s": within,
+            "inventory_after": level,
+            "new_dead_letters": new_dead,
+            "checks": checks,
+            "passed": all(checks.values()),
+        }
+    )
     latency = result["placed_to_terminal_ms"]
-    print(f" {confirmed} confirmed, placed->terminal p50/p95/p99 {latency.get('p50', '-')}/"
-          f"{latency.get('p95', '-')}/{latency.get('p99', '-')} ms, {result['achieved_per_s']}/s"
-          + ("" if result["passed"] else f"; FAILED: {[name for name, ok in checks.items() if not ok]}"))
+    print(
+        f" {confirmed} confirmed, placed->terminal p50/p95/p99 {latency.get('p50', '-')}/"
+        f"{latency.get('p95', '-')}/{latency.get('p99', '-')} ms, {result['achieved_per_s']}/s"
+        + ("" if result["passed"] else f"; FAILED: {[name for name, ok in checks.items() if not ok]}")
+    )
     return result
 
 
 def priced(product_id: str) -> bool:
     """Whether the orders service has a price for the product (its copy of the catalog)."""
-    answer = boto3.client("dynamodb").get_item(TableName=f"{STAGE}-orders", Key={
-        "pk": {"S": f"PRICE#{product_id}"}, "sk": {"S": "PRICE"}})
+    answer = boto3.client("dynamodb").get_item(
+        TableName=f"{STAGE}-orders", Key={"pk": {"S": f"PRICE#{product_id}"}, "sk": {"S": "PRICE"}}
+    )
     return "Item" in answer
-

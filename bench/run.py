@@ -33,9 +33,11 @@ closed-loop, open-loop, flash-sale: on the SAM template deployed as a fresh stac
 `serverless-shop-bench` from those binaries (scripts/stack.py), after the functions are
 measured (bench/load.py, bench/saga.py).
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -56,21 +58,30 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from shop_api import ShopApi  # noqa: E402 - the client the deploy script seeds the stack with
+import census
+import charts
+import cost
+import load
+import saga
+from budgets import Budgets, census_failures, check, load_failures
+from lambda_bench import (
+    FunctionError,
+    Process,
+    http_answer,
+    http_event,
+    no_batch_failures,
+    scheduled_event,
+    sqs_event,
+    stream_event,
+)
+from saga import epoch, percentile
+from shop_api import ShopApi
 
 
 def call(url: str, method: str, path: str, body=None, token=None, headers=None):
     """One request to the HTTP API: the bench measures the shop as its clients reach it."""
     return ShopApi(url=url, via="http").call(method, path, body, token, headers)
-from lambda_bench import (FunctionError, Process, http_answer, http_event,  # noqa: E402
-                          no_batch_failures, scheduled_event, sqs_event, stream_event)
-import census  # noqa: E402
-import charts  # noqa: E402
-import load  # noqa: E402
-from budgets import Budgets, census_failures, check, load_failures  # noqa: E402
-import cost  # noqa: E402
-import saga  # noqa: E402
-from saga import epoch, percentile  # noqa: E402
+
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "target" / "release"
@@ -112,18 +123,25 @@ def endpoint() -> str:
 
 # --- the template: tables and function environments ----------------------------------------
 
+
 class CfnLoader(yaml.SafeLoader):
     pass
 
 
-CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {
-    suffix: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
-    else loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
-    else loader.construct_mapping(node)})
+CfnLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: {
+        suffix: loader.construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+    },
+)
 
 
 def load_template() -> dict:
-    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
 
 
 class Fixture:
@@ -140,8 +158,11 @@ class Fixture:
                 continue
             props = resource["Properties"]
             name = f"bench-{run}-{logical.removesuffix('Table').lower()}"
-            request = {key: props[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode",
-                                                   "GlobalSecondaryIndexes") if key in props}
+            request = {
+                key: props[key]
+                for key in ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
+                if key in props
+            }
             self.dynamodb.create_table(TableName=name, **request)
             self.tables[logical] = name
         for name in self.tables.values():
@@ -149,32 +170,48 @@ class Fixture:
         self.topic_arn = self.sns.create_topic(Name=f"bench-{run}-events")["TopicArn"]
         # As the template's CursorSecret: the list functions read it at cold start.
         self.cursor_secret_arn = boto3.client("secretsmanager", endpoint_url=endpoint()).create_secret(
-            Name=f"bench-{run}-cursor-secret", SecretString=secrets.token_urlsafe(48))["ARN"]
+            Name=f"bench-{run}-cursor-secret", SecretString=secrets.token_urlsafe(48)
+        )["ARN"]
         # As `make up` does: users-api's signing keys in a secret, their public JWKS for the rest.
         self.signing_secret = f"bench-{run}-jwt-signing-keys"
         for action in ("ensure", "jwks"):
-            result = subprocess.run([str(RELEASE / "users-keys"), action, "--secret", self.signing_secret],
-                                    check=True, capture_output=True, text=True,
-                                    env={**os.environ, "AWS_ENDPOINT_URL": endpoint()})
+            result = subprocess.run(
+                [str(RELEASE / "users-keys"), action, "--secret", self.signing_secret],
+                check=True,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "AWS_ENDPOINT_URL": endpoint()},
+            )
         self.public_keys = result.stdout.strip()
         # As the template's NotificationsSenderIdentity: SES sends only from a verified sender.
         sesv2 = boto3.client("sesv2", endpoint_url=endpoint())
-        try:
+        with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
             sesv2.create_email_identity(EmailIdentity=SENDER)
-        except sesv2.exceptions.AlreadyExistsException:
-            pass
 
     def environment(self, binary: str, **overrides) -> dict[str, str]:
         """The function's environment from the template, pointed at this run's resources."""
         resources = self.template["Resources"]
-        function = next(r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"
-                        and r.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == binary)
-        params = {"Stage": "bench", "SenderEmail": SENDER, "LogLevel": "INFO",
-                  "JwtSigningSecretName": self.signing_secret, "JwtPublicKeys": self.public_keys}
-        defaults = {name: str(p["Default"]) for name, p in self.template["Parameters"].items() if "Default" in p}
+        function = next(
+            r
+            for r in resources.values()
+            if r["Type"] == "AWS::Serverless::Function"
+            and r.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == binary
+        )
+        params = {
+            "Stage": "bench",
+            "SenderEmail": SENDER,
+            "LogLevel": "INFO",
+            "JwtSigningSecretName": self.signing_secret,
+            "JwtPublicKeys": self.public_keys,
+        }
+        defaults = {
+            name: str(p["Default"]) for name, p in self.template["Parameters"].items() if "Default" in p
+        }
         env = {"AWS_LAMBDA_LOG_LEVEL": "INFO", "AWS_ENDPOINT_URL": endpoint()}
-        variables = {**self.template["Globals"]["Function"]["Environment"]["Variables"],
-                     **function["Properties"].get("Environment", {}).get("Variables", {})}
+        variables = {
+            **self.template["Globals"]["Function"]["Environment"]["Variables"],
+            **function["Properties"].get("Environment", {}).get("Variables", {}),
+        }
         for key, value in variables.items():
             if isinstance(value, str):
                 env[key] = value
@@ -198,8 +235,10 @@ class Fixture:
         """Outbox items of one event type in a table, in DynamoDB JSON."""
         items = []
         for page in self.dynamodb.get_paginator("scan").paginate(
-                TableName=self.tables[logical_table], FilterExpression="event_type = :type",
-                ExpressionAttributeValues={":type": {"S": event_type}}):
+            TableName=self.tables[logical_table],
+            FilterExpression="event_type = :type",
+            ExpressionAttributeValues={":type": {"S": event_type}},
+        ):
             items.extend(page["Items"])
         return items
 
@@ -214,15 +253,16 @@ class Fixture:
         for name in self.tables.values():
             try:
                 self.dynamodb.delete_table(TableName=name)
-            except Exception as err:  # noqa: BLE001 - cleanup is best effort, reported
+            except Exception as err:
                 print(f"  could not delete {name}: {err}", file=sys.stderr)
         try:
             self.sns.delete_topic(TopicArn=self.topic_arn)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             print(f"  could not delete {self.topic_arn}: {err}", file=sys.stderr)
 
 
 # --- measuring one function ----------------------------------------------------------------
+
 
 def zipped_size(files: dict[str, Path]) -> int:
     buffer = io.BytesIO()
@@ -232,8 +272,18 @@ def zipped_size(files: dict[str, Path]) -> int:
     return len(buffer.getvalue())
 
 
-def measure(name: str, command: list[str], env: dict, events, check, *, cold_runs: int, warm: int,
-            cwd: Path | None = None, size: dict | None = None) -> dict:
+def measure(
+    name: str,
+    command: list[str],
+    env: dict,
+    events,
+    check,
+    *,
+    cold_runs: int,
+    warm: int,
+    cwd: Path | None = None,
+    size: dict | None = None,
+) -> dict:
     """Cold starts (a process per event) then warm invocations (one process). `events` is a
     list of at least cold_runs + 1 + warm events, each used once; `check` validates an answer."""
     assert len(events) >= cold_runs + 1 + warm, f"{name}: {len(events)} events"
@@ -248,7 +298,7 @@ def measure(name: str, command: list[str], env: dict, events, check, *, cold_run
     with Process(command, env, cwd) as process:
         check(process.invoke(events[cold_runs]))
         invocations = []
-        for event in events[cold_runs + 1:cold_runs + 1 + warm]:
+        for event in events[cold_runs + 1 : cold_runs + 1 + warm]:
             invocation = process.invoke(event)
             check(invocation)
             invocations.append(invocation)
@@ -257,18 +307,31 @@ def measure(name: str, command: list[str], env: dict, events, check, *, cold_run
     cpu = [i.cpu_ms for i in invocations]
     result = {
         **(size or {}),
-        "cold_start_ms": {"median": round(statistics.median(starts), 2), "min": round(min(starts), 2),
-                          "max": round(max(starts), 2), "runs": len(starts)},
+        "cold_start_ms": {
+            "median": round(statistics.median(starts), 2),
+            "min": round(min(starts), 2),
+            "max": round(max(starts), 2),
+            "runs": len(starts),
+        },
         "cold_peak_rss_kib": statistics.median(r for r in cold_rss if r),
-        "warm_latency_ms": {"p50": round(percentile(latency, 50), 3), "p95": round(percentile(latency, 95), 3),
-                            "p99": round(percentile(latency, 99), 3), "invocations": len(latency)},
-        "cpu_ms": {"p50": round(percentile(cpu, 50), 3), "p99": round(percentile(cpu, 99), 3),
-                   "mean": round(statistics.fmean(cpu), 3)},
+        "warm_latency_ms": {
+            "p50": round(percentile(latency, 50), 3),
+            "p95": round(percentile(latency, 95), 3),
+            "p99": round(percentile(latency, 99), 3),
+            "invocations": len(latency),
+        },
+        "cpu_ms": {
+            "p50": round(percentile(cpu, 50), 3),
+            "p99": round(percentile(cpu, 99), 3),
+            "mean": round(statistics.fmean(cpu), 3),
+        },
         "peak_rss_kib": rss,
     }
-    print(f"cold {result['cold_start_ms']['median']:7.2f} ms   warm p50 {result['warm_latency_ms']['p50']:6.2f} ms"
-          f"   cpu p50/p99 {result['cpu_ms']['p50']:.3f}/{result['cpu_ms']['p99']:.3f} ms"
-          f"   rss {rss / 1024:5.1f} MiB" + (f"   size {size['size_bytes'] / MB:5.2f} MB" if size else ""))
+    print(
+        f"cold {result['cold_start_ms']['median']:7.2f} ms   warm p50 {result['warm_latency_ms']['p50']:6.2f} ms"
+        f"   cpu p50/p99 {result['cpu_ms']['p50']:.3f}/{result['cpu_ms']['p99']:.3f} ms"
+        f"   rss {rss / 1024:5.1f} MiB" + (f"   size {size['size_bytes'] / MB:5.2f} MB" if size else "")
+    )
     return result
 
 
@@ -277,24 +340,45 @@ def binary_size(binary: str) -> dict:
     the zip itself; and, for comparison, this machine's release build the bench runs."""
     archive = ARM64 / binary / "bootstrap.zip"
     if not archive.exists():
-        sys.exit(f"{archive} is missing: make build, and for the baselines cargo lambda build --release --arm64 "
-                 "--output-format zip --lambda-dir target/lambda-arm64 --package bench-floor --package "
-                 "bench-sdk-defaults (make bench runs both)")
+        sys.exit(
+            f"{archive} is missing: make build, and for the baselines cargo lambda build --release --arm64 "
+            "--output-format zip --lambda-dir target/lambda-arm64 --package bench-floor --package "
+            "bench-sdk-defaults (make bench runs both)"
+        )
     with zipfile.ZipFile(archive) as bundle:
         bootstrap = bundle.getinfo("bootstrap")
     host = RELEASE / binary
-    return {"size_bytes": bootstrap.file_size, "zip_bytes": archive.stat().st_size, "architecture": "arm64",
-            "host_size_bytes": host.stat().st_size if host.exists() else None}
+    return {
+        "size_bytes": bootstrap.file_size,
+        "zip_bytes": archive.stat().st_size,
+        "architecture": "arm64",
+        "host_size_bytes": host.stat().st_size if host.exists() else None,
+    }
 
 
 def python_size() -> dict:
     handler = ROOT / "bench" / "python" / "handler.py"
     site = next((BENCH_VENV / "lib").glob("python3*/site-packages"))
-    runtime = sum(f.stat().st_size for package in ("boto3", "botocore", "awslambdaric", "s3transfer", "jmespath",
-                                                   "dateutil", "urllib3", "simplejson")
-                  for f in (site / package).rglob("*") if f.is_file())
-    return {"size_bytes": handler.stat().st_size, "zip_bytes": zipped_size({"handler.py": handler}),
-            "runtime_dependencies_bytes": runtime}
+    runtime = sum(
+        f.stat().st_size
+        for package in (
+            "boto3",
+            "botocore",
+            "awslambdaric",
+            "s3transfer",
+            "jmespath",
+            "dateutil",
+            "urllib3",
+            "simplejson",
+        )
+        for f in (site / package).rglob("*")
+        if f.is_file()
+    )
+    return {
+        "size_bytes": handler.stat().st_size,
+        "zip_bytes": zipped_size({"handler.py": handler}),
+        "runtime_dependencies_bytes": runtime,
+    }
 
 
 def take_census(command: list[str], env: dict, events: list, check) -> dict:
@@ -317,15 +401,16 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
     measured = args.cold_runs + 1 + args.warm
     n = measured  # events each function's timed runs take; CENSUS more go through the census
     total = measured + CENSUS
-    run = dict(cold_runs=args.cold_runs, warm=args.warm)
+    run = {"cold_runs": args.cold_runs, "warm": args.warm}
     results, extra = {}, {}
 
     def rust(binary: str, events, check, **env_overrides):
         if args.only and binary not in args.only:
             return
         environment = fixture.environment(binary, **env_overrides)
-        results[binary] = measure(binary, [str(RELEASE / binary)], environment, events[:n], check,
-                                  size=binary_size(binary), **run)
+        results[binary] = measure(
+            binary, [str(RELEASE / binary)], environment, events[:n], check, size=binary_size(binary), **run
+        )
         results[binary]["census"] = take_census([str(RELEASE / binary)], environment, events[n:], check)
 
     def once(binary: str, events: list, **env_overrides) -> list:
@@ -340,6 +425,7 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
             items = http_answer(invocation, 200)["items"]
             if len(items) != size:
                 raise FunctionError(f"expected a page of {size} notifications, got {len(items)}")
+
         return check
 
     def nothing_swept(invocation):
@@ -349,32 +435,67 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
     # Set-up through the functions' own interfaces: users, their tokens, one product.
     def credentials(who: dict) -> dict:
         return {k: who[k] for k in ("email", "password")}
+
     registered = once("users-api", [http_event("POST", "/users", who) for who in (ADMIN, CUSTOMER, READER)])
     http_answer(registered[0], 201)
     http_answer(registered[1], 201)
     reader_id = http_answer(registered[2], 201)["id"]
     # Registration makes customers only: the operator's command makes the admin.
-    subprocess.run([str(RELEASE / "users-admin"), "grant", "--email", ADMIN["email"]], check=True,
-                   stdout=subprocess.DEVNULL, env={**os.environ, "AWS_ENDPOINT_URL": endpoint(),
-                                                   "USERS_TABLE": fixture.tables["UsersTable"]})
-    answers = once("users-api", [http_event("POST", "/auth/token", credentials(who))
-                                 for who in (ADMIN, CUSTOMER, READER)])
+    subprocess.run(
+        [str(RELEASE / "users-admin"), "grant", "--email", ADMIN["email"]],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "AWS_ENDPOINT_URL": endpoint(), "USERS_TABLE": fixture.tables["UsersTable"]},
+    )
+    answers = once(
+        "users-api",
+        [http_event("POST", "/auth/token", credentials(who)) for who in (ADMIN, CUSTOMER, READER)],
+    )
     admin_token, customer_token, reader_token = (http_answer(a, 200)["access_token"] for a in answers)
-    product = http_answer(once("products-api", [http_event(
-        "POST", "/products", {"sku": f"BENCH-{fixture.run}", "name": "Bench mug", "category": "kitchen",
-                              "price": {"amount_minor": 1999, "currency": "EUR"}}, admin_token)])[0], 201)
+    product = http_answer(
+        once(
+            "products-api",
+            [
+                http_event(
+                    "POST",
+                    "/products",
+                    {
+                        "sku": f"BENCH-{fixture.run}",
+                        "name": "Bench mug",
+                        "category": "kitchen",
+                        "price": {"amount_minor": 1999, "currency": "EUR"},
+                    },
+                    admin_token,
+                )
+            ],
+        )[0],
+        201,
+    )
     product_created_items = fixture.outbox("ProductsTable", "ProductCreated")
     product_created = [i["envelope"]["S"] for i in product_created_items]
     user_registered = [i["envelope"]["S"] for i in fixture.outbox("UsersTable", "UserRegistered")]
-    for binary, bodies in (("inventory-worker", product_created), ("orders-worker", product_created),
-                           ("notifications-worker", user_registered)):
+    for binary, bodies in (
+        ("inventory-worker", product_created),
+        ("orders-worker", product_created),
+        ("notifications-worker", user_registered),
+    ):
         no_batch_failures(once(binary, [sqs_event(bodies, "bench")])[0])
-    http_answer(once("inventory-api", [http_event("PUT", f"/inventory/{product['id']}", {"on_hand": 10**9},
-                                                  admin_token)])[0], 200)
+    http_answer(
+        once(
+            "inventory-api",
+            [http_event("PUT", f"/inventory/{product['id']}", {"on_hand": 10**9}, admin_token)],
+        )[0],
+        200,
+    )
     # The products table's outbox relayed: the sweeper is measured in its steady state, finding
     # nothing left behind (an item it finds is published and marked, a different, rare path).
-    no_batch_failures(once("outbox-relay", [stream_event(product_created_items, fixture.tables["ProductsTable"])],
-                           OUTBOX_TABLE=fixture.tables["ProductsTable"])[0])
+    no_batch_failures(
+        once(
+            "outbox-relay",
+            [stream_event(product_created_items, fixture.tables["ProductsTable"])],
+            OUTBOX_TABLE=fixture.tables["ProductsTable"],
+        )[0]
+    )
 
     # Baselines: one GetItem of the product item.
     item = fixture.first_item("ProductsTable", "PRODUCT#")
@@ -385,59 +506,128 @@ def bench_functions(args, fixture: Fixture) -> tuple[dict, dict]:
             raise FunctionError(f"the baseline did not find the item: {invocation.response[:300]!r}")
 
     baselines = {}
-    for name, label, binary in (("floor", "baseline: rust floor", "bench-floor"),
-                                ("sdk-defaults", "baseline: sdk defaults", "bench-sdk-defaults")):
+    for name, label, binary in (
+        ("floor", "baseline: rust floor", "bench-floor"),
+        ("sdk-defaults", "baseline: sdk defaults", "bench-sdk-defaults"),
+    ):
         if not args.only or name in args.only:
-            baselines[name] = measure(label, [str(RELEASE / binary)], {"AWS_ENDPOINT_URL": endpoint()},
-                                      [lookup] * n, found, size=binary_size(binary), **run)
+            baselines[name] = measure(
+                label,
+                [str(RELEASE / binary)],
+                {"AWS_ENDPOINT_URL": endpoint()},
+                [lookup] * n,
+                found,
+                size=binary_size(binary),
+                **run,
+            )
     if not args.only or "python" in args.only:
         baselines["python"] = measure(
-            "baseline: python boto3", [str(BENCH_VENV / "bin" / "python"), "-m", "awslambdaric", "handler.handler"],
-            {"AWS_ENDPOINT_URL": endpoint()}, [lookup] * n, found, cwd=ROOT / "bench" / "python",
-            size=python_size(), **run)
+            "baseline: python boto3",
+            [str(BENCH_VENV / "bin" / "python"), "-m", "awslambdaric", "handler.handler"],
+            {"AWS_ENDPOINT_URL": endpoint()},
+            [lookup] * n,
+            found,
+            cwd=ROOT / "bench" / "python",
+            size=python_size(),
+            **run,
+        )
 
     # Reads.
-    rust("users-api", [http_event("GET", "/users/me", token=customer_token) for _ in range(total)], http_ok(200))
-    rust("products-api", [http_event("GET", f"/products/{product['id']}") for _ in range(total)], http_ok(200))
-    rust("inventory-api", [http_event("GET", f"/inventory/{product['id']}") for _ in range(total)], http_ok(200))
+    rust(
+        "users-api",
+        [http_event("GET", "/users/me", token=customer_token) for _ in range(total)],
+        http_ok(200),
+    )
+    rust(
+        "products-api", [http_event("GET", f"/products/{product['id']}") for _ in range(total)], http_ok(200)
+    )
+    rust(
+        "inventory-api",
+        [http_event("GET", f"/inventory/{product['id']}") for _ in range(total)],
+        http_ok(200),
+    )
 
     # The saga, one function at a time, every event a new one.
     order = {"lines": [{"product_id": product["id"], "quantity": 1}], "payment_token": "tok_visa"}
-    rust("orders-api", [http_event("POST", "/orders", order, customer_token, {"idempotency-key": str(uuid.uuid4())})
-                        for _ in range(total)], http_ok(201))
+    rust(
+        "orders-api",
+        [
+            http_event("POST", "/orders", order, customer_token, {"idempotency-key": str(uuid.uuid4())})
+            for _ in range(total)
+        ],
+        http_ok(201),
+    )
     placed = fixture.outbox("OrdersTable", "OrderPlaced")
-    rust("inventory-worker", [sqs_event([i["envelope"]["S"]], "bench-inventory") for i in placed], no_batch_failures)
+    rust(
+        "inventory-worker",
+        [sqs_event([i["envelope"]["S"]], "bench-inventory") for i in placed],
+        no_batch_failures,
+    )
     reserved = fixture.outbox("InventoryTable", "StockReserved")
-    rust("orders-worker", [sqs_event([i["envelope"]["S"]], "bench-orders") for i in reserved], no_batch_failures)
+    rust(
+        "orders-worker",
+        [sqs_event([i["envelope"]["S"]], "bench-orders") for i in reserved],
+        no_batch_failures,
+    )
     confirmed = fixture.outbox("OrdersTable", "OrderConfirmed")
-    rust("notifications-worker", [sqs_event([i["envelope"]["S"]], "bench-notifications") for i in confirmed],
-         no_batch_failures)
+    rust(
+        "notifications-worker",
+        [sqs_event([i["envelope"]["S"]], "bench-notifications") for i in confirmed],
+        no_batch_failures,
+    )
+
     # One page of notifications for the reader (PAGE order e-mails,
     # copies of real OrderConfirmed events addressed to the reader), then the list.
     def addressed_to_reader(envelope: str) -> str:
         event = json.loads(envelope)
         event["id"], event["data"]["customer_id"] = str(uuid.uuid4()), reader_id
         return json.dumps(event)
-    no_batch_failures(once("notifications-worker", [sqs_event(
-        [addressed_to_reader(i["envelope"]["S"]) for i in confirmed[:PAGE]], "bench-notifications")])[0])
-    rust("notifications-api", [http_event("GET", f"/notifications?limit={PAGE}", token=reader_token)
-                               for _ in range(total)], page_of(PAGE))
-    rust("outbox-relay", [stream_event([i], fixture.tables["OrdersTable"]) for i in placed], no_batch_failures,
-         OUTBOX_TABLE=fixture.tables["OrdersTable"])
-    rust("outbox-sweeper", [scheduled_event() for _ in range(total)], nothing_swept,
-         OUTBOX_TABLE=fixture.tables["ProductsTable"])
+
+    no_batch_failures(
+        once(
+            "notifications-worker",
+            [
+                sqs_event(
+                    [addressed_to_reader(i["envelope"]["S"]) for i in confirmed[:PAGE]], "bench-notifications"
+                )
+            ],
+        )[0]
+    )
+    rust(
+        "notifications-api",
+        [http_event("GET", f"/notifications?limit={PAGE}", token=reader_token) for _ in range(total)],
+        page_of(PAGE),
+    )
+    rust(
+        "outbox-relay",
+        [stream_event([i], fixture.tables["OrdersTable"]) for i in placed],
+        no_batch_failures,
+        OUTBOX_TABLE=fixture.tables["OrdersTable"],
+    )
+    rust(
+        "outbox-sweeper",
+        [scheduled_event() for _ in range(total)],
+        nothing_swept,
+        OUTBOX_TABLE=fixture.tables["ProductsTable"],
+    )
 
     # Login: Argon2id verification is the point of it, so it is reported, not budgeted.
     if args.only and "login" not in args.only:
         return results, {"baselines": baselines, "extra": extra}
     extra["users-api POST /auth/token"] = measure(
-        "users-api (login)", [str(RELEASE / "users-api")], fixture.environment("users-api"),
-        [http_event("POST", "/auth/token", credentials(CUSTOMER)) for _ in range(args.cold_runs + 1 + 20)], http_ok(200),
-        cold_runs=args.cold_runs, warm=20)
+        "users-api (login)",
+        [str(RELEASE / "users-api")],
+        fixture.environment("users-api"),
+        [http_event("POST", "/auth/token", credentials(CUSTOMER)) for _ in range(args.cold_runs + 1 + 20)],
+        http_ok(200),
+        cold_runs=args.cold_runs,
+        warm=20,
+    )
     return results, {"baselines": baselines, "extra": extra}
 
 
 # --- the saga under load on the deployed stack ---------------------------------------------
+
 
 def remove_bench_stack() -> None:
     """The bench stack and its tables (which the template retains on stack deletion) gone."""
@@ -465,14 +655,19 @@ def wait_until_idle(timeout: float = 180) -> None:
     starts on a drained pipeline (orders of the previous level, or events a fresh deployment's
     stream mappings replay, would otherwise queue ahead of the measured ones)."""
     sqs = boto3.client("sqs", endpoint_url=endpoint())
-    queues = [url for url in sqs.list_queues(QueueNamePrefix="bench-").get("QueueUrls", [])
-              if url.rsplit("/", 1)[-1] in ("bench-inventory", "bench-orders", "bench-notifications")]
+    queues = [
+        url
+        for url in sqs.list_queues(QueueNamePrefix="bench-").get("QueueUrls", [])
+        if url.rsplit("/", 1)[-1] in ("bench-inventory", "bench-orders", "bench-notifications")
+    ]
     quiet_since, deadline = None, time.monotonic() + timeout
     while time.monotonic() < deadline:
         depth = 0
         for url in queues:
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
             depth += sum(int(value) for value in attributes.values())
         if depth:
             quiet_since = None
@@ -487,6 +682,7 @@ def wait_until_idle(timeout: float = 180) -> None:
 @dataclass
 class Context:
     """One run: its options, its budgets, and the bench stack once a section has set it up."""
+
     args: argparse.Namespace
     run: str
     budgets: Budgets
@@ -510,19 +706,41 @@ def stack(ctx: Context) -> load.Shop:
             sys.exit("the load sections deploy target/release: use --sections functions with --release-dir")
         remove_bench_stack()
         for command in ("deploy", "seed"):
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "stack.py"), command, "--stage", "bench",
-                            "--profile", "release"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(ROOT / "scripts" / "stack.py"),
+                    command,
+                    "--stage",
+                    "bench",
+                    "--profile",
+                    "release",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
     url_file = ROOT / ".local" / "api-url.bench"
     if not url_file.exists():
         sys.exit("the bench stack is not deployed: scripts/stack.py deploy --stage bench --profile release")
     url = url_file.read_text().strip()
-    status, token = call(url, "POST", "/auth/token", {"email": "admin@shop.local", "password": "local-admin-password"})
+    status, token = call(
+        url, "POST", "/auth/token", {"email": "admin@shop.local", "password": "local-admin-password"}
+    )
     if status != 200:
         sys.exit(f"admin login on the bench stack failed ({status}): scripts/stack.py seed --stage bench")
     admin = token["access_token"]
-    status, product = call(url, "POST", "/products", {
-        "sku": f"LOAD-{ctx.run}", "name": "Load-test mug", "category": "kitchen",
-        "price": {"amount_minor": 999, "currency": "EUR"}}, admin)
+    status, product = call(
+        url,
+        "POST",
+        "/products",
+        {
+            "sku": f"LOAD-{ctx.run}",
+            "name": "Load-test mug",
+            "category": "kitchen",
+            "price": {"amount_minor": 999, "currency": "EUR"},
+        },
+        admin,
+    )
     if status != 201:
         sys.exit(f"creating the load-test product failed: {status} {product}")
     for _ in range(120):
@@ -534,7 +752,11 @@ def stack(ctx: Context) -> load.Shop:
         sys.exit("inventory never learned of the load-test product")
     tokens = []
     for index in range(CUSTOMERS):
-        who = {"email": f"load-{ctx.run}-{index}@bench.local", "password": "load-test-password", "name": f"Load {index}"}
+        who = {
+            "email": f"load-{ctx.run}-{index}@bench.local",
+            "password": "load-test-password",
+            "name": f"Load {index}",
+        }
         call(url, "POST", "/users", who)
         status, token = call(url, "POST", "/auth/token", {"email": who["email"], "password": who["password"]})
         if status != 200:
@@ -579,9 +801,11 @@ def closed_loop(ctx: Context) -> dict:
         records, failures, lock = [], [], threading.Lock()
         stop_at = time.monotonic() + args.system_seconds
 
-        def client(token):
+        def client(token, stop_at=stop_at, records=records, failures=failures, lock=lock):
             while time.monotonic() < stop_at:
-                status, placed = call(shop.url, "POST", "/orders", order, token, {"idempotency-key": str(uuid.uuid4())})
+                status, placed = call(
+                    shop.url, "POST", "/orders", order, token, {"idempotency-key": str(uuid.uuid4())}
+                )
                 if status != 201:
                     with lock:
                         failures.append(f"POST /orders {status}: {placed}")
@@ -592,31 +816,47 @@ def closed_loop(ctx: Context) -> dict:
                     status, current = call(shop.url, "GET", f"/orders/{placed['id']}", token=token)
                     if status == 200 and current["status"] in FINAL:
                         with lock:
-                            records.append((current["status"], epoch(current["updated_at"])
-                                            - epoch(current["placed_at"]), time.monotonic()))
+                            records.append(
+                                (
+                                    current["status"],
+                                    epoch(current["updated_at"]) - epoch(current["placed_at"]),
+                                    time.monotonic(),
+                                )
+                            )
                         break
                 else:
                     with lock:
                         failures.append(f"order {placed['id']} not final after 60 s")
 
         began = time.monotonic()
-        threads = [threading.Thread(target=client, args=(shop.tokens[i % len(shop.tokens)],)) for i in range(clients)]
+        threads = [
+            threading.Thread(target=client, args=(shop.tokens[i % len(shop.tokens)],)) for i in range(clients)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = max((r[2] for r in records), default=time.monotonic()) - began
         confirmed = [r[1] * 1000 for r in records if r[0] == "CONFIRMED"]
-        result = {"clients": clients, "orders": len(records), "confirmed": len(confirmed), "failures": len(failures),
-                  "orders_per_second": round(len(confirmed) / elapsed, 2) if elapsed > 0 else 0.0}
+        result = {
+            "clients": clients,
+            "orders": len(records),
+            "confirmed": len(confirmed),
+            "failures": len(failures),
+            "orders_per_second": round(len(confirmed) / elapsed, 2) if elapsed > 0 else 0.0,
+        }
         if confirmed:
-            result.update({f"placed_to_confirmed_ms_p{p}": round(percentile(confirmed, p), 1) for p in (50, 95, 99)})
+            result.update(
+                {f"placed_to_confirmed_ms_p{p}": round(percentile(confirmed, p), 1) for p in (50, 95, 99)}
+            )
         if failures:
             result["first_failure"] = failures[0]
         results[f"{clients} clients"] = result
-        print(f" {result['orders_per_second']:6.2f} orders/s, placed->confirmed p50/p95/p99 "
-              f"{result.get('placed_to_confirmed_ms_p50', '-')}/{result.get('placed_to_confirmed_ms_p95', '-')}/"
-              f"{result.get('placed_to_confirmed_ms_p99', '-')} ms ({len(confirmed)} confirmed, {len(failures)} failed)")
+        print(
+            f" {result['orders_per_second']:6.2f} orders/s, placed->confirmed p50/p95/p99 "
+            f"{result.get('placed_to_confirmed_ms_p50', '-')}/{result.get('placed_to_confirmed_ms_p95', '-')}/"
+            f"{result.get('placed_to_confirmed_ms_p99', '-')} ms ({len(confirmed)} confirmed, {len(failures)} failed)"
+        )
     return {"closed_loop": results}
 
 
@@ -627,17 +867,31 @@ def open_loop(ctx: Context) -> dict:
     rates = [float(r) for r in args.rates.split(",")]
     levels = load.open_loop(shop, rates, args.rate_seconds, wait_until_idle)
     knee = saga.knee(levels, ctx.budgets.saga_p50_ms, KEEP_UP)
-    print(f"  knee: {knee if knee is not None else 'below the lowest rate'} orders/s "
-          f"(p95 <= {ctx.budgets.saga_p50_ms:g} ms, throughput >= {KEEP_UP:.0%} of offered, every order terminal)")
-    return {"open_loop": {"levels": levels, "knee_per_s": knee,
-                          "knee_rule": {"p95_ms_at_most": ctx.budgets.saga_p50_ms, "keep_up_at_least": KEEP_UP}}}
+    print(
+        f"  knee: {knee if knee is not None else 'below the lowest rate'} orders/s "
+        f"(p95 <= {ctx.budgets.saga_p50_ms:g} ms, throughput >= {KEEP_UP:.0%} of offered, every order terminal)"
+    )
+    return {
+        "open_loop": {
+            "levels": levels,
+            "knee_per_s": knee,
+            "knee_rule": {"p95_ms_at_most": ctx.budgets.saga_p50_ms, "keep_up_at_least": KEEP_UP},
+        }
+    }
 
 
 def flash_sale(ctx: Context) -> dict:
     shop, args = stack(ctx), ctx.args
     print("flash sale (one product, more orders than stock, all at once):")
-    result = load.flash_sale(shop, ctx.admin_token, ctx.run, args.flash_orders, args.flash_stock,
-                             args.flash_within, wait_until_idle)
+    result = load.flash_sale(
+        shop,
+        ctx.admin_token,
+        ctx.run,
+        args.flash_orders,
+        args.flash_stock,
+        args.flash_within,
+        wait_until_idle,
+    )
     return {"flash_sale": result}
 
 
@@ -653,9 +907,11 @@ SECTIONS = [
 
 # --- ratios, budgets, results ---------------------------------------------------------------
 
+
 def ratios(result: dict, baseline: dict) -> dict:
     def ratio(a, b):
         return round(a / b, 2) if a and b else None
+
     return {
         "size": ratio(result.get("size_bytes"), baseline.get("size_bytes")),
         "cold_start": ratio(result["cold_start_ms"]["median"], baseline["cold_start_ms"]["median"]),
@@ -670,18 +926,26 @@ def machine() -> dict:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True)
-    return {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
-            "kernel": platform.release(), "machine": platform.machine(), "python": platform.python_version(),
-            "rustc": rustc.stdout.strip(), "commit": commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else ""),
-            "load_average": os.getloadavg()}
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "rustc": rustc.stdout.strip(),
+        "commit": commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else ""),
+        "load_average": os.getloadavg(),
+    }
 
 
 def cost_per_thousand(results: dict) -> dict:
     """Priced from the open loop's level at the knee (the lowest rate when there is none): the
     system at its sustainable best, not queueing."""
     open_loop = results["open_loop"]
-    level = next((level for level in open_loop["levels"] if level["offered_per_s"] == open_loop["knee_per_s"]),
-                 open_loop["levels"][0])
+    level = next(
+        (level for level in open_loop["levels"] if level["offered_per_s"] == open_loop["knee_per_s"]),
+        open_loop["levels"][0],
+    )
     return cost.per_thousand_orders(level, results["functions"], cost.load_prices())
 
 
@@ -695,12 +959,21 @@ def sections_option(text: str) -> list[str]:
 
 
 def main() -> None:
-    global RELEASE  # noqa: PLW0603 - one setting for every measurement of this run
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", type=sections_option, default=[name for name, _ in SECTIONS],
-                        help="the sections to run, in the run's order (default: all: "
-                        + ",".join(name for name, _ in SECTIONS) + ")")
-    parser.add_argument("--skip-system", action="store_true", help="only the functions (--sections functions)")
+    global RELEASE
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sections",
+        type=sections_option,
+        default=[name for name, _ in SECTIONS],
+        help="the sections to run, in the run's order (default: all: "
+        + ",".join(name for name, _ in SECTIONS)
+        + ")",
+    )
+    parser.add_argument(
+        "--skip-system", action="store_true", help="only the functions (--sections functions)"
+    )
     parser.add_argument("--skip-functions", action="store_true", help="every section but the functions")
     parser.add_argument("--cold-runs", type=int, default=20)
     parser.add_argument("--warm", type=int, default=200)
@@ -710,19 +983,39 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=20, help="open loop: seconds per rate")
     parser.add_argument("--flash-orders", type=int, default=300)
     parser.add_argument("--flash-stock", type=int, default=100)
-    parser.add_argument("--flash-within", type=float, default=1.0, help="flash sale: seconds the orders arrive in")
-    parser.add_argument("--no-deploy", action="store_true",
-                        help="use the bench stack as deployed (default: deploy it fresh from target/release and seed it)")
+    parser.add_argument(
+        "--flash-within", type=float, default=1.0, help="flash sale: seconds the orders arrive in"
+    )
+    parser.add_argument(
+        "--no-deploy",
+        action="store_true",
+        help="use the bench stack as deployed (default: deploy it fresh from target/release and seed it)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
-    parser.add_argument("--release-dir", type=Path, default=RELEASE,
-                        help="where the bootstraps are (default target/release); for before/after runs")
+    parser.add_argument(
+        "--release-dir",
+        type=Path,
+        default=RELEASE,
+        help="where the bootstraps are (default target/release); for before/after runs",
+    )
     parser.add_argument("--logs", type=Path, help="keep the functions' logs in this directory")
-    parser.add_argument("--wrap", help='run each function under this command, e.g. '
-                        '"perf record -F 5000 -g -o /tmp/{name}.perf --" (figures are then meaningless)')
-    parser.add_argument("--only", type=lambda text: set(text.split(",")),
-                        help="measure only these (binaries, floor, sdk-defaults, python, login); for experiments")
-    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra environment for every service function; for experiments")
+    parser.add_argument(
+        "--wrap",
+        help="run each function under this command, e.g. "
+        '"perf record -F 5000 -g -o /tmp/{name}.perf --" (figures are then meaningless)',
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        help="measure only these (binaries, floor, sdk-defaults, python, login); for experiments",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for every service function; for experiments",
+    )
     args = parser.parse_args()
     if args.skip_system:
         args.sections = [name for name in args.sections if name == "functions"]
@@ -732,23 +1025,42 @@ def main() -> None:
     Process.wrapper = args.wrap
     RELEASE = args.release_dir.resolve()
     if "functions" in args.sections and args.cold_runs + 1 + args.warm < PAGE:
-        parser.error(f"--cold-runs + 1 + --warm must be at least {PAGE}: notifications-api lists a page "
-                     f"of {PAGE} notifications made from that many confirmed orders")
+        parser.error(
+            f"--cold-runs + 1 + --warm must be at least {PAGE}: notifications-api lists a page "
+            f"of {PAGE} notifications made from that many confirmed orders"
+        )
     if "functions" in args.sections and args.cold_runs < 20:
         print(f"note: {args.cold_runs} cold starts (the budget is a median of >= 20)")
     os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
-    for key, value in (("AWS_REGION", "us-east-1"), ("AWS_DEFAULT_REGION", "us-east-1"),
-                       ("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")):
+    for key, value in (
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ):
         os.environ.setdefault(key, value)
     endpoint()
 
     ctx = Context(args=args, run=uuid.uuid4().hex[:8], budgets=Budgets.load())
-    results = {"machine": machine(), "budgets": ctx.budgets.as_dict(),
-               "settings": {"sections": args.sections, "cold_runs": args.cold_runs, "warm_invocations": args.warm,
-                            "clients": args.clients, "system_seconds": args.system_seconds, "rates": args.rates,
-                            "rate_seconds": args.rate_seconds, "flash_orders": args.flash_orders,
-                            "flash_stock": args.flash_stock, "flash_within_s": args.flash_within},
-               "functions": {}, "baselines": {}, "extra": {}}
+    results = {
+        "machine": machine(),
+        "budgets": ctx.budgets.as_dict(),
+        "settings": {
+            "sections": args.sections,
+            "cold_runs": args.cold_runs,
+            "warm_invocations": args.warm,
+            "clients": args.clients,
+            "system_seconds": args.system_seconds,
+            "rates": args.rates,
+            "rate_seconds": args.rate_seconds,
+            "flash_orders": args.flash_orders,
+            "flash_stock": args.flash_stock,
+            "flash_within_s": args.flash_within,
+        },
+        "functions": {},
+        "baselines": {},
+        "extra": {},
+    }
     for name, section in SECTIONS:
         if name in args.sections:
             began = time.monotonic()
@@ -761,14 +1073,19 @@ def main() -> None:
     failures += load_failures(results)
     results["verdicts"] = verdicts
     results["check"] = {"passed": not failures, "failures": failures}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     # The charts of docs/performance.md come from the default results file; another run's go
     # next to its own.
-    chart_dir = charts.OUT if args.out.resolve() == (ROOT / "bench" / "results.json") else args.out.parent / "charts"
+    chart_dir = (
+        charts.OUT if args.out.resolve() == (ROOT / "bench" / "results.json") else args.out.parent / "charts"
+    )
     written = charts.render(results, chart_dir)
     if written:
-        print(f"wrote {len(written)} charts in {chart_dir.relative_to(ROOT) if chart_dir.is_relative_to(ROOT) else chart_dir}")
+        print(
+            f"wrote {len(written)} charts in {chart_dir.relative_to(ROOT) if chart_dir.is_relative_to(ROOT) else chart_dir}"
+        )
     for name, verdict in verdicts.items():
         over = {k: v for k, v in verdict.items() if v != "within"}
         if over:

@@ -9,6 +9,7 @@ transaction that wrote the outbox item), the outbox items' `published_at` (set b
 after publishing), the payment record's `charged_at`, the notification's `sent_at`; and for
 each invocation the emulator's REPORT line (its end and its duration).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,12 @@ def summary(values: list[float], digits: int = 1) -> dict:
     """p50 / p95 / p99 and the count, or just the count when there is nothing to summarise."""
     if not values:
         return {"count": 0}
-    return {"p50": round(percentile(values, 50), digits), "p95": round(percentile(values, 95), digits),
-            "p99": round(percentile(values, 99), digits), "count": len(values)}
+    return {
+        "p50": round(percentile(values, 50), digits),
+        "p95": round(percentile(values, 95), digits),
+        "p99": round(percentile(values, 99), digits),
+        "count": len(values),
+    }
 
 
 def throughput(ends: list[float]) -> float:
@@ -61,8 +66,12 @@ def knee(levels: list[dict], p95_budget_ms: float, keep_up: float) -> float | No
     best = None
     for level in sorted(levels, key=lambda level: level["offered_per_s"]):
         p95 = level["placed_to_terminal_ms"].get("p95")
-        if (p95 is None or p95 > p95_budget_ms or level["not_terminal"]
-                or level["achieved_per_s"] < keep_up * level["offered_per_s"]):
+        if (
+            p95 is None
+            or p95 > p95_budget_ms
+            or level["not_terminal"]
+            or level["achieved_per_s"] < keep_up * level["offered_per_s"]
+        ):
             break
         best = level["offered_per_s"]
     return best
@@ -96,21 +105,29 @@ HOPS = [
 ]
 # Which event's id names the invocation of each hop's function in its log lines (the relays
 # and workers log the event they handle); the API's is found by the saga's correlation id.
-HOP_EVENT = {"relay: OrderPlaced": "OrderPlaced", "inventory: reserve": "OrderPlaced",
-             "relay: StockReserved": "StockReserved", "orders: to the charge": "StockReserved",
-             "payment: charge to confirmed": "StockReserved", "relay: OrderConfirmed": "OrderConfirmed",
-             "notification: e-mail sent": "OrderConfirmed"}
+HOP_EVENT = {
+    "relay: OrderPlaced": "OrderPlaced",
+    "inventory: reserve": "OrderPlaced",
+    "relay: StockReserved": "StockReserved",
+    "orders: to the charge": "StockReserved",
+    "payment: charge to confirmed": "StockReserved",
+    "relay: OrderConfirmed": "OrderConfirmed",
+    "notification: e-mail sent": "OrderConfirmed",
+}
 
 
-def items_by_order(orders_items: list[dict], inventory_items: list[dict],
-                   notification_items: list[dict]) -> dict[str, dict]:
+def items_by_order(
+    orders_items: list[dict], inventory_items: list[dict], notification_items: list[dict]
+) -> dict[str, dict]:
     """Per order id, what the tables hold about it (items as plain JSON, not DynamoDB JSON):
     {"order": item, "events": {type: {"id", "time", "published_at", "correlation_id"}},
      "charged_at": str, "notified_at": str}."""
     found: dict[str, dict] = {}
 
     def entry(order_id: str) -> dict:
-        return found.setdefault(order_id, {"order": None, "events": {}, "charged_at": None, "notified_at": None})
+        return found.setdefault(
+            order_id, {"order": None, "events": {}, "charged_at": None, "notified_at": None}
+        )
 
     events_by_id = {}
     for item in orders_items + inventory_items:
@@ -123,8 +140,12 @@ def items_by_order(orders_items: list[dict], inventory_items: list[dict],
             envelope = json.loads(item["envelope"])
             order_id = envelope.get("data", {}).get("order_id")
             if order_id:
-                event = {"id": envelope["id"], "time": envelope["time"], "published_at": item.get("published_at"),
-                         "correlation_id": envelope.get("correlation_id")}
+                event = {
+                    "id": envelope["id"],
+                    "time": envelope["time"],
+                    "published_at": item.get("published_at"),
+                    "correlation_id": envelope.get("correlation_id"),
+                }
                 entry(order_id)["events"][envelope["type"]] = event
                 events_by_id[envelope["id"]] = order_id
     for item in notification_items:
@@ -140,7 +161,9 @@ def timeline(sent_at: float | None, record: dict) -> dict:
     order, events = record["order"] or {}, record["events"]
     status = (order.get("status") or "").lower()
     reserved = events.get("StockReserved") or events.get("StockReservationFailed") or {}
-    outcome = events.get("OrderConfirmed") or events.get("OrderRejected") or events.get("OrderCancelled") or {}
+    outcome = (
+        events.get("OrderConfirmed") or events.get("OrderRejected") or events.get("OrderCancelled") or {}
+    )
     return {
         "status": status,
         "sent": sent_at,
@@ -164,7 +187,7 @@ REPORT = re.compile(r"REPORT RequestId: (\S+)\s+Duration: ([\d.]+) ms\s+Billed D
 class Invocation:
     function: str
     request_id: str
-    end: float        # epoch seconds: the REPORT line's timestamp
+    end: float  # epoch seconds: the REPORT line's timestamp
     duration_ms: float
     billed_ms: float
 
@@ -181,8 +204,15 @@ def invocations(function: str, events: list[dict]) -> tuple[list[Invocation], di
         message = event["message"]
         report = REPORT.search(message)
         if report:
-            found.append(Invocation(function, report.group(1), event["timestamp"] / 1000, float(report.group(2)),
-                                    float(report.group(3))))
+            found.append(
+                Invocation(
+                    function,
+                    report.group(1),
+                    event["timestamp"] / 1000,
+                    float(report.group(2)),
+                    float(report.group(3)),
+                )
+            )
             continue
         if not message.lstrip().startswith("{"):
             continue
@@ -202,16 +232,21 @@ def invocations(function: str, events: list[dict]) -> tuple[list[Invocation], di
     return found, handled
 
 
-def attribute(timelines: list[tuple[dict, dict]], by_function: dict[str, tuple[list[Invocation], dict[str, str]]]
-              ) -> dict[str, dict]:
+def attribute(
+    timelines: list[tuple[dict, dict]], by_function: dict[str, tuple[list[Invocation], dict[str, str]]]
+) -> dict[str, dict]:
     """Per hop, its duration and how it splits: the part inside the invocation of the hop's
     function (the function's own work and its AWS calls, as the emulator times the invocation)
     and the part before it (delivery: the API's front door, the table stream, SNS -> SQS and the
     queue's poller, all the emulator's). `timelines`: (timeline, record) per order; hops whose
     points or invocation are missing are left out. Milliseconds, summarised."""
-    index = {function: ({i.request_id: i for i in found}, handled) for function, (found, handled) in by_function.items()}
-    per_hop: dict[str, dict[str, list[float]]] = {hop: {"total": [], "in_function": [], "delivery": []}
-                                                  for hop, *_ in HOPS}
+    index = {
+        function: ({i.request_id: i for i in found}, handled)
+        for function, (found, handled) in by_function.items()
+    }
+    per_hop: dict[str, dict[str, list[float]]] = {
+        hop: {"total": [], "in_function": [], "delivery": []} for hop, *_ in HOPS
+    }
     for points, record in timelines:
         for hop, function, start_point, end_point in HOPS:
             start, end = points.get(start_point), points.get(end_point)
@@ -235,7 +270,9 @@ def attribute(timelines: list[tuple[dict, dict]], by_function: dict[str, tuple[l
     return {hop: {part: summary(values) for part, values in parts.items()} for hop, parts in per_hop.items()}
 
 
-def invocation_totals(by_function: dict[str, tuple[list[Invocation], dict]], since: float, until: float) -> dict:
+def invocation_totals(
+    by_function: dict[str, tuple[list[Invocation], dict]], since: float, until: float
+) -> dict:
     """Per function, the invocations that ended in [since, until]: how many, and their billed
     milliseconds in total (for the cost per order) and per invocation."""
     totals = {}
@@ -243,6 +280,9 @@ def invocation_totals(by_function: dict[str, tuple[list[Invocation], dict]], sin
         window = [i for i in found if since <= i.end <= until]
         if window:
             billed = [i.billed_ms for i in window]
-            totals[function] = {"invocations": len(window), "billed_ms_total": round(sum(billed), 1),
-                                "billed_ms_p50": round(statistics.median(billed), 1)}
+            totals[function] = {
+                "invocations": len(window),
+                "billed_ms_total": round(sum(billed), 1),
+                "billed_ms_p50": round(statistics.median(billed), 1),
+            }
     return totals

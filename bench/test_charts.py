@@ -1,4 +1,5 @@
 """The charts of docs/performance.md (bench/charts.py): valid SVG, the data where it belongs."""
+
 import sys
 import tempfile
 import unittest
@@ -6,7 +7,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import charts  # noqa: E402
+import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -20,12 +21,21 @@ def texts(root: ElementTree.Element) -> list[str]:
 
 
 def level(rate, p50, p95, p99, achieved):
-    return {"offered_per_s": rate, "achieved_per_s": achieved,
-            "placed_to_terminal_ms": {"p50": p50, "p95": p95, "p99": p99}}
+    return {
+        "offered_per_s": rate,
+        "achieved_per_s": achieved,
+        "placed_to_terminal_ms": {"p50": p50, "p95": p95, "p99": p99},
+    }
 
 
-OPEN_LOOP = {"levels": [level(2, 200, 250, 260, 2.0), level(10, 300, 500, 700, 9.8),
-                        level(40, 4000, 9000, 9500, 21.0)], "knee_per_s": 10}
+OPEN_LOOP = {
+    "levels": [
+        level(2, 200, 250, 260, 2.0),
+        level(10, 300, 500, 700, 9.8),
+        level(40, 4000, 9000, 9500, 21.0),
+    ],
+    "knee_per_s": 10,
+}
 
 
 class Ticks(unittest.TestCase):
@@ -62,9 +72,16 @@ class Charts(unittest.TestCase):
     def test_the_baseline_charts_have_a_bar_per_function_and_a_line_per_baseline(self):
         def result(cold, cpu):
             return {"cold_start_ms": {"median": cold}, "cpu_ms": {"p50": cpu}}
-        results = {"functions": {"users-api": result(7.0, 0.4), "orders-api": result(10.0, 1.0)},
-                   "baselines": {"floor": result(6.0, 0.35), "sdk-defaults": result(11.0, 0.46),
-                                 "python": result(270.0, 1.7)}, "budgets": {"cold_start_ms": 15.0}}
+
+        results = {
+            "functions": {"users-api": result(7.0, 0.4), "orders-api": result(10.0, 1.0)},
+            "baselines": {
+                "floor": result(6.0, 0.35),
+                "sdk-defaults": result(11.0, 0.46),
+                "python": result(270.0, 1.7),
+            },
+            "budgets": {"cold_start_ms": 15.0},
+        }
         made = charts.baseline_charts(results)
         self.assertEqual(set(made), {"cold-start.svg", "cpu.svg"})
         root = parsed(made["cold-start.svg"])
@@ -81,19 +98,23 @@ class Charts(unittest.TestCase):
         self.assertEqual(texts(parsed(svg))[0], "a <b> & c")
 
     def test_the_flash_sale_chart_counts_orders_as_they_end(self):
-        flash = {"orders": 4, "stock": 2, "completions": [[0.4, "confirmed"], [0.5, "rejected"], [0.3, "confirmed"],
-                                                          [0.6, "rejected"]]}
+        flash = {
+            "orders": 4,
+            "stock": 2,
+            "completions": [[0.4, "confirmed"], [0.5, "rejected"], [0.3, "confirmed"], [0.6, "rejected"]],
+        }
         root = parsed(charts.flash_sale_chart(flash))
         terminal, confirmed = list(root.iter(f"{SVG}polyline"))
-        self.assertEqual(len(terminal.get("points").split()), 5)   # the origin and four orders
+        self.assertEqual(len(terminal.get("points").split()), 5)  # the origin and four orders
         self.assertEqual(len(confirmed.get("points").split()), 3)  # the origin and two confirmed
         self.assertIn("stock 2", texts(root))
 
     def test_render_writes_only_the_charts_it_has_data_for(self):
         with tempfile.TemporaryDirectory() as out:
             written = charts.render({"budgets": {"saga_p50_ms": 2000}, "open_loop": OPEN_LOOP}, Path(out))
-            self.assertEqual(sorted(path.name for path in written),
-                             ["open-loop-latency.svg", "open-loop-throughput.svg"])
+            self.assertEqual(
+                sorted(path.name for path in written), ["open-loop-latency.svg", "open-loop-throughput.svg"]
+            )
             for path in written:
                 parsed(path.read_text())
 

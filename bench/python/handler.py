@@ -6,6 +6,7 @@ runtime interface client: `python -m awslambdaric handler.handler`.
 
 Event: {"table": "...", "pk": "...", "sk": "..."} (sk optional).
 """
+
 import boto3
 
 dynamodb = boto3.client("dynamodb")
