@@ -17,6 +17,12 @@ the commit before and the current one, say) the binaries take turns round by rou
 same emulator, so they see the same load: the figures are medians over every invocation of
 every round, and each binary's ratio to the first.
 
+The emulator answers a call in a few milliseconds and works on one request at a time, so on its
+own it shows how much of the relay's time is round trips it waits on one after the other, not
+what a network adds. `--call-latency-ms N --fault-proxy URL` puts the fault proxy
+(tests/fault-proxy, `FAULT_PROXY_PORT` in scripts/emulator.sh) between the relay and the
+emulator with every call delayed by N ms, as a round trip inside an AWS region takes.
+
 Needs the emulator on AWS_ENDPOINT_URL (127.0.0.1:4566 unless told) and a release build of the
 relay (`cargo build --release -p outbox-relay`). `bench/run.py` runs it as its own section.
 """
@@ -28,6 +34,7 @@ import os
 import statistics
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -145,8 +152,24 @@ class Fixture:
                 print(f"  cleanup: {err}", file=sys.stderr)
 
 
+def fault_plan(proxy: str, plan: dict | None) -> None:
+    """Sets the fault proxy's plan (None: no faults)."""
+    request = urllib.request.Request(f"{proxy}/_faults", method="DELETE" if plan is None else "PUT",
+                                     data=None if plan is None else json.dumps(plan).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+        response.read()
+
+
+def latency_plan(millis: int) -> dict:
+    """Every call the relay makes delayed by `millis`."""
+    return {"seed": 1, "rules": [{"service": "*", "operation": "*", "share": 1.0,
+                                  "fault": {"kind": "delay", "millis": millis}}]}
+
+
 def one_round(binary: Path, fixture: Fixture, endpoint: str, batch: int, invocations: int) -> list[dict]:
-    """One warm process of `binary` relaying `invocations` stream batches of `batch` items."""
+    """One warm process of `binary` relaying `invocations` stream batches of `batch` items; its
+    AWS calls go to `endpoint`."""
     env = {"AWS_ENDPOINT_URL": endpoint, "STAGE": "bench", "AWS_LAMBDA_LOG_LEVEL": "INFO",
            "EVENTS_TOPIC_ARN": fixture.topic_arn, "OUTBOX_TABLE": fixture.table}
     batches = [fixture.write_outbox(batch) for _ in range(invocations + 1)]
@@ -169,26 +192,34 @@ def one_round(binary: Path, fixture: Fixture, endpoint: str, batch: int, invocat
 
 
 def bench(binaries: list[Path], *, endpoint: str, batch: int = STREAM_BATCH, invocations: int = 8,
-          rounds: int = 3) -> dict:
+          rounds: int = 3, call_latency_ms: int = 0, fault_proxy: str | None = None) -> dict:
     """Every binary, `rounds` times in turn; results per binary, with ratios to the first."""
     for binary in binaries:
         if not binary.is_file():
             sys.exit(f"{binary} is missing: cargo build --release -p outbox-relay")
+    if call_latency_ms and not fault_proxy:
+        sys.exit("--call-latency-ms needs --fault-proxy (the fault proxy in front of the emulator)")
     fixture = Fixture(endpoint)
     measured: dict[str, list[dict]] = {str(b): [] for b in binaries}
     try:
+        if call_latency_ms:
+            fault_plan(fault_proxy, latency_plan(call_latency_ms))
         for number in range(rounds):
             for binary in binaries:
-                measured[str(binary)] += one_round(binary, fixture, endpoint, batch, invocations)
+                measured[str(binary)] += one_round(binary, fixture, fault_proxy if call_latency_ms else endpoint,
+                                                   batch, invocations)
                 rate = summarise(measured[str(binary)])["events_per_second"]["median"]
                 print(f"  round {number + 1}/{rounds} {binary}: {rate} events/s so far (median)", flush=True)
     finally:
+        if call_latency_ms:
+            fault_plan(fault_proxy, None)
         fixture.close()
     results = {name: summarise(runs) for name, runs in measured.items()}
     first = results[str(binaries[0])]["events_per_second"]["median"]
     for result in results.values():
         result["ratio_to_first"] = round(result["events_per_second"]["median"] / first, 2)
-    return {"batch": batch, "rounds": rounds, "invocations_per_round": invocations, "binaries": results}
+    return {"batch": batch, "rounds": rounds, "invocations_per_round": invocations,
+            "call_latency_ms": call_latency_ms, "binaries": results}
 
 
 def main() -> None:
@@ -198,6 +229,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=STREAM_BATCH, help="records per stream batch")
     parser.add_argument("--invocations", type=int, default=8, help="measured invocations per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--call-latency-ms", type=int, default=0,
+                        help="delay every call of the relay by this much, through --fault-proxy")
+    parser.add_argument("--fault-proxy", help="the fault proxy's URL, e.g. http://127.0.0.1:14566")
     parser.add_argument("--out", type=Path, help="also write the results here as JSON")
     args = parser.parse_args()
     endpoint = os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
@@ -209,7 +243,7 @@ def main() -> None:
         sys.exit(f"refusing to run: AWS_ENDPOINT_URL={endpoint!r} is not the local emulator")
     binaries = args.binary or [ROOT / "target" / "release" / "outbox-relay"]
     results = bench(binaries, endpoint=endpoint, batch=args.batch, invocations=args.invocations,
-                    rounds=args.rounds)
+                    rounds=args.rounds, call_latency_ms=args.call_latency_ms, fault_proxy=args.fault_proxy)
     print(json.dumps(results, indent=2))
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
