@@ -196,10 +196,34 @@ mod tests {
         (0..n).map(message).collect()
     }
 
+    /// Relays `count` new messages through `publisher` into an outbox of their own.
+    async fn relay_to(publisher: &InMemoryPublisher, count: usize) -> Relayed {
+        relay(
+            messages(count),
+            publisher,
+            &InMemoryOutboxStore::default(),
+            NO_WAIT,
+        )
+        .await
+    }
+
+    async fn sweep_at(
+        store: &InMemoryOutboxStore,
+        publisher: &InMemoryPublisher,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> SweepReport {
+        sweep(store, publisher, NO_WAIT, now, SWEEP_MIN_AGE)
+            .await
+            .unwrap()
+    }
+
+    fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
+        items.sort();
+        items
+    }
+
     fn ids(messages: &[OutboxMessage]) -> Vec<String> {
-        let mut ids: Vec<_> = messages.iter().map(|m| m.event_id.clone()).collect();
-        ids.sort();
-        ids
+        sorted(messages.iter().map(|m| m.event_id.clone()).collect())
     }
 
     /// An outbox that fails the test when asked to mark what the publisher has not accepted, and
@@ -244,17 +268,10 @@ mod tests {
     #[tokio::test]
     async fn messages_are_published_in_batches_of_at_most_ten() {
         let publisher = InMemoryPublisher::default();
-        let relayed = relay(
-            messages(23),
-            &publisher,
-            &InMemoryOutboxStore::default(),
-            NO_WAIT,
-        )
-        .await;
+        let relayed = relay_to(&publisher, 23).await;
         assert_eq!(relayed.published, 23);
         assert!(relayed.failed.is_empty());
-        let mut batches = publisher.batches();
-        batches.sort_unstable();
+        let batches = sorted(publisher.batches());
         assert_eq!(batches, [3, 10, 10]);
         assert_eq!(ids(&publisher.published()), ids(&messages(23)));
     }
@@ -293,13 +310,7 @@ mod tests {
         let publisher = InMemoryPublisher::default();
         publisher.fail("event-3", 2, true);
         publisher.fail("event-7", 1, true);
-        let relayed = relay(
-            messages(10),
-            &publisher,
-            &InMemoryOutboxStore::default(),
-            NO_WAIT,
-        )
-        .await;
+        let relayed = relay_to(&publisher, 10).await;
         assert_eq!(relayed.published, 10);
         assert!(relayed.failed.is_empty());
         // The whole batch, then the two that failed, then the one that failed twice.
@@ -319,8 +330,7 @@ mod tests {
         let relayed = relay(messages(15), &publisher, &store, NO_WAIT).await;
         assert_eq!(relayed.published, 14);
         assert_eq!(ids(&relayed.failed), ["event-12"]);
-        let mut batches = publisher.batches();
-        batches.sort_unstable();
+        let batches = sorted(publisher.batches());
         // The batches of 10 and 5, then event-12 twice more: three attempts in all.
         assert_eq!(batches, [1, 1, 5, 10]);
         assert!(!store.is_published("event-12"));
@@ -331,13 +341,7 @@ mod tests {
     async fn a_non_retryable_failure_is_reported_without_another_attempt() {
         let publisher = InMemoryPublisher::default();
         publisher.fail("event-0", 1, false);
-        let relayed = relay(
-            messages(2),
-            &publisher,
-            &InMemoryOutboxStore::default(),
-            NO_WAIT,
-        )
-        .await;
+        let relayed = relay_to(&publisher, 2).await;
         assert_eq!(ids(&relayed.failed), ["event-0"]);
         assert_eq!(publisher.batches(), [2]);
     }
@@ -349,11 +353,8 @@ mod tests {
         let (stale, fresh) = (message(0), message(1));
         store.add(now - chrono::Duration::minutes(5), stale.clone());
         store.add(now - chrono::Duration::seconds(5), fresh.clone());
-        let report = sweep(&store, &publisher, NO_WAIT, now, SWEEP_MIN_AGE)
-            .await
-            .unwrap();
         assert_eq!(
-            report,
+            sweep_at(&store, &publisher, now).await,
             SweepReport {
                 republished: 1,
                 failed: 0
@@ -363,9 +364,7 @@ mod tests {
         assert!(store.is_published(&stale.event_id) && !store.is_published(&fresh.event_id));
         // A second sweep finds nothing more to do.
         assert_eq!(
-            sweep(&store, &publisher, NO_WAIT, now, SWEEP_MIN_AGE)
-                .await
-                .unwrap(),
+            sweep_at(&store, &publisher, now).await,
             SweepReport::default()
         );
     }
@@ -377,11 +376,8 @@ mod tests {
         let stale = message(0);
         store.add(now - chrono::Duration::minutes(5), stale.clone());
         publisher.fail(&stale.event_id, u32::MAX, true);
-        let report = sweep(&store, &publisher, NO_WAIT, now, SWEEP_MIN_AGE)
-            .await
-            .unwrap();
         assert_eq!(
-            report,
+            sweep_at(&store, &publisher, now).await,
             SweepReport {
                 republished: 0,
                 failed: 1
