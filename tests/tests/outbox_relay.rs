@@ -1,14 +1,12 @@
 //! The relay's adapters against a real topic and table: every entry of a PublishBatch arrives,
-//! with the `event_type` attribute that subscription filters match on; a relayed batch is marked
-//! on the table; the sweeper publishes what the stream never delivered.
+//! with the `event_type` attribute that subscription filters match on; a relayed batch reaches
+//! the topic once per event and is marked on the table; the sweeper publishes what the stream
+//! never delivered.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use emulator_tests::{
-    Queue, create_queue, delete_queue, receive_as_lambda_event, sns, sqs, unique_name,
-    with_cleanup, with_indexed_service_table,
-};
+use emulator_tests::{Queue, dynamodb, receive_as_lambda_event, scoped, sns, sqs, subscribe};
 use outbox_relay::adapters::dynamodb::DynamoDbOutboxStore;
 use outbox_relay::adapters::sns::SnsEventPublisher;
 use outbox_relay::domain::OutboxMessage;
@@ -22,58 +20,10 @@ use uuid::Uuid;
 /// The outbox table's index the sweeper reads, as the template declares it.
 const PENDING_INDEX: [(&str, &str, &str); 1] = [(OUTBOX_PENDING_INDEX, OUTBOX_PENDING, CREATED_AT)];
 
-/// Runs `body` with a new topic and a queue subscribed to it with raw delivery (and
-/// `filter_policy`, if any); deletes both afterwards, also when `body` panics.
-async fn with_subscribed_queue<F>(prefix: &str, filter_policy: Option<&str>, body: F)
-where
-    F: AsyncFnOnce(aws_sdk_sns::Client, aws_sdk_sqs::Client, String, Queue),
-{
-    let (sns, sqs) = (sns().await, sqs().await);
-    let topic_arn = sns
-        .create_topic()
-        .name(unique_name(prefix))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue = create_queue(&sqs, prefix, &[]).await.unwrap();
-    with_cleanup(
-        async {
-            let mut attributes =
-                HashMap::from([("RawMessageDelivery".to_owned(), "true".to_owned())]);
-            if let Some(filter) = filter_policy {
-                attributes.insert("FilterPolicy".to_owned(), filter.to_owned());
-            }
-            sns.subscribe()
-                .topic_arn(&topic_arn)
-                .protocol("sqs")
-                .endpoint(&queue.arn)
-                .set_attributes(Some(attributes))
-                .send()
-                .await
-                .unwrap();
-            body(sns.clone(), sqs.clone(), topic_arn.clone(), queue.clone()).await;
-        },
-        async {
-            delete_queue(&sqs, &queue).await;
-            let _ = sns.delete_topic().topic_arn(&topic_arn).send().await;
-        },
-    )
-    .await;
-}
-
-/// The event ids of what arrived on `queue`, waiting for `expected` of them.
-async fn received_ids(sqs: &aws_sdk_sqs::Client, queue: &Queue, expected: usize) -> Vec<String> {
-    let batch = receive_as_lambda_event(sqs, queue, expected, Duration::from_secs(10))
-        .await
-        .unwrap();
-    batch
-        .records
-        .iter()
-        .map(|r| shared::sqs::parse_record(r).unwrap().id.to_string())
-        .collect()
-}
+const ONE_ATTEMPT: RetryPolicy = RetryPolicy {
+    attempts: 1,
+    backoff: Duration::ZERO,
+};
 
 fn message(sequence: usize) -> OutboxMessage {
     let envelope = EventEnvelope::new(
@@ -92,7 +42,7 @@ fn message(sequence: usize) -> OutboxMessage {
 }
 
 /// An outbox item of a new event written as a service writes it: in a unit of work.
-async fn write_outbox_item(client: &aws_sdk_dynamodb::Client, table: &str) -> Uuid {
+async fn write_outbox_item(table: &str) -> Uuid {
     let event = EventEnvelope::new(
         ProductArchived {
             product_id: Uuid::new_v4(),
@@ -102,25 +52,35 @@ async fn write_outbox_item(client: &aws_sdk_dynamodb::Client, table: &str) -> Uu
     );
     let mut unit = UnitOfWork::new(table);
     unit.publish(&event).unwrap();
-    unit.commit(client).await.unwrap();
+    unit.commit(&dynamodb().await).await.unwrap();
     event.id
 }
 
-const ONE_ATTEMPT: RetryPolicy = RetryPolicy {
-    attempts: 1,
-    backoff: Duration::ZERO,
-};
+/// The event ids of what arrived on `queue`, waiting for `expected` of them.
+async fn received_ids(queue: &Queue, expected: usize) -> Vec<String> {
+    let batch = receive_as_lambda_event(&sqs().await, queue, expected, Duration::from_secs(10))
+        .await
+        .unwrap();
+    batch
+        .records
+        .iter()
+        .map(|r| shared::sqs::parse_record(r).unwrap().id.to_string())
+        .collect()
+}
 
 #[tokio::test]
 async fn sns_publish_batch_delivers_every_entry_with_its_event_type_attribute() {
-    let filter = r#"{"event_type": ["ProductArchived"]}"#;
-    with_subscribed_queue("relay", Some(filter), async |sns, sqs, topic_arn, queue| {
-        let publisher = SnsEventPublisher::new(sns, &topic_arn);
+    scoped(async |scope| {
+        let topic_arn = scope.topic("relay").await;
+        let queue = scope.queue("relay-sub", &[]).await;
+        let filter = r#"{"event_type": ["ProductArchived"]}"#;
+        subscribe(&topic_arn, &queue, true, Some(filter)).await;
+        let publisher = SnsEventPublisher::new(sns().await, &topic_arn);
         let messages: Vec<_> = (0..10).map(message).collect();
         let outcomes = publisher.publish_batch(&messages).await;
         assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
 
-        let received: BTreeSet<_> = received_ids(&sqs, &queue, 10).await.into_iter().collect();
+        let received: BTreeSet<_> = received_ids(&queue, 10).await.into_iter().collect();
         let sent: BTreeSet<_> = messages.iter().map(|m| m.event_id.clone()).collect();
         assert_eq!(received, sent);
     })
@@ -139,83 +99,87 @@ async fn publishing_to_a_missing_topic_fails_every_entry_retryably_or_not_but_ne
 
 #[tokio::test]
 async fn a_relayed_batch_of_twenty_five_reaches_the_topic_once_each_and_every_item_is_marked() {
-    with_subscribed_queue("relay-batch", None, async |sns, sqs, topic_arn, queue| {
-        with_indexed_service_table("relay", &PENDING_INDEX, async |client, table| {
-            let mut written = Vec::new();
-            for _ in 0..25 {
-                written.push(write_outbox_item(&client, &table).await);
-            }
-            let store = DynamoDbOutboxStore::new(client.clone(), &table);
-            let later = chrono::Utc::now() + chrono::Duration::minutes(1);
-            let pending = store.pending_before(later, 100).await.unwrap();
-            assert_eq!(pending.len(), 25, "every item starts pending");
+    scoped(async |scope| {
+        let topic_arn = scope.topic("relay-batch").await;
+        let queue = scope.queue("relay-batch-sub", &[]).await;
+        subscribe(&topic_arn, &queue, true, None).await;
+        let table = scope.table("relay", &PENDING_INDEX).await;
+        let mut written = Vec::new();
+        for _ in 0..25 {
+            written.push(write_outbox_item(&table).await);
+        }
+        let store = DynamoDbOutboxStore::new(dynamodb().await, &table);
+        let later = chrono::Utc::now() + chrono::Duration::minutes(1);
+        let pending = store.pending_before(later, 100).await.unwrap();
+        assert_eq!(pending.len(), 25, "every item starts pending");
 
-            let publisher = SnsEventPublisher::new(sns.clone(), &topic_arn);
-            let relayed = relay(pending, &publisher, &store, ONE_ATTEMPT).await;
-            assert_eq!(relayed.published, 25);
-            assert!(relayed.failed.is_empty(), "{:?}", relayed.failed);
+        let publisher = SnsEventPublisher::new(sns().await, &topic_arn);
+        let relayed = relay(pending, &publisher, &store, ONE_ATTEMPT).await;
+        assert_eq!(relayed.published, 25);
+        assert!(relayed.failed.is_empty(), "{:?}", relayed.failed);
 
-            assert!(
-                store.pending_before(later, 100).await.unwrap().is_empty(),
-                "every item marked published"
-            );
-            let mut received = received_ids(&sqs, &queue, 25).await;
-            received.sort();
-            let mut sent: Vec<_> = written.iter().map(Uuid::to_string).collect();
-            sent.sort();
-            assert_eq!(received, sent, "each event once");
-        })
-        .await;
+        assert!(
+            store.pending_before(later, 100).await.unwrap().is_empty(),
+            "every item marked published"
+        );
+        let mut received = received_ids(&queue, 25).await;
+        received.sort();
+        let mut sent: Vec<_> = written.iter().map(Uuid::to_string).collect();
+        sent.sort();
+        assert_eq!(received, sent, "each event once");
     })
     .await;
 }
 
 #[tokio::test]
 async fn the_sweeper_publishes_outbox_items_the_stream_never_delivered_and_marks_them() {
-    with_subscribed_queue("sweep", None, async |sns, sqs, topic_arn, queue| {
-        with_indexed_service_table("sweep", &PENDING_INDEX, async |client, table| {
-            let event_id = write_outbox_item(&client, &table).await;
-            let store = DynamoDbOutboxStore::new(client.clone(), &table);
-            let publisher = SnsEventPublisher::new(sns.clone(), &topic_arn);
-            // Young items are the relay's business: the sweeper leaves them.
-            assert_eq!(
-                sweep(
-                    &store,
-                    &publisher,
-                    ONE_ATTEMPT,
-                    chrono::Utc::now(),
-                    SWEEP_MIN_AGE
-                )
+    scoped(async |scope| {
+        let topic_arn = scope.topic("sweep").await;
+        let queue = scope.queue("sweep-sub", &[]).await;
+        subscribe(&topic_arn, &queue, true, None).await;
+        let table = scope.table("sweep", &PENDING_INDEX).await;
+        let event_id = write_outbox_item(&table).await;
+
+        let store = DynamoDbOutboxStore::new(dynamodb().await, &table);
+        let publisher = SnsEventPublisher::new(sns().await, &topic_arn);
+        // Young items are the relay's business: the sweeper leaves them.
+        assert_eq!(
+            sweep(
+                &store,
+                &publisher,
+                ONE_ATTEMPT,
+                chrono::Utc::now(),
+                SWEEP_MIN_AGE
+            )
+            .await
+            .unwrap(),
+            SweepReport::default()
+        );
+        // Two minutes later nobody has marked it: the sweeper publishes it, once.
+        let later = chrono::Utc::now() + chrono::Duration::minutes(2);
+        assert_eq!(
+            sweep(&store, &publisher, ONE_ATTEMPT, later, SWEEP_MIN_AGE)
                 .await
                 .unwrap(),
-                SweepReport::default()
-            );
-            // Two minutes later nobody has marked it: the sweeper publishes it, once.
-            let later = chrono::Utc::now() + chrono::Duration::minutes(2);
-            assert_eq!(
-                sweep(&store, &publisher, ONE_ATTEMPT, later, SWEEP_MIN_AGE)
-                    .await
-                    .unwrap(),
-                SweepReport {
-                    republished: 1,
-                    failed: 0
-                }
-            );
-            assert!(
-                store.pending_before(later, 10).await.unwrap().is_empty(),
-                "marked published"
-            );
-            assert_eq!(
-                sweep(&store, &publisher, ONE_ATTEMPT, later, SWEEP_MIN_AGE)
-                    .await
-                    .unwrap(),
-                SweepReport::default()
-            );
+            SweepReport {
+                republished: 1,
+                failed: 0
+            }
+        );
+        assert!(
+            store.pending_before(later, 10).await.unwrap().is_empty(),
+            "marked published"
+        );
+        assert_eq!(
+            sweep(&store, &publisher, ONE_ATTEMPT, later, SWEEP_MIN_AGE)
+                .await
+                .unwrap(),
+            SweepReport::default()
+        );
 
-            let received = received_ids(&sqs, &queue, 1).await;
-            assert_eq!(received, [event_id.to_string()]);
-        })
-        .await;
+        let received = received_ids(&queue, 1).await;
+        assert_eq!(received.len(), 1);
+        assert_eq!(received, [event_id.to_string()]);
     })
     .await;
 }
