@@ -1,5 +1,6 @@
 """The relay bench's own logic (bench/relay.py), without an emulator:
 `.venv/bin/python -m unittest discover -s bench -p 'test_*.py'` (part of `make test`)."""
+
 import json
 import sys
 import unittest
@@ -7,7 +8,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import relay  # noqa: E402
+import relay
 
 
 class OutboxItem(unittest.TestCase):
@@ -22,11 +23,13 @@ class OutboxItem(unittest.TestCase):
         self.assertEqual((envelope["id"], envelope["type"]), (str(event_id), item["event_type"]["S"]))
 
     def test_the_template_stream_batch_is_the_default_batch(self):
-        from run import load_template  # noqa: PLC0415
+        from run import load_template
 
-        mappings = [r["Properties"]["Events"]["OutboxStream"]["Properties"]
-                    for r in load_template()["Resources"].values()
-                    if r.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == "outbox-relay"]
+        mappings = [
+            r["Properties"]["Events"]["OutboxStream"]["Properties"]
+            for r in load_template()["Resources"].values()
+            if r.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == "outbox-relay"
+        ]
         self.assertTrue(mappings)
         self.assertEqual({m["BatchSize"] for m in mappings}, {relay.STREAM_BATCH})
 
