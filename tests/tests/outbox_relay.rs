@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use emulator_tests::{Queue, dynamodb, receive_as_lambda_event, scoped, sns, sqs, subscribe};
+use emulator_tests::{
+    Queue, Scope, dynamodb, receive_as_lambda_event, scoped, sns, sqs, subscribe,
+};
 use outbox_relay::adapters::dynamodb::DynamoDbOutboxStore;
 use outbox_relay::adapters::sns::SnsEventPublisher;
 use outbox_relay::domain::OutboxMessage;
@@ -56,6 +58,16 @@ async fn write_outbox_item(table: &str) -> Uuid {
     event.id
 }
 
+/// A publishing table (with the sweeper's index) and its topic, with a queue subscribed to the
+/// topic (raw delivery): `(topic ARN, queue, table)`.
+async fn outbox_and_topic(scope: &Scope, prefix: &str) -> (String, Queue, String) {
+    let topic_arn = scope.topic(prefix).await;
+    let queue = scope.queue(&format!("{prefix}-sub"), &[]).await;
+    subscribe(&topic_arn, &queue, true, None).await;
+    let table = scope.table(prefix, &PENDING_INDEX).await;
+    (topic_arn, queue, table)
+}
+
 /// The event ids of what arrived on `queue`, waiting for `expected` of them.
 async fn received_ids(queue: &Queue, expected: usize) -> Vec<String> {
     let batch = receive_as_lambda_event(&sqs().await, queue, expected, Duration::from_secs(10))
@@ -100,10 +112,7 @@ async fn publishing_to_a_missing_topic_fails_every_entry_retryably_or_not_but_ne
 #[tokio::test]
 async fn a_relayed_batch_of_twenty_five_reaches_the_topic_once_each_and_every_item_is_marked() {
     scoped(async |scope| {
-        let topic_arn = scope.topic("relay-batch").await;
-        let queue = scope.queue("relay-batch-sub", &[]).await;
-        subscribe(&topic_arn, &queue, true, None).await;
-        let table = scope.table("relay", &PENDING_INDEX).await;
+        let (topic_arn, queue, table) = outbox_and_topic(scope, "relay-batch").await;
         let mut written = Vec::new();
         for _ in 0..25 {
             written.push(write_outbox_item(&table).await);
@@ -134,10 +143,7 @@ async fn a_relayed_batch_of_twenty_five_reaches_the_topic_once_each_and_every_it
 #[tokio::test]
 async fn the_sweeper_publishes_outbox_items_the_stream_never_delivered_and_marks_them() {
     scoped(async |scope| {
-        let topic_arn = scope.topic("sweep").await;
-        let queue = scope.queue("sweep-sub", &[]).await;
-        subscribe(&topic_arn, &queue, true, None).await;
-        let table = scope.table("sweep", &PENDING_INDEX).await;
+        let (topic_arn, queue, table) = outbox_and_topic(scope, "sweep").await;
         let event_id = write_outbox_item(&table).await;
 
         let store = DynamoDbOutboxStore::new(dynamodb().await, &table);
