@@ -12,7 +12,7 @@ use shared::openapi::{Access, ApiDoc};
 use uuid::Uuid;
 
 use crate::domain::{StockChange, StockChangeError, StockLevel};
-use crate::ports::{ChangeStockError, InventoryStore};
+use crate::ports::{ChangeStockError, StockAdjustments, StockLevels};
 use crate::service;
 
 /// Everything inventory-api needs, built once per cold start.
@@ -80,7 +80,7 @@ impl IntoProblem for RouteError {
     }
 }
 
-impl<S: InventoryStore> InventoryApi<S> {
+impl<S: StockLevels + StockAdjustments> InventoryApi<S> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         respond(request, |request, _trace| async move {

@@ -15,7 +15,10 @@ use shared::events::{Event, StockLine, StockReleased, StockReservationFailed, St
 use uuid::Uuid;
 
 use crate::domain::{Reservation, ReservationStatus, StockChange, StockLevel};
-use crate::ports::{Applied, ChangeStockError, Consumed, InventoryStore, ReserveAttempt};
+use crate::ports::{
+    Applied, ChangeStockError, Consumed, Inbox, Reservations, ReserveAttempt, StockAdjustments,
+    StockLevels,
+};
 
 #[derive(Debug, Default)]
 struct State {
@@ -150,11 +153,13 @@ fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Resu
     Ok(())
 }
 
-impl InventoryStore for InMemoryInventoryStore {
+impl StockLevels for InMemoryInventoryStore {
     async fn stock(&self, product_id: Uuid) -> anyhow::Result<Option<StockLevel>> {
         Ok(self.lock()?.stock.get(&product_id).copied())
     }
+}
 
+impl StockAdjustments for InMemoryInventoryStore {
     async fn change_stock(
         &self,
         current: &StockLevel,
@@ -175,7 +180,9 @@ impl InventoryStore for InMemoryInventoryStore {
         stored.available = available;
         Ok(*stored)
     }
+}
 
+impl Reservations for InMemoryInventoryStore {
     async fn add_product(&self, event: &Consumed, product_id: Uuid) -> anyhow::Result<Applied> {
         let mut state = self.lock()?;
         if !state.inbox.insert(event.id) {
@@ -323,7 +330,9 @@ impl InventoryStore for InMemoryInventoryStore {
         );
         Ok(Some(Applied::Done))
     }
+}
 
+impl Inbox for InMemoryInventoryStore {
     async fn acknowledge(&self, event: &Consumed) -> anyhow::Result<Applied> {
         Ok(if self.lock()?.inbox.insert(event.id) {
             Applied::Done
