@@ -12,7 +12,8 @@ use shared::openapi::{Access, ApiDoc};
 use shared::pagination::{Cursors, Page, Scope, parse_limit};
 use uuid::Uuid;
 
-use crate::ports::{Notification, NotificationStatus, NotificationStore};
+use crate::domain::{Notification, NotificationStatus};
+use crate::ports::NotificationHistory;
 use crate::service;
 
 /// Everything notifications-api needs, built once per cold start.
@@ -55,7 +56,7 @@ impl From<&Notification> for NotificationView {
     }
 }
 
-impl<S: NotificationStore> NotificationsApi<S> {
+impl<S: NotificationHistory> NotificationsApi<S> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         respond(request, |request, _trace| async move {

@@ -4,8 +4,8 @@
 //! each event yields exactly one, and customers can list theirs.
 
 pub mod adapters;
+pub mod domain;
 pub mod http;
 pub mod ports;
-pub mod render;
 pub mod service;
 pub mod worker;

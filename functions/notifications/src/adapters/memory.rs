@@ -12,11 +12,11 @@ use shared::pagination::{KeyPage, StartKey, page_in_memory};
 use uuid::Uuid;
 
 use super::dynamodb::notification_key;
+use crate::domain::{Message, Notification, NotificationStatus, Recipient};
 use crate::ports::{
-    Applied, Claim, Consumed, Notification, NotificationSender, NotificationStatus,
-    NotificationStore, Recipient, SendError,
+    Applied, Claim, Consumed, Inbox, NotificationHistory, NotificationSender, Notifications,
+    Recipients, SendError,
 };
-use crate::render::Message;
 
 type NotificationKey = (Uuid, String);
 
@@ -67,7 +67,7 @@ impl InMemoryNotificationStore {
     }
 }
 
-impl NotificationStore for InMemoryNotificationStore {
+impl Recipients for InMemoryNotificationStore {
     async fn upsert_recipient(&self, recipient: &Recipient) -> anyhow::Result<()> {
         let mut state = self.lock()?;
         if state
@@ -85,7 +85,9 @@ impl NotificationStore for InMemoryNotificationStore {
     async fn recipient(&self, user_id: Uuid) -> anyhow::Result<Option<Recipient>> {
         Ok(self.lock()?.recipients.get(&user_id).cloned())
     }
+}
 
+impl Notifications for InMemoryNotificationStore {
     async fn claim(&self, fresh: &Notification, lease: Duration) -> anyhow::Result<Claim> {
         let mut state = self.lock()?;
         let key = (fresh.user_id, sort_key(fresh));
@@ -148,7 +150,9 @@ impl NotificationStore for InMemoryNotificationStore {
         }
         Ok(())
     }
+}
 
+impl NotificationHistory for InMemoryNotificationStore {
     async fn list(
         &self,
         user_id: Uuid,
@@ -173,7 +177,9 @@ impl NotificationStore for InMemoryNotificationStore {
             notification_key,
         ))
     }
+}
 
+impl Inbox for InMemoryNotificationStore {
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
         Ok(if self.lock()?.inbox.insert(consumed.id) {
             Applied::Done
