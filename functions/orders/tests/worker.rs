@@ -1,6 +1,6 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use orders::domain::{IdempotencyKey, NewOrderLine, OrderState, PaymentToken};
-use orders::ports::{Applied, OrderRepository};
+use orders::ports::{Applied, Checkout, Orders};
 use orders::service::{self, SagaOutcome, WorkerError};
 use orders::worker::{Handled, handle_batch, handle_event};
 use shared::envelope::{EventEnvelope, RawEnvelope, Trace};

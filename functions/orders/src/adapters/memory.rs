@@ -22,8 +22,9 @@ use super::dynamodb::{by_customer_key, placed_sort};
 use super::payment::{TokenBehaviour, behaviour};
 use crate::domain::{IdempotencyKey, Order, PaymentToken};
 use crate::ports::{
-    Applied, Charge, Consumed, CreateOrderError, LookupError, OrderRepository, Outgoing,
-    PaymentError, PaymentGateway, PriceSnapshot, StoredKey, TransitionError,
+    Applied, Charge, Checkout, Consumed, CreateOrderError, Inbox, LookupError, OrderHistory,
+    Orders, Outgoing, PaymentError, PaymentGateway, PriceSnapshot, PriceSnapshots, StoredKey,
+    TransitionError,
 };
 
 #[derive(Debug, Default)]
@@ -126,7 +127,44 @@ fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Resu
     Ok(())
 }
 
-impl OrderRepository for InMemoryOrderRepository {
+impl Orders for InMemoryOrderRepository {
+    async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
+        Ok(self.lock()?.orders.get(&order_id).cloned())
+    }
+
+    async fn transition(
+        &self,
+        before: &Order,
+        after: &Order,
+        consumed: Option<&Consumed>,
+        event: Outgoing<'_>,
+    ) -> Result<Applied, TransitionError> {
+        let mut state = self.lock()?;
+        if let Some(consumed) = consumed
+            && state.inbox.contains(&consumed.id)
+        {
+            return Ok(Applied::AlreadyProcessed);
+        }
+        if take_one(&self.stale_transitions)
+            || state.orders.get(&before.id).map(|o| o.version) != Some(before.version)
+        {
+            return Err(TransitionError::Stale);
+        }
+        if let Some(consumed) = consumed {
+            state.inbox.insert(consumed.id);
+        }
+        state.orders.insert(after.id, after.clone());
+        match event {
+            Outgoing::Confirmed(event) => record(&mut state, event)?,
+            Outgoing::Rejected(event) => record(&mut state, event)?,
+            Outgoing::Cancelled(event) => record(&mut state, event)?,
+            Outgoing::Refunded(event) => record(&mut state, event)?,
+        }
+        Ok(Applied::Done)
+    }
+}
+
+impl Checkout for InMemoryOrderRepository {
     async fn active_prices(
         &self,
         product_ids: &[Uuid],
@@ -146,25 +184,6 @@ impl OrderRepository for InMemoryOrderRepository {
                     .map(|price| (*id, price))
             })
             .collect())
-    }
-
-    async fn apply_snapshot(
-        &self,
-        event: &Consumed,
-        snapshot: PriceSnapshot,
-    ) -> anyhow::Result<Applied> {
-        let mut state = self.lock()?;
-        if !state.inbox.insert(event.id) {
-            return Ok(Applied::AlreadyProcessed);
-        }
-        let newer = state
-            .prices
-            .get(&snapshot.product_id)
-            .is_none_or(|stored| stored.version < snapshot.version);
-        if newer {
-            state.prices.insert(snapshot.product_id, snapshot);
-        }
-        Ok(Applied::Done)
     }
 
     async fn stored_key(&self, customer_id: Uuid, key: &str) -> anyhow::Result<Option<StoredKey>> {
@@ -200,11 +219,9 @@ impl OrderRepository for InMemoryOrderRepository {
         record(&mut state, event)?;
         Ok(())
     }
+}
 
-    async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
-        Ok(self.lock()?.orders.get(&order_id).cloned())
-    }
-
+impl OrderHistory for InMemoryOrderRepository {
     async fn list_for_customer(
         &self,
         customer_id: Uuid,
@@ -224,38 +241,30 @@ impl OrderRepository for InMemoryOrderRepository {
             .map(|order| (Reverse(placed_sort(order)), order.clone()));
         Ok(page_in_memory(mine, after.as_ref(), limit, by_customer_key))
     }
+}
 
-    async fn transition(
+impl PriceSnapshots for InMemoryOrderRepository {
+    async fn apply_snapshot(
         &self,
-        before: &Order,
-        after: &Order,
-        consumed: Option<&Consumed>,
-        event: Outgoing<'_>,
-    ) -> Result<Applied, TransitionError> {
+        event: &Consumed,
+        snapshot: PriceSnapshot,
+    ) -> anyhow::Result<Applied> {
         let mut state = self.lock()?;
-        if let Some(consumed) = consumed
-            && state.inbox.contains(&consumed.id)
-        {
+        if !state.inbox.insert(event.id) {
             return Ok(Applied::AlreadyProcessed);
         }
-        if take_one(&self.stale_transitions)
-            || state.orders.get(&before.id).map(|o| o.version) != Some(before.version)
-        {
-            return Err(TransitionError::Stale);
-        }
-        if let Some(consumed) = consumed {
-            state.inbox.insert(consumed.id);
-        }
-        state.orders.insert(after.id, after.clone());
-        match event {
-            Outgoing::Confirmed(event) => record(&mut state, event)?,
-            Outgoing::Rejected(event) => record(&mut state, event)?,
-            Outgoing::Cancelled(event) => record(&mut state, event)?,
-            Outgoing::Refunded(event) => record(&mut state, event)?,
+        let newer = state
+            .prices
+            .get(&snapshot.product_id)
+            .is_none_or(|stored| stored.version < snapshot.version);
+        if newer {
+            state.prices.insert(snapshot.product_id, snapshot);
         }
         Ok(Applied::Done)
     }
+}
 
+impl Inbox for InMemoryOrderRepository {
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
         Ok(if self.lock()?.inbox.insert(consumed.id) {
             Applied::Done
