@@ -21,7 +21,7 @@ use crate::domain::{
     Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
     Sku,
 };
-use crate::ports::ProductRepository;
+use crate::ports::{Catalog, Products};
 use crate::service::{self, ChangeError, CreateError, NewProduct};
 
 /// Everything products-api needs, built once per cold start.
@@ -197,7 +197,7 @@ fn route_of(path: &str) -> Route {
     }
 }
 
-impl<R: ProductRepository> ProductsApi<R> {
+impl<R: Products + Catalog> ProductsApi<R> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         respond(request, |request, trace| async move {

@@ -12,7 +12,7 @@ use shared::pagination::{KeyPage, StartKey, page_in_memory};
 
 use super::dynamodb::{list_key, name_sort};
 use crate::domain::{Category, Product, ProductId, ProductStatus};
-use crate::ports::{ProductEvent, ProductRepository, WriteError};
+use crate::ports::{Catalog, CreateProductError, ProductEvent, Products, UpdateProductError};
 
 #[derive(Debug, Default)]
 struct State {
@@ -31,7 +31,7 @@ pub struct InMemoryProductRepository {
 }
 
 impl InMemoryProductRepository {
-    /// The next `n` `create` calls fail with [`WriteError::Conflict`] and write nothing, as
+    /// The next `n` `create` calls fail with [`CreateProductError::Conflict`] and write nothing, as
     /// DynamoDB cancels a transaction that races another one on the same items.
     pub fn inject_create_conflicts(&self, n: usize) {
         self.create_conflicts.store(n, Ordering::SeqCst);
@@ -66,23 +66,23 @@ fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Resu
     Ok(())
 }
 
-impl ProductRepository for InMemoryProductRepository {
+impl Products for InMemoryProductRepository {
     async fn create(
         &self,
         product: &Product,
         event: &EventEnvelope<ProductCreated>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<(), CreateProductError> {
         self.creates.fetch_add(1, Ordering::SeqCst);
         if self
             .create_conflicts
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
         {
-            return Err(WriteError::Conflict);
+            return Err(CreateProductError::Conflict);
         }
         let mut state = self.lock()?;
         if !state.skus.insert(product.sku.as_str().to_owned()) {
-            return Err(WriteError::SkuTaken);
+            return Err(CreateProductError::SkuTaken);
         }
         state.products.insert(product.id, product.clone());
         record(&mut state, event)?;
@@ -98,10 +98,10 @@ impl ProductRepository for InMemoryProductRepository {
         product: &Product,
         expected_version: u64,
         event: ProductEvent<'_>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<(), UpdateProductError> {
         let mut state = self.lock()?;
         if state.products.get(&product.id).map(|p| p.version) != Some(expected_version) {
-            return Err(WriteError::Stale);
+            return Err(UpdateProductError::Stale);
         }
         state.products.insert(product.id, product.clone());
         match event {
@@ -110,7 +110,9 @@ impl ProductRepository for InMemoryProductRepository {
         }
         Ok(())
     }
+}
 
+impl Catalog for InMemoryProductRepository {
     async fn list_active(
         &self,
         category: Option<&Category>,
