@@ -10,7 +10,7 @@ use shared::events::{Event, UserRegistered};
 
 use crate::domain::{Password, PasswordHash, User, UserId};
 use crate::ports::{
-    CreateUserError, FailureWindow, LoginFailures, PasswordHasher, UpdateUserError, UserRepository,
+    CreateUserError, FailureWindow, LoginFailures, PasswordHasher, UpdateUserError, Users,
 };
 
 #[derive(Debug, Default)]
@@ -67,7 +67,7 @@ fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Resu
     Ok(())
 }
 
-impl UserRepository for InMemoryUserRepository {
+impl Users for InMemoryUserRepository {
     async fn create(
         &self,
         user: &User,
