@@ -21,6 +21,8 @@ use futures::FutureExt as _;
 use shared::dynamo::{PK, SK};
 use tokio::sync::OnceCell;
 
+pub mod tables;
+
 /// The endpoint tests talk to, checked to be loopback.
 ///
 /// # Panics

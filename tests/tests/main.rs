@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod batch_processor;
+mod contract;
 mod e2e;
 mod emulator;
-mod inventory;
 mod notifications;
 mod orders;
 mod outbox_relay;

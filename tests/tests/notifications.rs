@@ -4,7 +4,8 @@
 use emulator_tests::{sdk_config, unique_name, with_service_table};
 use notifications::adapters::dynamodb::DynamoDbNotificationStore;
 use notifications::adapters::ses::SesSender;
-use notifications::ports::{NotificationStatus, NotificationStore};
+use notifications::domain::NotificationStatus;
+use notifications::ports::NotificationHistory;
 use notifications::service::{NotifyError, Outcome};
 use notifications::worker::handle_event;
 use shared::envelope::{EventEnvelope, RawEnvelope, Trace};

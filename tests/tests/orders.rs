@@ -9,7 +9,7 @@ use emulator_tests::with_indexed_service_table;
 use orders::adapters::dynamodb::{BY_CUSTOMER_INDEX, DynamoDbOrderRepository};
 use orders::adapters::payment::SimulatedPaymentGateway;
 use orders::domain::{IdempotencyKey, NewOrderLine, OrderState, PaymentToken};
-use orders::ports::{OrderRepository, PriceSnapshot};
+use orders::ports::{Orders, PriceSnapshot};
 use orders::service::{self, SagaOutcome};
 use orders::worker::{Handled, handle_event};
 use shared::dynamo::{OUTBOX_ENVELOPE, SK};

@@ -310,6 +310,18 @@ impl Reservations for DynamoDbInventoryStore {
             Ok(()) => Ok(Some(Applied::Done)),
             Err(CommitError::AlreadyProcessed) => Ok(Some(Applied::AlreadyProcessed)),
             Err(CommitError::ConditionFailed { index }) if index == record => Ok(None),
+            // A line's `reserved >= quantity` failed: a concurrent release returned these units
+            // already (the reservation is no longer reserved, so this one lost the race), or the
+            // stock holds less than its reservation, which must never be.
+            Err(CommitError::ConditionFailed { index }) if index < record => {
+                match self.reservation(reservation.order_id).await? {
+                    Some(now) if now.status != ReservationStatus::Reserved => Ok(None),
+                    _ => Err(anyhow::anyhow!(
+                        "stock holds less than the reservation of order {}",
+                        reservation.order_id
+                    )),
+                }
+            }
             Err(CommitError::Conflict) => Ok(None),
             Err(err) => Err(unexpected(err, "releasing reservation")),
         }

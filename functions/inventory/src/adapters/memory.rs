@@ -170,10 +170,12 @@ impl StockAdjustments for InMemoryInventoryStore {
             return Err(ChangeStockError::Conflict);
         }
         let mut state = self.lock()?;
+        // As DynamoDB's conditional update: a record that is not there fails the condition on
+        // the level read, like one that changed.
         let stored = state
             .stock
             .get_mut(&current.product_id)
-            .ok_or(ChangeStockError::NotFound)?;
+            .ok_or(ChangeStockError::Conflict)?;
         if stored != current {
             return Err(ChangeStockError::Conflict);
         }
