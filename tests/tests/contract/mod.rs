@@ -4,3 +4,4 @@
 //! cannot drift from the real table.
 
 mod inventory;
+mod notifications;

@@ -119,18 +119,21 @@ impl Notifications for InMemoryNotificationStore {
         provider_message_id: &str,
     ) -> anyhow::Result<Applied> {
         let mut state = self.lock()?;
-        if !state.inbox.insert(consumed.id) {
+        if state.inbox.contains(&consumed.id) {
             return Ok(Applied::AlreadyProcessed);
         }
+        // As DynamoDB's transaction: the record must be `sending`, or nothing is written.
         let key = (notification.user_id, sort_key(notification));
         let (stored, _) = state
             .notifications
             .get_mut(&key)
-            .ok_or_else(|| anyhow::anyhow!("no such notification"))?;
+            .filter(|(stored, _)| stored.status == NotificationStatus::Sending)
+            .ok_or_else(|| anyhow::anyhow!("no notification being sent at {key:?}"))?;
         stored.status = NotificationStatus::Sent;
         stored.provider_message_id = Some(provider_message_id.to_owned());
         stored.error = None;
         stored.sent_at = Some(Utc::now());
+        state.inbox.insert(consumed.id);
         Ok(Applied::Done)
     }
 
