@@ -12,7 +12,6 @@ mod emulator;
 mod notifications;
 mod orders;
 mod outbox_relay;
-mod products;
 mod storefront;
 mod unit_of_work;
 mod users;

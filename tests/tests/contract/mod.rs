@@ -5,3 +5,6 @@
 
 mod inventory;
 mod notifications;
+mod orders;
+mod products;
+mod users;
