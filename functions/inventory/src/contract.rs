@@ -9,9 +9,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use chrono::Utc;
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
+use shared::contract::consumed;
+use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{
-    CancellationReason, Event, OrderCancelled, OrderLine, OrderPlaced, StockLine, StockReleased,
+    CancellationReason, OrderCancelled, OrderLine, OrderPlaced, StockLine, StockReleased,
     StockReservationFailed, StockReserved,
 };
 use shared::money::{Currency, Money};
@@ -24,16 +25,6 @@ use crate::ports::{
 };
 use crate::service::{self, Outcome};
 use crate::worker::handle_event;
-
-/// `event` as a consumer receives it: through its JSON, decoded into the closed set.
-#[must_use]
-pub fn consumed<E: Event>(event: E) -> Consumed {
-    let json = EventEnvelope::new(event, Trace::from_request("contract", "contract"));
-    RawEnvelope::parse(&json.to_json().unwrap())
-        .unwrap()
-        .decode()
-        .unwrap()
-}
 
 fn eur(minor: i64) -> Money {
     Money::new(minor, Currency::parse("EUR").unwrap())
@@ -82,6 +73,40 @@ fn line(product_id: Uuid, quantity: u32) -> StockLine {
         product_id,
         quantity,
     }
+}
+
+/// One reservation attempt of `lines` for `order` by `event`, as the worker makes it.
+async fn reserve_by<S: Reservations>(
+    store: &S,
+    event: &Consumed,
+    order: Uuid,
+    lines: &[(Uuid, u32)],
+) -> ReserveAttempt {
+    let lines: Vec<StockLine> = lines.iter().map(|&(p, q)| line(p, q)).collect();
+    store
+        .try_reserve(event, &lines, &reserved_event(order, &lines))
+        .await
+        .unwrap()
+}
+
+/// [`reserve_by`] with the order's own `OrderPlaced`.
+async fn reserve<S: Reservations>(store: &S, order: Uuid, lines: &[(Uuid, u32)]) -> ReserveAttempt {
+    reserve_by(store, &placed(order, lines), order, lines).await
+}
+
+/// Hands every event to the worker at once.
+async fn deliver_at_once<S: StockLevels + Reservations + Inbox>(
+    store: &S,
+    events: Vec<Consumed>,
+) -> Vec<Result<Outcome, crate::service::WorkerError>> {
+    futures::future::join_all(events.into_iter().map(|event| handle_event(store, event))).await
+}
+
+fn count(outcomes: &[Result<Outcome, crate::service::WorkerError>], wanted: &Outcome) -> usize {
+    outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(outcome) if outcome == wanted))
+        .count()
 }
 
 /// A new product with `units` on hand, the way production makes one: `ProductCreated`'s zero
@@ -219,53 +244,34 @@ pub async fn a_reservation_takes_every_line_or_nothing<
 ) {
     let (plenty, scarce) = (product_with(store, 5).await, product_with(store, 1).await);
     let order = Uuid::new_v4();
-    let event = placed(order, &[(plenty, 2), (scarce, 2)]);
-    let lines = [line(plenty, 2), line(scarce, 2)];
     assert_eq!(
-        store
-            .try_reserve(&event, &lines, &reserved_event(order, &lines))
-            .await
-            .unwrap(),
+        reserve(store, order, &[(plenty, 2), (scarce, 2)]).await,
         ReserveAttempt::Short
     );
     assert_eq!(level(store, plenty).await, (5, 0), "nothing was taken");
     assert_eq!(level(store, scarce).await, (1, 0));
     assert_eq!(store.reservation(order).await.unwrap(), None);
 
-    let unknown = [line(Uuid::new_v4(), 1)];
-    let order = Uuid::new_v4();
     assert_eq!(
-        store
-            .try_reserve(
-                &placed(order, &[(unknown[0].product_id, 1)]),
-                &unknown,
-                &reserved_event(order, &unknown)
-            )
-            .await
-            .unwrap(),
-        ReserveAttempt::Short
+        reserve(store, Uuid::new_v4(), &[(Uuid::new_v4(), 1)]).await,
+        ReserveAttempt::Short,
+        "a product without a stock record"
     );
 
     let order = Uuid::new_v4();
-    let event = placed(order, &[(plenty, 2), (scarce, 1)]);
-    let lines = [line(plenty, 2), line(scarce, 1)];
+    let wanted = [(plenty, 2), (scarce, 1)];
+    let event = placed(order, &wanted);
     assert_eq!(
-        store
-            .try_reserve(&event, &lines, &reserved_event(order, &lines))
-            .await
-            .unwrap(),
+        reserve_by(store, &event, order, &wanted).await,
         ReserveAttempt::Reserved
     );
     assert_eq!(level(store, plenty).await, (3, 2));
     assert_eq!(level(store, scarce).await, (0, 1));
     let reservation = store.reservation(order).await.unwrap().unwrap();
     assert_eq!(reservation.status, ReservationStatus::Reserved);
-    assert_eq!(reservation.lines, lines);
+    assert_eq!(reservation.lines, [line(plenty, 2), line(scarce, 1)]);
     assert_eq!(
-        store
-            .try_reserve(&event, &lines, &reserved_event(order, &lines))
-            .await
-            .unwrap(),
+        reserve_by(store, &event, order, &wanted).await,
         ReserveAttempt::AlreadyProcessed,
         "a redelivery reserves nothing more"
     );
@@ -279,21 +285,12 @@ pub async fn twenty_concurrent_reservations_against_stock_5_reserve_exactly_5<
     store: &S,
 ) {
     let product = product_with(store, 5).await;
-    let outcomes = futures::future::join_all(
-        (0..20).map(|_| handle_event(store, placed(Uuid::new_v4(), &[(product, 1)]))),
-    )
-    .await;
-    let count = |wanted: Outcome| {
-        outcomes
-            .iter()
-            .filter(|o| matches!(o, Ok(outcome) if *outcome == wanted))
-            .count()
-    };
-    assert_eq!(
-        (count(Outcome::Reserved), count(Outcome::ReservationFailed)),
-        (5, 15),
-        "{outcomes:?}"
-    );
+    let orders = (0..20)
+        .map(|_| placed(Uuid::new_v4(), &[(product, 1)]))
+        .collect();
+    let outcomes = deliver_at_once(store, orders).await;
+    let counted = [Outcome::Reserved, Outcome::ReservationFailed].map(|o| count(&outcomes, &o));
+    assert_eq!(counted, [5, 15], "{outcomes:?}");
     assert_eq!(level(store, product).await, (0, 5));
 }
 
@@ -305,19 +302,9 @@ pub async fn a_duplicated_order_placed_reserves_once<
 ) {
     let product = product_with(store, 5).await;
     let event = placed(Uuid::new_v4(), &[(product, 2)]);
-    let outcomes =
-        futures::future::join_all((0..3).map(|_| handle_event(store, event.clone()))).await;
-    let count = |wanted: Outcome| {
-        outcomes
-            .iter()
-            .filter(|o| matches!(o, Ok(outcome) if *outcome == wanted))
-            .count()
-    };
-    assert_eq!(
-        (count(Outcome::Reserved), count(Outcome::Duplicate)),
-        (1, 2),
-        "{outcomes:?}"
-    );
+    let outcomes = deliver_at_once(store, vec![event; 3]).await;
+    let counted = [Outcome::Reserved, Outcome::Duplicate].map(|o| count(&outcomes, &o));
+    assert_eq!(counted, [1, 2], "{outcomes:?}");
     assert_eq!(level(store, product).await, (3, 2));
 }
 
@@ -351,16 +338,8 @@ pub async fn a_failed_reservation_closes_the_order<
         (reservation.status, reservation.lines.len()),
         (ReservationStatus::Failed, 0)
     );
-    let lines = [line(product, 1)];
     assert_eq!(
-        store
-            .try_reserve(
-                &placed(order, &[(product, 1)]),
-                &lines,
-                &reserved_event(order, &lines)
-            )
-            .await
-            .unwrap(),
+        reserve(store, order, &[(product, 1)]).await,
         ReserveAttempt::OrderClosed
     );
     assert_eq!(level(store, product).await, (5, 0));
@@ -388,32 +367,20 @@ pub async fn an_order_cancelled_before_its_placement_reserves_nothing<
         store.reservation(order).await.unwrap().unwrap().status,
         ReservationStatus::Released
     );
-    let lines = [line(product, 2)];
     let late = placed(order, &[(product, 2)]);
     assert_eq!(
-        store
-            .try_reserve(&late, &lines, &reserved_event(order, &lines))
-            .await
-            .unwrap(),
+        reserve_by(store, &late, order, &[(product, 2)]).await,
         ReserveAttempt::OrderClosed
     );
     assert_eq!(
-        store
-            .try_reserve(&late, &lines, &reserved_event(order, &lines))
-            .await
-            .unwrap(),
+        reserve_by(store, &late, order, &[(product, 2)]).await,
         ReserveAttempt::AlreadyProcessed
     );
     assert_eq!(level(store, product).await, (5, 0));
 
     let reserved_order = Uuid::new_v4();
-    let event = placed(reserved_order, &[(product, 1)]);
-    let lines = [line(product, 1)];
     assert_eq!(
-        store
-            .try_reserve(&event, &lines, &reserved_event(reserved_order, &lines))
-            .await
-            .unwrap(),
+        reserve(store, reserved_order, &[(product, 1)]).await,
         ReserveAttempt::Reserved
     );
     assert_eq!(
@@ -437,14 +404,7 @@ pub async fn a_release_returns_the_reserved_lines_once<
     let order = Uuid::new_v4();
     let lines = [line(product, 4)];
     assert_eq!(
-        store
-            .try_reserve(
-                &placed(order, &[(product, 4)]),
-                &lines,
-                &reserved_event(order, &lines)
-            )
-            .await
-            .unwrap(),
+        reserve(store, order, &[(product, 4)]).await,
         ReserveAttempt::Reserved
     );
     let reservation = store.reservation(order).await.unwrap().unwrap();
@@ -500,24 +460,19 @@ pub async fn an_acknowledged_event_is_never_applied_again<
         store.acknowledge(&event).await.unwrap(),
         Applied::AlreadyProcessed
     );
-    let lines = [line(product, 1)];
     assert_eq!(
-        store
-            .try_reserve(&event, &lines, &reserved_event(order, &lines))
-            .await
-            .unwrap(),
+        reserve_by(store, &event, order, &[(product, 1)]).await,
         ReserveAttempt::AlreadyProcessed
     );
     assert_eq!(level(store, product).await, (5, 0));
 }
 
-/// One test per contract function, each on a fresh store from `$with_store`: an async function
-/// taking an `AsyncFnOnce(&Store)` and running it (on the memory adapter a `default()` store,
-/// on the emulator a store over a fresh copy of the template's table).
+/// One test per contract of the inventory ports, each on a fresh store from `$with_store` (see
+/// [`shared::contract_tests!`]).
 #[macro_export]
 macro_rules! contract_tests {
     ($with_store:path) => {
-        $crate::contract_tests!(@each $with_store;
+        ::shared::contract_tests!($crate::contract, $with_store; [
             a_product_without_a_record_has_no_stock,
             a_new_product_gets_a_zero_stock_record_and_an_existing_one_is_kept,
             a_stock_change_applies_only_to_the_level_it_read_and_never_below_the_reserved,
@@ -528,25 +483,13 @@ macro_rules! contract_tests {
             an_order_cancelled_before_its_placement_reserves_nothing,
             a_release_returns_the_reserved_lines_once,
             an_acknowledged_event_is_never_applied_again,
-        );
-    };
-    (@each $with_store:path; $($contract:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $contract() {
-                $with_store(async |store| $crate::contract::$contract(store).await).await;
-            }
-        )*
+        ]);
     };
 }
 
 #[cfg(test)]
 mod memory {
-    use crate::adapters::memory::InMemoryInventoryStore;
-
-    async fn with_store(body: impl AsyncFnOnce(&InMemoryInventoryStore)) {
-        body(&InMemoryInventoryStore::default()).await;
-    }
-
-    crate::contract_tests!(with_store);
+    crate::contract_tests!(
+        shared::contract::with_default::<crate::adapters::memory::InMemoryInventoryStore>
+    );
 }

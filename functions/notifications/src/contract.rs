@@ -9,24 +9,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
-use shared::events::{Event, UserRegistered};
+use shared::contract::consumed;
+use shared::events::UserRegistered;
 use uuid::Uuid;
 
 use crate::domain::{Message, Notification, NotificationStatus, Recipient};
 use crate::ports::{
     Applied, Claim, Consumed, Inbox, NotificationHistory, Notifications, Recipients,
 };
-
-/// `event` as a consumer receives it: through its JSON, decoded into the closed set.
-#[must_use]
-pub fn consumed<E: Event>(event: E) -> Consumed {
-    let json = EventEnvelope::new(event, Trace::from_request("contract", "contract"));
-    RawEnvelope::parse(&json.to_json().unwrap())
-        .unwrap()
-        .decode()
-        .unwrap()
-}
 
 /// A long lease: no test waits it out unless it means to.
 const LEASE: Duration = Duration::seconds(30);
@@ -82,14 +72,12 @@ pub async fn a_recipient_is_replaced_only_by_a_newer_one<S: Recipients>(store: &
         name: "Ada".to_owned(),
         as_of,
     };
-    store
-        .upsert_recipient(&version("ada@example.org", at(10)))
-        .await
-        .unwrap();
-    store
-        .upsert_recipient(&version("older@example.org", at(5)))
-        .await
-        .unwrap();
+    for (email, second) in [("ada@example.org", 10), ("older@example.org", 5)] {
+        store
+            .upsert_recipient(&version(email, at(second)))
+            .await
+            .unwrap();
+    }
     assert_eq!(
         store.recipient(user_id).await.unwrap(),
         Some(version("ada@example.org", at(10))),
@@ -279,13 +267,12 @@ pub async fn an_event_is_acknowledged_once<S: Inbox>(store: &S) {
     );
 }
 
-/// One test per contract function, each on a fresh store from `$with_store`: an async function
-/// taking an `AsyncFnOnce(&Store)` and running it (on the memory adapter a `default()` store,
-/// on the emulator a store over a fresh copy of the template's table).
+/// One test per contract of the notifications ports, each on a fresh store from `$with_store` (see
+/// [`shared::contract_tests!`]).
 #[macro_export]
 macro_rules! contract_tests {
     ($with_store:path) => {
-        $crate::contract_tests!(@each $with_store;
+        ::shared::contract_tests!($crate::contract, $with_store; [
             a_recipient_is_replaced_only_by_a_newer_one,
             a_notification_is_claimed_once_and_sent_once,
             concurrent_claims_of_one_notification_let_exactly_one_send,
@@ -293,25 +280,13 @@ macro_rules! contract_tests {
             a_claim_whose_lease_expired_is_taken_over,
             a_users_notifications_are_listed_newest_first_page_by_page,
             an_event_is_acknowledged_once,
-        );
-    };
-    (@each $with_store:path; $($contract:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $contract() {
-                $with_store(async |store| $crate::contract::$contract(store).await).await;
-            }
-        )*
+        ]);
     };
 }
 
 #[cfg(test)]
 mod memory {
-    use crate::adapters::memory::InMemoryNotificationStore;
-
-    async fn with_store(body: impl AsyncFnOnce(&InMemoryNotificationStore)) {
-        body(&InMemoryNotificationStore::default()).await;
-    }
-
-    crate::contract_tests!(with_store);
+    crate::contract_tests!(
+        shared::contract::with_default::<crate::adapters::memory::InMemoryNotificationStore>
+    );
 }

@@ -8,8 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
-use shared::events::{CancellationReason, Event, OrderCancelled, ProductCreated, ProductUpdated};
+use shared::contract::consumed;
+use shared::envelope::{EventEnvelope, Trace};
+use shared::events::{CancellationReason, OrderCancelled, ProductCreated, ProductUpdated};
 use shared::money::{Currency, Money};
 use uuid::Uuid;
 
@@ -19,16 +20,6 @@ use crate::ports::{
     PriceSnapshot, PriceSnapshots, StoredKey, TransitionError,
 };
 use crate::service;
-
-/// `event` as a consumer receives it: through its JSON, decoded into the closed set.
-#[must_use]
-pub fn consumed<E: Event>(event: E) -> Consumed {
-    let json = EventEnvelope::new(event, Trace::from_request("contract", "contract"));
-    RawEnvelope::parse(&json.to_json().unwrap())
-        .unwrap()
-        .decode()
-        .unwrap()
-}
 
 fn eur(minor: i64) -> Money {
     Money::new(minor, Currency::parse("EUR").unwrap())
@@ -259,35 +250,21 @@ pub async fn a_transition_applies_only_to_the_version_it_read<
     let mut refunded = after.clone();
     refunded.refunded = Some(eur(700));
     refunded.version += 1;
-    let trigger = product_event(product, 700, 9);
-    let event = cancelled(&order);
-    assert_eq!(
-        store
-            .transition(
-                &after,
-                &refunded,
-                Some(&trigger),
-                Outgoing::Cancelled(&event)
-            )
-            .await
-            .unwrap(),
-        Applied::Done
-    );
     let mut later = refunded.clone();
     later.version += 1;
-    assert_eq!(
-        store
-            .transition(
-                &refunded,
-                &later,
-                Some(&trigger),
-                Outgoing::Cancelled(&event)
-            )
-            .await
-            .unwrap(),
-        Applied::AlreadyProcessed,
-        "the consumed event was applied before"
-    );
+    // A worker's transitions, both consuming one event: the second finds it applied.
+    let (trigger, event) = (product_event(product, 700, 9), cancelled(&order));
+    let mut outcomes = Vec::new();
+    for (from, to) in [(&after, &refunded), (&refunded, &later)] {
+        let outgoing = Outgoing::Cancelled(&event);
+        outcomes.push(
+            store
+                .transition(from, to, Some(&trigger), outgoing)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(outcomes, [Applied::Done, Applied::AlreadyProcessed]);
     let stored = store.get(order.id).await.unwrap().unwrap();
     assert_eq!(
         (stored.refunded, stored.version),
@@ -356,37 +333,24 @@ pub async fn an_acknowledged_event_is_never_applied_again<S: Inbox + PriceSnapsh
     assert!(store.active_prices(&[product]).await.unwrap().is_empty());
 }
 
-/// One test per contract function, each on a fresh store from `$with_store`: an async function
-/// taking an `AsyncFnOnce(&Store)` and running it (on the memory adapter a `default()` store,
-/// on the emulator a store over a fresh copy of the template's table).
+/// One test per contract of the orders ports, each on a fresh store from `$with_store` (see
+/// [`shared::contract_tests!`]).
 #[macro_export]
 macro_rules! contract_tests {
     ($with_store:path) => {
-        $crate::contract_tests!(@each $with_store;
+        ::shared::contract_tests!($crate::contract, $with_store; [
             a_price_snapshot_is_replaced_only_by_a_newer_version,
             an_idempotency_key_places_one_order,
             a_transition_applies_only_to_the_version_it_read,
             a_customers_orders_are_listed_newest_first_page_by_page,
             an_acknowledged_event_is_never_applied_again,
-        );
-    };
-    (@each $with_store:path; $($contract:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $contract() {
-                $with_store(async |store| $crate::contract::$contract(store).await).await;
-            }
-        )*
+        ]);
     };
 }
 
 #[cfg(test)]
 mod memory {
-    use crate::adapters::memory::InMemoryOrderRepository;
-
-    async fn with_store(body: impl AsyncFnOnce(&InMemoryOrderRepository)) {
-        body(&InMemoryOrderRepository::default()).await;
-    }
-
-    crate::contract_tests!(with_store);
+    crate::contract_tests!(
+        shared::contract::with_default::<crate::adapters::memory::InMemoryOrderRepository>
+    );
 }

@@ -124,35 +124,22 @@ pub async fn lists_show_only_active_products_by_name_and_page_through_the_index<
     assert_eq!(names(&all), ["Apron", "Bowl", "Pen"]);
 }
 
-/// One test per contract function, each on a fresh store from `$with_store`: an async function
-/// taking an `AsyncFnOnce(&Store)` and running it (on the memory adapter a `default()` store,
-/// on the emulator a store over a fresh copy of the template's table).
+/// One test per contract of the products ports, each on a fresh store from `$with_store` (see
+/// [`shared::contract_tests!`]).
 #[macro_export]
 macro_rules! contract_tests {
     ($with_store:path) => {
-        $crate::contract_tests!(@each $with_store;
+        ::shared::contract_tests!($crate::contract, $with_store; [
             a_sku_is_claimed_once_even_by_concurrent_creations,
             an_update_from_a_stale_version_is_refused_and_the_current_version_named,
             lists_show_only_active_products_by_name_and_page_through_the_index,
-        );
-    };
-    (@each $with_store:path; $($contract:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $contract() {
-                $with_store(async |store| $crate::contract::$contract(store).await).await;
-            }
-        )*
+        ]);
     };
 }
 
 #[cfg(test)]
 mod memory {
-    use crate::adapters::memory::InMemoryProductRepository;
-
-    async fn with_store(body: impl AsyncFnOnce(&InMemoryProductRepository)) {
-        body(&InMemoryProductRepository::default()).await;
-    }
-
-    crate::contract_tests!(with_store);
+    crate::contract_tests!(
+        shared::contract::with_default::<crate::adapters::memory::InMemoryProductRepository>
+    );
 }

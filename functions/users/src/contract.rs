@@ -154,37 +154,24 @@ pub async fn failed_logins_are_counted_atomically_per_email_and_window<S: LoginF
     assert_eq!(store.failures("ada@example.org", window).await.unwrap(), 0);
 }
 
-/// One test per contract function, each on a fresh store from `$with_store`: an async function
-/// taking an `AsyncFnOnce(&Store)` and running it (on the memory adapter a `default()` store,
-/// on the emulator a store over a fresh copy of the template's table).
+/// One test per contract of the users ports, each on a fresh store from `$with_store` (see
+/// [`shared::contract_tests!`]).
 #[macro_export]
 macro_rules! contract_tests {
     ($with_store:path) => {
-        $crate::contract_tests!(@each $with_store;
+        ::shared::contract_tests!($crate::contract, $with_store; [
             a_registered_user_is_found_by_id_and_by_email_key,
             concurrent_registrations_of_one_email_let_exactly_one_win,
             changing_the_email_moves_its_claim_and_a_taken_email_is_refused,
             an_update_based_on_a_stale_version_is_refused_and_writes_nothing,
             failed_logins_are_counted_atomically_per_email_and_window,
-        );
-    };
-    (@each $with_store:path; $($contract:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $contract() {
-                $with_store(async |store| $crate::contract::$contract(store).await).await;
-            }
-        )*
+        ]);
     };
 }
 
 #[cfg(test)]
 mod memory {
-    use crate::adapters::memory::InMemoryUserRepository;
-
-    async fn with_store(body: impl AsyncFnOnce(&InMemoryUserRepository)) {
-        body(&InMemoryUserRepository::default()).await;
-    }
-
-    crate::contract_tests!(with_store);
+    crate::contract_tests!(
+        shared::contract::with_default::<crate::adapters::memory::InMemoryUserRepository>
+    );
 }

@@ -3,11 +3,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
+use shared::memory::Locked;
 use shared::pagination::{KeyPage, StartKey, page_in_memory};
 use uuid::Uuid;
 
@@ -30,7 +31,7 @@ struct State {
 /// The notifications table in memory.
 #[derive(Debug, Default)]
 pub struct InMemoryNotificationStore {
-    state: Mutex<State>,
+    state: Locked<State>,
     mark_failed_failures: AtomicU32,
 }
 
@@ -51,12 +52,6 @@ fn sort_key(n: &Notification) -> String {
 }
 
 impl InMemoryNotificationStore {
-    fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
-        self.state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("in-memory store poisoned"))
-    }
-
     /// Every notification record, any user.
     #[must_use]
     pub fn all(&self) -> Vec<Notification> {
@@ -69,7 +64,7 @@ impl InMemoryNotificationStore {
 
 impl Recipients for InMemoryNotificationStore {
     async fn upsert_recipient(&self, recipient: &Recipient) -> anyhow::Result<()> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if state
             .recipients
             .get(&recipient.user_id)
@@ -83,13 +78,13 @@ impl Recipients for InMemoryNotificationStore {
     }
 
     async fn recipient(&self, user_id: Uuid) -> anyhow::Result<Option<Recipient>> {
-        Ok(self.lock()?.recipients.get(&user_id).cloned())
+        Ok(self.state.lock()?.recipients.get(&user_id).cloned())
     }
 }
 
 impl Notifications for InMemoryNotificationStore {
     async fn claim(&self, fresh: &Notification, lease: Duration) -> anyhow::Result<Claim> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         let key = (fresh.user_id, sort_key(fresh));
         let now = Utc::now();
         match state.notifications.get_mut(&key) {
@@ -118,7 +113,7 @@ impl Notifications for InMemoryNotificationStore {
         notification: &Notification,
         provider_message_id: &str,
     ) -> anyhow::Result<Applied> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if state.inbox.contains(&consumed.id) {
             return Ok(Applied::AlreadyProcessed);
         }
@@ -145,7 +140,7 @@ impl Notifications for InMemoryNotificationStore {
         {
             anyhow::bail!("simulated throttling of UpdateItem");
         }
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         let key = (notification.user_id, sort_key(notification));
         if let Some((stored, _)) = state.notifications.get_mut(&key) {
             stored.status = NotificationStatus::Failed;
@@ -167,7 +162,7 @@ impl NotificationHistory for InMemoryNotificationStore {
             Some(Some(AttributeValue::S(sk))) => Some(Reverse(sk.clone())),
             Some(_) => anyhow::bail!("start key without sk: {start:?}"),
         };
-        let state = self.lock()?;
+        let state = self.state.lock()?;
         let mine = state
             .notifications
             .iter()
@@ -184,11 +179,10 @@ impl NotificationHistory for InMemoryNotificationStore {
 
 impl Inbox for InMemoryNotificationStore {
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
-        Ok(if self.lock()?.inbox.insert(consumed.id) {
-            Applied::Done
-        } else {
-            Applied::AlreadyProcessed
-        })
+        Ok(shared::memory::acknowledge(
+            &mut self.state.lock()?.inbox,
+            consumed.id,
+        ))
     }
 }
 

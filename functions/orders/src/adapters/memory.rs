@@ -8,12 +8,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::envelope::EventEnvelope;
-use shared::events::{Event, OrderPlaced};
+use shared::events::OrderPlaced;
+use shared::memory::{Countdown, Locked, Outbox};
 use shared::money::Money;
 use shared::pagination::{KeyPage, StartKey, page_in_memory};
 use uuid::Uuid;
@@ -33,38 +34,28 @@ struct State {
     keys: HashMap<(Uuid, String), StoredKey>,
     prices: HashMap<Uuid, PriceSnapshot>,
     inbox: HashSet<Uuid>,
-    outbox: Vec<(String, serde_json::Value)>,
+    outbox: Outbox,
 }
 
 /// The orders table in memory.
 #[derive(Debug, Default)]
 pub struct InMemoryOrderRepository {
-    state: Mutex<State>,
+    state: Locked<State>,
     /// Creations still to fail with a transaction conflict.
-    create_conflicts: AtomicU32,
+    create_conflicts: Countdown,
     /// Transitions still to find the order changed.
-    stale_transitions: AtomicU32,
+    stale_transitions: Countdown,
     /// Price lookups made, to check what a request reads before it is validated.
     price_lookups: AtomicUsize,
     /// Whether price lookups fail as a throttled table does.
     prices_unavailable: AtomicBool,
 }
 
-/// Takes one from `counter` if it is above zero.
-fn take_one(counter: &AtomicU32) -> bool {
-    counter
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-}
-
 impl InMemoryOrderRepository {
     /// Events recorded so far: `(type, envelope JSON)`.
     #[must_use]
     pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
-        self.state
-            .lock()
-            .map(|s| s.outbox.clone())
-            .unwrap_or_default()
+        self.state.read(|s| s.outbox.events())
     }
 
     /// Test setup: an active product at `price`.
@@ -93,12 +84,12 @@ impl InMemoryOrderRepository {
     /// The next `n` creations fail with [`CreateOrderError::Conflict`] and write nothing, as
     /// DynamoDB's `TransactionConflict` does when another request writes the same key.
     pub fn conflict_next_creates(&self, n: u32) {
-        self.create_conflicts.store(n, Ordering::SeqCst);
+        self.create_conflicts.arm(n);
     }
 
     /// The next `n` transitions find the order changed ([`TransitionError::Stale`]).
     pub fn stale_next_transitions(&self, n: u32) {
-        self.stale_transitions.store(n, Ordering::SeqCst);
+        self.stale_transitions.arm(n);
     }
 
     /// While `true`, price lookups fail with [`LookupError::Unavailable`], as the DynamoDB
@@ -112,24 +103,11 @@ impl InMemoryOrderRepository {
     pub fn price_lookups(&self) -> usize {
         self.price_lookups.load(Ordering::SeqCst)
     }
-
-    fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
-        self.state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("in-memory repository poisoned"))
-    }
-}
-
-fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
-    state
-        .outbox
-        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
-    Ok(())
 }
 
 impl Orders for InMemoryOrderRepository {
     async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
-        Ok(self.lock()?.orders.get(&order_id).cloned())
+        Ok(self.state.lock()?.orders.get(&order_id).cloned())
     }
 
     async fn transition(
@@ -139,13 +117,13 @@ impl Orders for InMemoryOrderRepository {
         consumed: Option<&Consumed>,
         event: Outgoing<'_>,
     ) -> Result<Applied, TransitionError> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if let Some(consumed) = consumed
             && state.inbox.contains(&consumed.id)
         {
             return Ok(Applied::AlreadyProcessed);
         }
-        if take_one(&self.stale_transitions)
+        if self.stale_transitions.take()
             || state.orders.get(&before.id).map(|o| o.version) != Some(before.version)
         {
             return Err(TransitionError::Stale);
@@ -155,10 +133,10 @@ impl Orders for InMemoryOrderRepository {
         }
         state.orders.insert(after.id, after.clone());
         match event {
-            Outgoing::Confirmed(event) => record(&mut state, event)?,
-            Outgoing::Rejected(event) => record(&mut state, event)?,
-            Outgoing::Cancelled(event) => record(&mut state, event)?,
-            Outgoing::Refunded(event) => record(&mut state, event)?,
+            Outgoing::Confirmed(event) => state.outbox.record(event)?,
+            Outgoing::Rejected(event) => state.outbox.record(event)?,
+            Outgoing::Cancelled(event) => state.outbox.record(event)?,
+            Outgoing::Refunded(event) => state.outbox.record(event)?,
         }
         Ok(Applied::Done)
     }
@@ -173,7 +151,7 @@ impl Checkout for InMemoryOrderRepository {
         if self.prices_unavailable.load(Ordering::SeqCst) {
             return Err(LookupError::Unavailable("simulated throttling"));
         }
-        let state = self.lock()?;
+        let state = self.state.lock()?;
         Ok(product_ids
             .iter()
             .filter_map(|id| {
@@ -188,6 +166,7 @@ impl Checkout for InMemoryOrderRepository {
 
     async fn stored_key(&self, customer_id: Uuid, key: &str) -> anyhow::Result<Option<StoredKey>> {
         Ok(self
+            .state
             .lock()?
             .keys
             .get(&(customer_id, key.to_owned()))
@@ -200,10 +179,10 @@ impl Checkout for InMemoryOrderRepository {
         key: &IdempotencyKey,
         event: &EventEnvelope<OrderPlaced>,
     ) -> Result<(), CreateOrderError> {
-        if take_one(&self.create_conflicts) {
+        if self.create_conflicts.take() {
             return Err(CreateOrderError::Conflict);
         }
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         let slot = (order.customer_id, key.key.clone());
         if state.keys.contains_key(&slot) {
             return Err(CreateOrderError::KeyTaken);
@@ -216,7 +195,7 @@ impl Checkout for InMemoryOrderRepository {
             },
         );
         state.orders.insert(order.id, order.clone());
-        record(&mut state, event)?;
+        state.outbox.record(event)?;
         Ok(())
     }
 }
@@ -233,7 +212,7 @@ impl OrderHistory for InMemoryOrderRepository {
             Some(Some(AttributeValue::S(sort))) => Some(Reverse(sort.clone())),
             Some(_) => anyhow::bail!("start key without placed_sort: {start:?}"),
         };
-        let state = self.lock()?;
+        let state = self.state.lock()?;
         let mine = state
             .orders
             .values()
@@ -249,7 +228,7 @@ impl PriceSnapshots for InMemoryOrderRepository {
         event: &Consumed,
         snapshot: PriceSnapshot,
     ) -> anyhow::Result<Applied> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if !state.inbox.insert(event.id) {
             return Ok(Applied::AlreadyProcessed);
         }
@@ -266,11 +245,10 @@ impl PriceSnapshots for InMemoryOrderRepository {
 
 impl Inbox for InMemoryOrderRepository {
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
-        Ok(if self.lock()?.inbox.insert(consumed.id) {
-            Applied::Done
-        } else {
-            Applied::AlreadyProcessed
-        })
+        Ok(shared::memory::acknowledge(
+            &mut self.state.lock()?.inbox,
+            consumed.id,
+        ))
     }
 }
 
