@@ -4,23 +4,6 @@
 //! memory adapter in the service's `cargo test` and for the DynamoDB adapter in the emulator
 //! suite. Tests only (feature `test-support`).
 
-use crate::envelope::{EventEnvelope, RawEnvelope, Trace};
-use crate::events::{DomainEvent, Event};
-
-/// `event` as a consumer receives it: through its JSON, decoded into the closed set.
-///
-/// # Panics
-/// When the event does not round-trip, which is a broken contract.
-#[must_use]
-#[allow(clippy::expect_used)]
-pub fn consumed<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
-    let sent = EventEnvelope::new(event, Trace::from_request("contract", "contract"));
-    RawEnvelope::parse(&sent.to_json().expect("an event serialises"))
-        .expect("its envelope parses")
-        .decode()
-        .expect("it decodes")
-}
-
 /// Runs `body` on a fresh `S::default()`: the memory adapters' store for a contract test.
 pub async fn with_default<S: Default>(body: impl AsyncFnOnce(&S)) {
     body(&S::default()).await;

@@ -1,5 +1,6 @@
 //! The one library every function shares: event contracts and their envelope, telemetry,
-//! configuration, HTTP problems and auth, SQS batch processing, and the DynamoDB inbox/outbox.
+//! configuration, HTTP problems, routing and auth, SQS batch processing, and the DynamoDB
+//! inbox/outbox.
 //! No service's domain logic lives here.
 
 pub mod auth;
@@ -16,7 +17,10 @@ pub mod money;
 pub mod openapi;
 pub mod pagination;
 pub mod retry;
+pub mod router;
 pub mod schemas;
 pub mod sqs;
 pub mod strict_json;
 pub mod telemetry;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;

@@ -9,13 +9,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use chrono::Utc;
-use shared::contract::consumed;
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{
     CancellationReason, OrderCancelled, OrderLine, OrderPlaced, StockLine, StockReleased,
     StockReservationFailed, StockReserved,
 };
-use shared::money::{Currency, Money};
+use shared::test_support::{decoded, eur};
 use uuid::Uuid;
 
 use crate::domain::{ReservationStatus, StockChange, StockLevel};
@@ -26,12 +25,8 @@ use crate::ports::{
 use crate::service::{self, Outcome};
 use crate::worker::handle_event;
 
-fn eur(minor: i64) -> Money {
-    Money::new(minor, Currency::parse("EUR").unwrap())
-}
-
 fn placed(order_id: Uuid, lines: &[(Uuid, u32)]) -> Consumed {
-    consumed(OrderPlaced {
+    decoded(OrderPlaced {
         order_id,
         customer_id: Uuid::new_v4(),
         lines: lines
@@ -48,7 +43,7 @@ fn placed(order_id: Uuid, lines: &[(Uuid, u32)]) -> Consumed {
 }
 
 fn cancelled(order_id: Uuid) -> Consumed {
-    consumed(OrderCancelled {
+    decoded(OrderCancelled {
         order_id,
         customer_id: Uuid::new_v4(),
         reason: CancellationReason::PaymentDeclined,
@@ -116,7 +111,7 @@ async fn product_with<S: Reservations + StockLevels + StockAdjustments>(
     units: u32,
 ) -> Uuid {
     let product_id = Uuid::new_v4();
-    let created = consumed(shared::events::ProductCreated {
+    let created = decoded(shared::events::ProductCreated {
         product_id,
         sku: "SKU-1".into(),
         name: "Mug".into(),
@@ -151,7 +146,7 @@ pub async fn a_new_product_gets_a_zero_stock_record_and_an_existing_one_is_kept<
     store: &S,
 ) {
     let product_id = Uuid::new_v4();
-    let created = consumed(shared::events::ProductCreated {
+    let created = decoded(shared::events::ProductCreated {
         product_id,
         sku: "SKU-2".into(),
         name: "Cup".into(),
@@ -171,7 +166,7 @@ pub async fn a_new_product_gets_a_zero_stock_record_and_an_existing_one_is_kept<
     service::change_stock(store, product_id, StockChange::SetOnHand(7))
         .await
         .unwrap();
-    let again = consumed(shared::events::ProductCreated {
+    let again = decoded(shared::events::ProductCreated {
         product_id,
         sku: "SKU-2".into(),
         name: "Cup".into(),

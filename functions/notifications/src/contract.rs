@@ -9,8 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
-use shared::contract::consumed;
 use shared::events::UserRegistered;
+use shared::test_support::decoded;
 use uuid::Uuid;
 
 use crate::domain::{Message, Notification, NotificationStatus, Recipient};
@@ -26,7 +26,7 @@ fn at(second: u32) -> DateTime<Utc> {
 }
 
 fn registered(user_id: Uuid) -> Consumed {
-    consumed(UserRegistered {
+    decoded(UserRegistered {
         user_id,
         email: "ada@example.org".into(),
         name: "Ada".into(),

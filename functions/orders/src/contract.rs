@@ -8,10 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
-use shared::contract::consumed;
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{CancellationReason, OrderCancelled, ProductCreated, ProductUpdated};
-use shared::money::{Currency, Money};
+use shared::test_support::{decoded, eur};
 use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, NewOrderLine, Order, OrderState, PaymentToken};
@@ -21,12 +20,8 @@ use crate::ports::{
 };
 use crate::service;
 
-fn eur(minor: i64) -> Money {
-    Money::new(minor, Currency::parse("EUR").unwrap())
-}
-
 fn product_event(product_id: Uuid, price: i64, version: u64) -> Consumed {
-    consumed(ProductUpdated {
+    decoded(ProductUpdated {
         product_id,
         sku: "SKU-1".into(),
         name: "Mug".into(),
@@ -39,7 +34,7 @@ fn product_event(product_id: Uuid, price: i64, version: u64) -> Consumed {
 /// A product on sale at `price`, as the worker learns it from `ProductCreated`.
 async fn product_for_sale<S: PriceSnapshots>(store: &S, price: i64) -> Uuid {
     let product_id = Uuid::new_v4();
-    let created = consumed(ProductCreated {
+    let created = decoded(ProductCreated {
         product_id,
         sku: "SKU-1".into(),
         name: "Mug".into(),
