@@ -104,6 +104,18 @@ fn count(outcomes: &[Result<Outcome, crate::service::WorkerError>], wanted: &Out
         .count()
 }
 
+/// `ProductCreated` for `product_id`, as the catalog publishes it.
+fn product_created(product_id: Uuid) -> Consumed {
+    decoded(shared::events::ProductCreated {
+        product_id,
+        sku: "SKU-1".into(),
+        name: "Mug".into(),
+        category: "kitchen".into(),
+        price: eur(100),
+        version: 1,
+    })
+}
+
 /// A new product with `units` on hand, the way production makes one: `ProductCreated`'s zero
 /// record, then the operator's change.
 async fn product_with<S: Reservations + StockLevels + StockAdjustments>(
@@ -111,14 +123,7 @@ async fn product_with<S: Reservations + StockLevels + StockAdjustments>(
     units: u32,
 ) -> Uuid {
     let product_id = Uuid::new_v4();
-    let created = decoded(shared::events::ProductCreated {
-        product_id,
-        sku: "SKU-1".into(),
-        name: "Mug".into(),
-        category: "kitchen".into(),
-        price: eur(100),
-        version: 1,
-    });
+    let created = product_created(product_id);
     assert_eq!(
         store.add_product(&created, product_id).await.unwrap(),
         Applied::Done
@@ -146,34 +151,17 @@ pub async fn a_new_product_gets_a_zero_stock_record_and_an_existing_one_is_kept<
     store: &S,
 ) {
     let product_id = Uuid::new_v4();
-    let created = decoded(shared::events::ProductCreated {
-        product_id,
-        sku: "SKU-2".into(),
-        name: "Cup".into(),
-        category: "kitchen".into(),
-        price: eur(100),
-        version: 1,
-    });
-    assert_eq!(
+    let created = product_created(product_id);
+    let applied = [
         store.add_product(&created, product_id).await.unwrap(),
-        Applied::Done
-    );
+        store.add_product(&created, product_id).await.unwrap(),
+    ];
+    assert_eq!(applied, [Applied::Done, Applied::AlreadyProcessed]);
     assert_eq!(level(store, product_id).await, (0, 0));
-    assert_eq!(
-        store.add_product(&created, product_id).await.unwrap(),
-        Applied::AlreadyProcessed
-    );
     service::change_stock(store, product_id, StockChange::SetOnHand(7))
         .await
         .unwrap();
-    let again = decoded(shared::events::ProductCreated {
-        product_id,
-        sku: "SKU-2".into(),
-        name: "Cup".into(),
-        category: "kitchen".into(),
-        price: eur(100),
-        version: 1,
-    });
+    let again = product_created(product_id);
     assert_eq!(
         store.add_product(&again, product_id).await.unwrap(),
         Applied::Done

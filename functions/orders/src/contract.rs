@@ -109,19 +109,14 @@ pub async fn a_price_snapshot_is_replaced_only_by_a_newer_version<S: PriceSnapsh
         price: price.map(eur),
         version,
     };
+    let applied = [
+        store.apply_snapshot(&newer, snapshot(Some(990), 3)).await,
+        store.apply_snapshot(&newer, snapshot(Some(990), 3)).await,
+    ];
     assert_eq!(
-        store
-            .apply_snapshot(&newer, snapshot(Some(990), 3))
-            .await
-            .unwrap(),
-        Applied::Done
-    );
-    assert_eq!(
-        store
-            .apply_snapshot(&newer, snapshot(Some(990), 3))
-            .await
-            .unwrap(),
-        Applied::AlreadyProcessed
+        applied.map(Result::unwrap),
+        [Applied::Done, Applied::AlreadyProcessed],
+        "a redelivery is applied once"
     );
     let stale = product_event(product, 1100, 2);
     assert_eq!(
