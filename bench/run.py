@@ -4,7 +4,7 @@ under load on the local stack. Writes bench/results.json (and the charts in docs
 exits 1 when any budget of bench/budgets.toml is exceeded by more than its tolerance, or the
 flash sale's checks fail.
 
-    bench/run.py [--sections functions,closed-loop,open-loop,flash-sale] [--cold-runs 20]
+    bench/run.py [--sections functions,relay,closed-loop,open-loop,flash-sale] [--cold-runs 20]
                  [--warm 200] [--clients 1,8,32] [--system-seconds 20] [--rates 2,5,10,20,40]
                  [--rate-seconds 20] [--flash-orders 300] [--flash-stock 100] [--out ...]
 
@@ -28,6 +28,8 @@ with names unique to the run, deleted at the end.
 Baselines, same harness, same emulator, same event (one GetItem): `floor` (bench/floor, built
 exactly like the functions), `sdk-defaults` (bench/sdk-defaults, the same handler on the SDK's
 and tokio's defaults) and `python` (bench/python/handler.py, boto3 under awslambdaric).
+
+relay: the outbox relay's events per second per invocation (bench/relay.py).
 
 closed-loop, open-loop, flash-sale: on the SAM template deployed as a fresh stack
 `serverless-shop-bench` from those binaries (scripts/stack.py), after the functions are
@@ -62,6 +64,7 @@ import census
 import charts
 import cost
 import load
+import relay
 import saga
 from budgets import Budgets, census_failures, check, load_failures
 from lambda_bench import (
@@ -895,10 +898,19 @@ def flash_sale(ctx: Context) -> dict:
     return {"flash_sale": result}
 
 
+def relay_section(ctx: Context) -> dict:
+    """The outbox relay's events per second per invocation (bench/relay.py), on its own."""
+    print("outbox relay throughput (bench/relay.py: events per second per invocation):")
+    return {"relay": relay.bench([RELEASE / "outbox-relay"], endpoint=endpoint())}
+
+
+# The sections that run local processes against the emulator, without the bench stack.
+LOCAL_SECTIONS = ("functions", "relay")
 # The run's sections, in the order they run; each returns its part of results.json. A new
 # measurement is one more entry (and its option in --sections).
 SECTIONS = [
     ("functions", functions_section),
+    ("relay", relay_section),
     ("closed-loop", closed_loop),
     ("open-loop", open_loop),
     ("flash-sale", flash_sale),
@@ -972,7 +984,7 @@ def main() -> None:
         + ")",
     )
     parser.add_argument(
-        "--skip-system", action="store_true", help="only the functions (--sections functions)"
+        "--skip-system", action="store_true", help="only the sections that need no stack (functions, relay)"
     )
     parser.add_argument("--skip-functions", action="store_true", help="every section but the functions")
     parser.add_argument("--cold-runs", type=int, default=20)
@@ -990,6 +1002,9 @@ def main() -> None:
         "--no-deploy",
         action="store_true",
         help="use the bench stack as deployed (default: deploy it fresh from target/release and seed it)",
+    )
+    parser.add_argument(
+        "--skip-relay", action="store_true", help="every section but the relay throughput (bench/relay.py)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument(
@@ -1018,9 +1033,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.skip_system:
-        args.sections = [name for name in args.sections if name == "functions"]
+        args.sections = [name for name in args.sections if name in LOCAL_SECTIONS]
     if args.skip_functions:
         args.sections = [name for name in args.sections if name != "functions"]
+    if args.skip_relay:
+        args.sections = [name for name in args.sections if name != "relay"]
     Process.log_dir = args.logs
     Process.wrapper = args.wrap
     RELEASE = args.release_dir.resolve()

@@ -5,10 +5,13 @@
 
 pub mod auth;
 pub mod config;
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
 pub mod dynamo;
 pub mod envelope;
 pub mod events;
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod money;
 pub mod openapi;

@@ -15,14 +15,14 @@ use shared::http::{
 };
 use shared::money::Money;
 use shared::openapi::{Access, ApiDoc};
-use shared::pagination::{Cursors, Page, Scope, parse_limit};
+use shared::pagination::{Cursors, Page, Scope};
 use shared::router::{Params, Route, Router};
 
 use crate::domain::{
     Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
     Sku,
 };
-use crate::ports::ProductRepository;
+use crate::ports::{Catalog, Products};
 use crate::service::{self, ChangeError, CreateError, NewProduct};
 
 /// Everything products-api needs, built once per cold start.
@@ -211,7 +211,7 @@ fn product_id(params: &Params<'_>) -> Result<ProductId, Problem> {
         .ok_or_else(|| Problem::not_found("no such product"))
 }
 
-impl<R: ProductRepository> ProductsApi<R> {
+impl<R: Products + Catalog> ProductsApi<R> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         respond(request, |request, trace| async move {
@@ -246,7 +246,6 @@ impl<R: ProductRepository> ProductsApi<R> {
     }
 
     async fn list(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let limit = parse_limit(query_param(request, "limit").as_deref())?;
         let category = query_param(request, "category")
             .map(|raw| {
                 Category::parse(&raw)
@@ -258,18 +257,18 @@ impl<R: ProductRepository> ProductsApi<R> {
             Some(category) => Scope::new("GET /products", "by-category", category.as_str()),
             None => Scope::new("GET /products", "by-name", ""),
         };
-        let token = query_param(request, "next_token");
-        let start = self.cursors.open(&scope, token.as_deref())?;
-        let page = service::list_products(&self.repo, category.as_ref(), limit, start).await?;
         let page = self
             .cursors
-            .seal(&scope, page)
-            .map_err(anyhow::Error::new)?;
-        let body = Page {
-            items: page.items.iter().map(ProductView::from).collect(),
-            next_token: page.next_token,
-        };
-        Ok(json_response(StatusCode::OK, &body))
+            .list_page::<_, _, ApiError>(
+                request,
+                &scope,
+                async |limit, start| {
+                    service::list_products(&self.repo, category.as_ref(), limit, start).await
+                },
+                |product| ProductView::from(product),
+            )
+            .await?;
+        Ok(json_response(StatusCode::OK, &page))
     }
 
     async fn create(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
