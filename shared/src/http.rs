@@ -7,7 +7,6 @@ use lambda_http::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTH
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
@@ -19,7 +18,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid field of a request, reported in a problem's `errors`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct FieldError {
     /// Path of the field in the body, e.g. `lines[0].quantity`, or the parameter name.
     pub field: String,
@@ -39,8 +39,12 @@ impl FieldError {
 }
 
 /// An RFC 9457 problem (`application/problem+json`): the body of every error response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[schemars(rename = "Problem")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "json-schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Problem")
+)]
 pub struct ProblemDetails {
     /// A URI naming the kind of problem: `urn:problem-type:malformed-request` (400: the request
     /// cannot be read), `urn:problem-type:validation-failed` (422, with `errors`), or
@@ -317,6 +321,7 @@ pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// otherwise the opaque 500 that names only the request id.
 #[must_use]
 pub fn unexpected(err: &anyhow::Error, request_id: &str) -> Problem {
+    #[cfg(feature = "aws")]
     if crate::retry::is_transient_aws_error(err) {
         tracing::warn!(
             error = format!("{err:#}"),
@@ -753,6 +758,7 @@ mod tests {
         assert_eq!(soon.headers()[RETRY_AFTER], "1");
     }
 
+    #[cfg(feature = "dynamodb")]
     #[test]
     fn an_aws_call_that_timed_out_is_a_503_with_retry_after_and_a_bug_is_a_500() {
         use aws_sdk_dynamodb::config::http::HttpResponse;

@@ -1,19 +1,29 @@
 //! The one library every function shares: event contracts and their envelope, telemetry,
 //! configuration, HTTP problems and auth, SQS batch processing, and the DynamoDB inbox/outbox.
 //! No service's domain logic lives here.
+//!
+//! Only the contracts, configuration, telemetry, metrics and backoff are always compiled; the
+//! rest sits behind a cargo feature named after what it needs (`dynamodb`, `http`, `auth`, `sqs`,
+//! ...: see `Cargo.toml`), so a function compiles and links only the SDKs it calls.
 
+#[cfg(feature = "auth")]
 pub mod auth;
 pub mod config;
+#[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod envelope;
 pub mod events;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod metrics;
 pub mod money;
+#[cfg(feature = "openapi")]
 pub mod openapi;
+#[cfg(feature = "pagination")]
 pub mod pagination;
 pub mod retry;
-pub mod schemas;
+#[cfg(feature = "sqs")]
 pub mod sqs;
-pub mod strict_json;
+#[cfg(feature = "http")]
+mod strict_json;
 pub mod telemetry;

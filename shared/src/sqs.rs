@@ -12,9 +12,11 @@
 //! few seconds ([`retry_later_delay`], through a [`Requeue`] such as [`SqsRequeue`]) instead of
 //! the whole timeout, and still reports it as failed, so the message is never lost.
 
+#[cfg(feature = "sqs-requeue")]
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+#[cfg(feature = "sqs-requeue")]
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -108,12 +110,14 @@ impl Requeue for NoRequeue {
 /// is looked up once per source queue (`GetQueueUrl` by the name and account in the record's
 /// `eventSourceARN`), so it is right on every partition and on an emulator alike. Needs
 /// `sqs:GetQueueUrl` and `sqs:ChangeMessageVisibility` on the queue.
+#[cfg(feature = "sqs-requeue")]
 #[derive(Debug)]
 pub struct SqsRequeue {
     client: aws_sdk_sqs::Client,
     urls: Mutex<HashMap<String, String>>,
 }
 
+#[cfg(feature = "sqs-requeue")]
 impl SqsRequeue {
     #[must_use]
     pub fn new(client: aws_sdk_sqs::Client) -> Self {
@@ -150,6 +154,7 @@ impl SqsRequeue {
     }
 }
 
+#[cfg(feature = "sqs-requeue")]
 impl Requeue for SqsRequeue {
     async fn requeue(&self, record: &SqsMessage, delay: Duration) -> anyhow::Result<()> {
         let arn = record
@@ -173,6 +178,7 @@ impl Requeue for SqsRequeue {
 }
 
 /// `(account, queue name)` of `arn:<partition>:sqs:<region>:<account>:<name>`.
+#[cfg(feature = "sqs-requeue")]
 fn queue_of_arn(arn: &str) -> Option<(&str, &str)> {
     match arn.split(':').collect::<Vec<_>>().as_slice() {
         ["arn", _, "sqs", _, account, name] if !account.is_empty() && !name.is_empty() => {
@@ -379,6 +385,7 @@ async fn retry_later<R: Requeue>(record: &SqsMessage, requeue: &R, err: &anyhow:
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
 
     use serde_json::json;
     use uuid::Uuid;
@@ -638,6 +645,7 @@ mod tests {
         assert!(!asks_to_retry_later(&anyhow::anyhow!("retry later")));
     }
 
+    #[cfg(feature = "sqs-requeue")]
     #[test]
     fn the_queue_is_named_by_its_arn() {
         assert_eq!(
