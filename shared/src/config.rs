@@ -203,9 +203,8 @@ impl CallBudget {
 ///
 /// Its HTTPS client trusts the root CAs AWS service endpoints chain to ([`AWS_ROOT_CAS`])
 /// instead of the system's store. The SDK's default client reads and parses every certificate
-/// of the system store on its first request: 3.5 ms of a 14.7 ms cold start on the bench
-/// machine (292 files in /etc/ssl/certs), about 1 ms on Lambda (one 220 KB bundle); see
-/// docs/performance.md. Setting `SSL_CERT_FILE` or `SSL_CERT_DIR` (an emulator behind TLS with
+/// of the system store on its first request, a large share of a cold start (docs/performance.md,
+/// "What the measurements found"). Setting `SSL_CERT_FILE` or `SSL_CERT_DIR` (an emulator behind TLS with
 /// its own CA, a corporate proxy) brings the system store back.
 #[cfg(feature = "aws")]
 pub async fn aws_sdk_config(budget: CallBudget) -> SdkConfig {

@@ -101,7 +101,7 @@ impl OutboxStore for DynamoDbOutboxStore {
     ) -> anyhow::Result<Vec<OutboxMessage>> {
         let cutoff = AttributeValue::S(cutoff.to_rfc3339_opts(SecondsFormat::Millis, true));
         // The shards are queried at once: one round trip of latency instead of four (the
-        // sweeper's cold start went from 19 to 12 ms in `make bench`, docs/performance.md).
+        // sweeper's cold start, docs/performance.md).
         let pages =
             futures::future::try_join_all(outbox_pending_shards().into_iter().map(|shard| {
                 self.client
