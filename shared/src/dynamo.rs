@@ -73,7 +73,7 @@ pub async fn get_consistent(
 
 /// The index partition a pending outbox item of event `id` lands in.
 #[must_use]
-pub fn outbox_pending_shard(event_id: &uuid::Uuid) -> String {
+fn outbox_pending_shard(event_id: &uuid::Uuid) -> String {
     format!("PENDING#{}", event_id.as_bytes()[0] % OUTBOX_PENDING_SHARDS)
 }
 
@@ -331,7 +331,7 @@ fn classify_cancellation(codes: &[&str], inbox_index: Option<usize>) -> Option<C
 ///
 /// # Errors
 /// If the envelope fails to serialise.
-pub fn outbox_item<D: Serialize>(
+fn outbox_item<D: Serialize>(
     event: &EventEnvelope<D>,
 ) -> Result<HashMap<String, AttributeValue>, serde_json::Error> {
     let created = Utc::now();

@@ -321,7 +321,7 @@ pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// otherwise the opaque 500 that names only the request id.
 #[must_use]
 pub fn unexpected(err: &anyhow::Error, request_id: &str) -> Problem {
-    #[cfg(feature = "aws")]
+    #[cfg(any(feature = "dynamodb", feature = "secrets", feature = "sqs-requeue"))]
     if crate::retry::is_transient_aws_error(err) {
         tracing::warn!(
             error = format!("{err:#}"),
@@ -509,14 +509,6 @@ pub fn correlation_id(request: &Request) -> String {
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
     request
         .query_string_parameters_ref()
-        .and_then(|params| params.first(name).map(str::to_owned))
-}
-
-/// The value of path parameter `name`, if present.
-#[must_use]
-pub fn path_param(request: &Request, name: &str) -> Option<String> {
-    request
-        .path_parameters_ref()
         .and_then(|params| params.first(name).map(str::to_owned))
 }
 

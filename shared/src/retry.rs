@@ -88,8 +88,8 @@ pub enum Retry<T, A> {
 /// error or a missing resource is not transient.
 ///
 /// It recognises the operations of the SDKs this crate's features link (`dynamodb`,
-/// `secrets`, `sqs-requeue`): the ones the functions' calls through `shared` make.
-#[cfg(feature = "aws")]
+/// `secrets`, `sqs-requeue`), so it exists only with one of them.
+#[cfg(any(feature = "dynamodb", feature = "secrets", feature = "sqs-requeue"))]
 #[must_use]
 pub fn is_transient_aws_error(err: &anyhow::Error) -> bool {
     macro_rules! classify {
@@ -136,7 +136,7 @@ pub fn is_transient_aws_error(err: &anyhow::Error) -> bool {
     false
 }
 
-#[cfg(feature = "aws")]
+#[cfg(any(feature = "dynamodb", feature = "secrets", feature = "sqs-requeue"))]
 fn transient_sdk_error<E>(
     err: &aws_smithy_runtime_api::client::result::SdkError<
         E,
