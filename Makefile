@@ -28,7 +28,7 @@ DEPLOY_STAGE = $(or $(STAGE),dev)
 AWS_AS_CALLER := env $(foreach v,AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY,$(if $(filter file,$(origin $(v))),-u $(v))) \
   $(if $(and $(filter file,$(origin AWS_DEFAULT_REGION)),$(filter file,$(origin AWS_REGION))),-u AWS_DEFAULT_REGION)
 
-.PHONY: help setup setup-browser up emulator demo down admin dlq redrive status logs build build-local watch test test-emulator test-browser bench lint fmt schemas deploy destroy sam-check clean openapi fuzz
+.PHONY: help setup setup-browser up emulator demo down admin dlq redrive status logs build build-local watch test test-emulator test-browser bench lint lint-venv fmt schemas deploy destroy sam-check clean openapi fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -107,12 +107,18 @@ bench: setup ## measure every function, two baselines and the saga under load; w
 	cargo lambda build --release --arm64 --locked --output-format zip --lambda-dir $(LAMBDA_DIR) --package bench-floor
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
-lint: setup ## clippy with warnings as errors, and cfn-lint on the SAM template
+lint: setup lint-venv ## clippy with warnings as errors, cfn-lint on the SAM template, ruff on the Python
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	cfn-lint infra/template.yaml
+	.venv-lint/bin/ruff format --check
+	.venv-lint/bin/ruff check
 
-fmt: ## format the code
+lint-venv:
+	@scripts/setup-venv.sh .venv-lint infra/lint-requirements.lock >/dev/null
+
+fmt: lint-venv ## format the code (Rust and Python)
 	cargo fmt --all
+	.venv-lint/bin/ruff format
 
 schemas: ## regenerate events/schemas/ from the Rust contracts
 	UPDATE_SCHEMAS=1 cargo test --locked -p event-schemas checked_in_event_schemas

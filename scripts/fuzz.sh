@@ -16,11 +16,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
-case "${AWS_ENDPOINT_URL#*://}" in
-  127.0.0.1:* | localhost:*) ;;
-  *) echo "refusing: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is not the local emulator" >&2; exit 1 ;;
-esac
+# shellcheck source=scripts/local-aws.sh
+source scripts/local-aws.sh
 stage="${STAGE:-local}"
 examples="${FUZZ_EXAMPLES:-10}"
 seed="${FUZZ_SEED:-20261127}"

@@ -19,6 +19,7 @@ import subprocess
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import schemathesis
 
@@ -98,5 +99,6 @@ def after_call(context, case, response):
 @atexit.register
 def _write_counts() -> None:
     if os.environ.get("FUZZ_COUNT_FILE"):
-        with open(os.environ["FUZZ_COUNT_FILE"], "w", encoding="utf-8") as out:
-            json.dump(dict(sorted(_sent.items())), out)
+        Path(os.environ["FUZZ_COUNT_FILE"]).write_text(
+            json.dumps(dict(sorted(_sent.items()))), encoding="utf-8"
+        )

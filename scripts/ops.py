@@ -10,6 +10,7 @@ They talk to whatever AWS_ENDPOINT_URL / the AWS environment points at: the emul
 `make up` (the Makefile sets it), or an account for a deployed stage. Queues, functions and
 tables are found by the stage's naming (`<stage>-<service>...`), as infra/template.yaml names
 them; nothing is read from the template. docs/operations.md explains each command."""
+
 import argparse
 import json
 import math
@@ -17,7 +18,7 @@ import os
 import re
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 from botocore.exceptions import ClientError
@@ -43,7 +44,11 @@ def envelope_of(body: str):
         value = json.loads(body)
     except (TypeError, ValueError):
         return None
-    if isinstance(value, dict) and value.get("Type") == "Notification" and isinstance(value.get("Message"), str):
+    if (
+        isinstance(value, dict)
+        and value.get("Type") == "Notification"
+        and isinstance(value.get("Message"), str)
+    ):
         try:
             value = json.loads(value["Message"])
         except ValueError:
@@ -93,7 +98,7 @@ HIDDEN_FIELDS = {"timestamp", "level", "message", "spans", "target", "threadId",
 def readable(entry: dict) -> str:
     """One log entry (`function`, `timestamp` in ms, `line`: the parsed JSON or the raw text) as
     one readable line: time, function, level, message, fields, then the saga's ids."""
-    stamp = datetime.fromtimestamp(entry["timestamp"] / 1000, tz=timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    stamp = datetime.fromtimestamp(entry["timestamp"] / 1000, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
     line = entry["line"]
     function = entry["function"]
     if not isinstance(line, dict):
@@ -102,8 +107,11 @@ def readable(entry: dict) -> str:
     if values:
         text = "METRIC " + " ".join(f"{name}={value:g}" for name, value in values.items())
     else:
-        fields = " ".join(f"{key}={json.dumps(value) if not isinstance(value, str) else value}"
-                          for key, value in line.items() if key not in HIDDEN_FIELDS)
+        fields = " ".join(
+            f"{key}={json.dumps(value) if not isinstance(value, str) else value}"
+            for key, value in line.items()
+            if key not in HIDDEN_FIELDS
+        )
         text = f"{line.get('level', '?'):<5} {line.get('message', '')}" + (f"  {fields}" if fields else "")
     ids = []
     for name, label in (("correlation_id", "corr"), ("event_type", "event"), ("xray_trace_id", "trace")):
@@ -116,6 +124,7 @@ def readable(entry: dict) -> str:
 # --------------------------------------------------------------------------------------------
 # AWS access
 # --------------------------------------------------------------------------------------------
+
 
 def client(service: str):
     return boto3.client(service, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
@@ -162,17 +171,33 @@ def dead_letter_queues(sqs, stage: str) -> list:
             continue
         target = json.loads(policy)["deadLetterTargetArn"]
         if target in by_arn:
-            found.append({"dlq_url": by_arn[target], "dlq_arn": target, "source_url": url, "source_arn": attrs["QueueArn"],
-                          "max_receive_count": int(json.loads(policy).get("maxReceiveCount", 0))})
+            found.append(
+                {
+                    "dlq_url": by_arn[target],
+                    "dlq_arn": target,
+                    "source_url": url,
+                    "source_arn": attrs["QueueArn"],
+                    "max_receive_count": int(json.loads(policy).get("maxReceiveCount", 0)),
+                }
+            )
     for url in urls:
         if queue_name(url).endswith("-outbox-relay-failures"):
-            found.append({"dlq_url": url, "dlq_arn": queues[url]["QueueArn"], "source_url": None, "source_arn": None,
-                          "max_receive_count": None})
+            found.append(
+                {
+                    "dlq_url": url,
+                    "dlq_arn": queues[url]["QueueArn"],
+                    "source_url": None,
+                    "source_arn": None,
+                    "max_receive_count": None,
+                }
+            )
     lam = client("lambda")
     for dlq in found:
         dlq["consumer"] = None
         if dlq["source_arn"]:
-            mappings = lam.list_event_source_mappings(EventSourceArn=dlq["source_arn"]).get("EventSourceMappings", [])
+            mappings = lam.list_event_source_mappings(EventSourceArn=dlq["source_arn"]).get(
+                "EventSourceMappings", []
+            )
             if mappings:
                 dlq["consumer"] = arn_name(mappings[0]["FunctionArn"])
         else:
@@ -189,8 +214,14 @@ def peek(sqs, url: str, limit: int = 100) -> list:
     handles = []
     try:
         while len(seen) < limit:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=0,
-                                      AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            got = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=30,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
             if not got:
                 break
             for message in got:
@@ -198,7 +229,10 @@ def peek(sqs, url: str, limit: int = 100) -> list:
                 seen.setdefault(message["MessageId"], message)
     finally:
         for start in range(0, len(handles), 10):
-            entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(handles[start:start + 10])]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                for i, h in enumerate(handles[start : start + 10])
+            ]
             sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
     return list(seen.values())
 
@@ -243,7 +277,7 @@ def function_groups(logs, stage: str, function: str | None = None) -> dict:
     while True:
         page = logs.describe_log_groups(**kwargs)
         for group in page.get("logGroups", []):
-            name = group["logGroupName"][len(prefix):]
+            name = group["logGroupName"][len(prefix) :]
             if function is None or name == function or name == function.removeprefix(f"{stage}-"):
                 groups[name] = group["logGroupName"]
         if not page.get("nextToken"):
@@ -251,8 +285,13 @@ def function_groups(logs, stage: str, function: str | None = None) -> dict:
         kwargs["nextToken"] = page["nextToken"]
 
 
-def entries(stage: str, since_s: float, function: str | None = None, correlation_id: str | None = None,
-            pattern: str | None = None) -> list:
+def entries(
+    stage: str,
+    since_s: float,
+    function: str | None = None,
+    correlation_id: str | None = None,
+    pattern: str | None = None,
+) -> list:
     """The stage's log entries, oldest first: {function, timestamp, line}."""
     logs = client("logs")
     since_ms = int((time.time() - since_s) * 1000)
@@ -262,7 +301,9 @@ def entries(stage: str, since_s: float, function: str | None = None, correlation
     for name, group in function_groups(logs, stage, function).items():
         for event in log_lines(logs, group, since_ms, pattern):
             line = parse_line(event["message"])
-            if correlation_id and (not isinstance(line, dict) or span_field(line, "correlation_id") != correlation_id):
+            if correlation_id and (
+                not isinstance(line, dict) or span_field(line, "correlation_id") != correlation_id
+            ):
                 continue
             found.append({"function": name, "timestamp": event["timestamp"], "line": line})
     return sorted(found, key=lambda e: e["timestamp"])
@@ -271,6 +312,7 @@ def entries(stage: str, since_s: float, function: str | None = None, correlation
 # --------------------------------------------------------------------------------------------
 # make dlq
 # --------------------------------------------------------------------------------------------
+
 
 def failure_reason(stage: str, consumer: str | None, message: dict, envelope) -> str | None:
     """The consumer's last logged error about this message (by event id, else message id)."""
@@ -299,7 +341,9 @@ def describe(stage: str, dlq: dict, message: dict) -> dict:
         "consumer": dlq["consumer"],
         "message_id": message["MessageId"],
         "receive_count": int(attrs.get("ApproximateReceiveCount", 0)),
-        "sent_at": datetime.fromtimestamp(int(attrs.get("SentTimestamp", "0")) / 1000, tz=timezone.utc).isoformat(timespec="seconds"),
+        "sent_at": datetime.fromtimestamp(int(attrs.get("SentTimestamp", "0")) / 1000, tz=UTC).isoformat(
+            timespec="seconds"
+        ),
         "event_type": envelope.get("type") if envelope else None,
         "event_id": envelope.get("id") if envelope else None,
         "correlation_id": envelope.get("correlation_id") if envelope else None,
@@ -309,7 +353,9 @@ def describe(stage: str, dlq: dict, message: dict) -> dict:
         # A relay failure record: the stream batch the relay could not publish.
         try:
             record = json.loads(body)
-            described["detail"] = {k: record.get(k) for k in ("requestContext", "DDBStreamBatchInfo") if k in record}
+            described["detail"] = {
+                k: record.get(k) for k in ("requestContext", "DDBStreamBatchInfo") if k in record
+            }
         except ValueError:
             pass
     described["reason"] = failure_reason(stage, dlq["consumer"], message, envelope)
@@ -323,19 +369,35 @@ def cmd_dlq(args) -> int:
         if args.queue and args.queue not in queue_name(dlq["dlq_url"]):
             continue
         messages = [describe(args.stage, dlq, m) for m in peek(sqs, dlq["dlq_url"])]
-        report.append({"queue": queue_name(dlq["dlq_url"]), "source": queue_name(dlq["source_url"]) if dlq["source_url"] else None,
-                       "consumer": dlq["consumer"], "messages": messages})
+        report.append(
+            {
+                "queue": queue_name(dlq["dlq_url"]),
+                "source": queue_name(dlq["source_url"]) if dlq["source_url"] else None,
+                "consumer": dlq["consumer"],
+                "messages": messages,
+            }
+        )
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     for queue in report:
-        target = f"-> redrives to {queue['source']}" if queue["source"] else "(relay failures: the outbox sweeper republishes)"
+        target = (
+            f"-> redrives to {queue['source']}"
+            if queue["source"]
+            else "(relay failures: the outbox sweeper republishes)"
+        )
         print(f"{queue['queue']}: {len(queue['messages'])} message(s) {target}; consumer {queue['consumer']}")
         for m in queue["messages"]:
-            what = f"{m['event_type']} {m['event_id']}" if m["event_type"] else f"unreadable body {m['body']!r}"
+            what = (
+                f"{m['event_type']} {m['event_id']}" if m["event_type"] else f"unreadable body {m['body']!r}"
+            )
             print(f"  - {what}")
-            print(f"    message {m['message_id']}, sent {m['sent_at']}, received {m['receive_count']}x, correlation {m['correlation_id']}")
-            print(f"    reason: {m['reason'] or 'no error logged by ' + str(m['consumer']) + ' (see make logs)'}")
+            print(
+                f"    message {m['message_id']}, sent {m['sent_at']}, received {m['receive_count']}x, correlation {m['correlation_id']}"
+            )
+            print(
+                f"    reason: {m['reason'] or 'no error logged by ' + str(m['consumer']) + ' (see make logs)'}"
+            )
     return 0
 
 
@@ -343,14 +405,21 @@ def cmd_dlq(args) -> int:
 # make redrive
 # --------------------------------------------------------------------------------------------
 
+
 def move_task(sqs, dlq: dict, timeout_s: float = 300) -> dict | None:
     """Moves every message with an SQS message-move task; None when the endpoint has none."""
     try:
-        handle = sqs.start_message_move_task(SourceArn=dlq["dlq_arn"], DestinationArn=dlq["source_arn"])["TaskHandle"]
+        handle = sqs.start_message_move_task(SourceArn=dlq["dlq_arn"], DestinationArn=dlq["source_arn"])[
+            "TaskHandle"
+        ]
     except ClientError as err:
         # Endpoints without message-move tasks (the local emulator) answer InvalidAction or
         # UnsupportedOperation; anything else (permissions, a bad ARN) is the operator's to see.
-        if err.response["Error"]["Code"] in ("InvalidAction", "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation"):
+        if err.response["Error"]["Code"] in (
+            "InvalidAction",
+            "UnsupportedOperation",
+            "AWS.SimpleQueueService.UnsupportedOperation",
+        ):
             return None
         raise
     deadline = time.monotonic() + timeout_s
@@ -358,17 +427,33 @@ def move_task(sqs, dlq: dict, timeout_s: float = 300) -> dict | None:
         tasks = sqs.list_message_move_tasks(SourceArn=dlq["dlq_arn"]).get("Results", [])
         task = next((t for t in tasks if t.get("TaskHandle") == handle), tasks[0] if tasks else None)
         if task and task.get("Status") in ("COMPLETED", "FAILED", "CANCELLED"):
-            return {"method": "message-move task", "status": task["Status"],
-                    "moved": task.get("ApproximateNumberOfMessagesMoved", 0), "failure": task.get("FailureReason")}
+            return {
+                "method": "message-move task",
+                "status": task["Status"],
+                "moved": task.get("ApproximateNumberOfMessagesMoved", 0),
+                "failure": task.get("FailureReason"),
+            }
         time.sleep(2)
-    return {"method": "message-move task", "status": "RUNNING", "moved": None, "failure": None, "task": handle}
+    return {
+        "method": "message-move task",
+        "status": "RUNNING",
+        "moved": None,
+        "failure": None,
+        "task": handle,
+    }
 
 
 def sendable_attributes(received: dict) -> dict:
     """Message attributes as received, in the shape SendMessage takes (no list fields, which
     SQS reserves and rejects)."""
-    return {name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue", "BinaryValue")}
-            for name, attribute in received.items()}
+    return {
+        name: {
+            key: value
+            for key, value in attribute.items()
+            if key in ("DataType", "StringValue", "BinaryValue")
+        }
+        for name, attribute in received.items()
+    }
 
 
 def receive_send_delete(sqs, dlq: dict, match: str | None) -> dict:
@@ -378,8 +463,14 @@ def receive_send_delete(sqs, dlq: dict, match: str | None) -> dict:
     moved, skipped, failed = 0, [], []
     seen = set()
     while True:
-        got = sqs.receive_message(QueueUrl=dlq["dlq_url"], MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=0,
-                                  AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        got = sqs.receive_message(
+            QueueUrl=dlq["dlq_url"],
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=60,
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
         fresh = [m for m in got if m["MessageId"] not in seen]
         if not fresh:
             # Everything left is a message this run skipped or could not send; show them again.
@@ -403,10 +494,17 @@ def receive_send_delete(sqs, dlq: dict, match: str | None) -> dict:
             sqs.delete_message(QueueUrl=dlq["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
             moved += 1
     for start in range(0, len(skipped), 10):
-        entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(skipped[start:start + 10])]
+        entries = [
+            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+            for i, h in enumerate(skipped[start : start + 10])
+        ]
         sqs.change_message_visibility_batch(QueueUrl=dlq["dlq_url"], Entries=entries)
-    return {"method": "receive-send-delete", "status": "FAILED" if failed else "COMPLETED", "moved": moved,
-            "failure": failed or None}
+    return {
+        "method": "receive-send-delete",
+        "status": "FAILED" if failed else "COMPLETED",
+        "moved": moved,
+        "failure": failed or None,
+    }
 
 
 def cmd_redrive(args) -> int:
@@ -417,8 +515,16 @@ def cmd_redrive(args) -> int:
         if args.queue and args.queue not in name:
             continue
         if dlq["source_url"] is None:
-            results.append({"queue": name, "source": None, "method": None, "status": "SKIPPED", "moved": 0,
-                            "failure": "relay failures have no source queue: the outbox sweeper republishes pending items"})
+            results.append(
+                {
+                    "queue": name,
+                    "source": None,
+                    "method": None,
+                    "status": "SKIPPED",
+                    "moved": 0,
+                    "failure": "relay failures have no source queue: the outbox sweeper republishes pending items",
+                }
+            )
             continue
         # A message-move task moves everything; a --match redrive picks messages one by one.
         result = None if args.match else move_task(sqs, dlq)
@@ -429,8 +535,11 @@ def cmd_redrive(args) -> int:
         print(json.dumps(results, indent=2))
     else:
         for r in results:
-            print(f"{r['queue']} -> {r['source']}: {r['status']}, {r['moved']} moved"
-                  + (f" ({r['method']})" if r["method"] else "") + (f"; {r['failure']}" if r["failure"] else ""))
+            print(
+                f"{r['queue']} -> {r['source']}: {r['status']}, {r['moved']} moved"
+                + (f" ({r['method']})" if r["method"] else "")
+                + (f"; {r['failure']}" if r["failure"] else "")
+            )
     return 1 if any(r["status"] == "FAILED" for r in results) else 0
 
 
@@ -438,7 +547,10 @@ def cmd_redrive(args) -> int:
 # make status
 # --------------------------------------------------------------------------------------------
 
-def count_items(ddb, table: str, expression: str, values: dict | None = None, names: dict | None = None) -> int:
+
+def count_items(
+    ddb, table: str, expression: str, values: dict | None = None, names: dict | None = None
+) -> int:
     kwargs = {"TableName": table, "Select": "COUNT", "FilterExpression": expression}
     if values:
         kwargs["ExpressionAttributeValues"] = values
@@ -454,14 +566,26 @@ def count_items(ddb, table: str, expression: str, values: dict | None = None, na
 
 
 def orders(ddb, table: str) -> list:
-    kwargs = {"TableName": table, "FilterExpression": "kind = :k", "ExpressionAttributeValues": {":k": {"S": "order"}},
-              "ProjectionExpression": "order_id, #s, placed_at, updated_at, customer_id", "ExpressionAttributeNames": {"#s": "status"}}
+    kwargs = {
+        "TableName": table,
+        "FilterExpression": "kind = :k",
+        "ExpressionAttributeValues": {":k": {"S": "order"}},
+        "ProjectionExpression": "order_id, #s, placed_at, updated_at, customer_id",
+        "ExpressionAttributeNames": {"#s": "status"},
+    }
     found = []
     while True:
         page = ddb.scan(**kwargs)
-        found += [{"order_id": i["order_id"]["S"], "status": i["status"]["S"].upper(), "placed_at": i["placed_at"]["S"],
-                   "updated_at": i.get("updated_at", {}).get("S"), "customer_id": i.get("customer_id", {}).get("S")}
-                  for i in page.get("Items", [])]
+        found += [
+            {
+                "order_id": i["order_id"]["S"],
+                "status": i["status"]["S"].upper(),
+                "placed_at": i["placed_at"]["S"],
+                "updated_at": i.get("updated_at", {}).get("S"),
+                "customer_id": i.get("customer_id", {}).get("S"),
+            }
+            for i in page.get("Items", [])
+        ]
         if "LastEvaluatedKey" not in page:
             return sorted(found, key=lambda o: o["placed_at"], reverse=True)
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -469,21 +593,37 @@ def orders(ddb, table: str) -> list:
 
 def status(stage: str, since_s: float) -> dict:
     sqs, ddb = client("sqs"), client("dynamodb")
-    report = {"stage": stage, "queues": [], "dead_letter_queues": [], "outbox_pending": {}, "orders": {}, "recent_orders": [],
-              "metrics": {}, "saga_ms": {}, "errors": []}
+    report = {
+        "stage": stage,
+        "queues": [],
+        "dead_letter_queues": [],
+        "outbox_pending": {},
+        "orders": {},
+        "recent_orders": [],
+        "metrics": {},
+        "saga_ms": {},
+        "errors": [],
+    }
     for url in queue_urls(sqs, stage):
         name = queue_name(url)
         if name.endswith("-dlq") or name.endswith("-failures"):
             continue
         attrs = attributes(sqs, url)
-        report["queues"].append({"queue": name, "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
-                                 "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
-                                 "delayed": int(attrs.get("ApproximateNumberOfMessagesDelayed", 0))})
+        report["queues"].append(
+            {
+                "queue": name,
+                "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+                "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                "delayed": int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
+            }
+        )
     for dlq in dead_letter_queues(sqs, stage):
         report["dead_letter_queues"].append({"queue": queue_name(dlq["dlq_url"]), "depth": dlq["depth"]})
     tables = [t for t in ddb.list_tables().get("TableNames", []) if t.startswith(f"{stage}-")]
     for table in sorted(tables):
-        report["outbox_pending"][table.removeprefix(f"{stage}-")] = count_items(ddb, table, "attribute_exists(outbox_pending)")
+        report["outbox_pending"][table.removeprefix(f"{stage}-")] = count_items(
+            ddb, table, "attribute_exists(outbox_pending)"
+        )
     if f"{stage}-orders" in tables:
         every = orders(ddb, f"{stage}-orders")
         for order in every:
@@ -497,12 +637,26 @@ def status(stage: str, since_s: float) -> dict:
                 durations.append(value)
             else:
                 report["metrics"][name] = report["metrics"].get(name, 0) + value
-    report["saga_ms"] = {"count": len(durations), "p50": percentile(durations, 0.50), "p95": percentile(durations, 0.95)}
-    errors = [e for e in entries(stage, since_s, pattern='"ERROR"') if isinstance(e["line"], dict) and e["line"].get("level") == "ERROR"]
-    report["errors"] = [{"at": datetime.fromtimestamp(e["timestamp"] / 1000, tz=timezone.utc).isoformat(timespec="seconds"),
-                         "function": e["function"], "message": e["line"].get("message"),
-                         "error": e["line"].get("error") or e["line"].get("reason"),
-                         "correlation_id": span_field(e["line"], "correlation_id")} for e in errors[-5:]]
+    report["saga_ms"] = {
+        "count": len(durations),
+        "p50": percentile(durations, 0.50),
+        "p95": percentile(durations, 0.95),
+    }
+    errors = [
+        e
+        for e in entries(stage, since_s, pattern='"ERROR"')
+        if isinstance(e["line"], dict) and e["line"].get("level") == "ERROR"
+    ]
+    report["errors"] = [
+        {
+            "at": datetime.fromtimestamp(e["timestamp"] / 1000, tz=UTC).isoformat(timespec="seconds"),
+            "function": e["function"],
+            "message": e["line"].get("message"),
+            "error": e["line"].get("error") or e["line"].get("reason"),
+            "correlation_id": span_field(e["line"], "correlation_id"),
+        }
+        for e in errors[-5:]
+    ]
     return report
 
 
@@ -512,12 +666,27 @@ def cmd_status(args) -> int:
         print(json.dumps(report, indent=2))
         return 0
     print(f"stage {report['stage']}")
-    print("queues (visible / in flight / delayed):  " + "   ".join(
-        f"{q['queue'].removeprefix(args.stage + '-')} {q['visible']}/{q['in_flight']}/{q['delayed']}" for q in report["queues"]))
-    print("dead-letter queues:                       " + "   ".join(
-        f"{d['queue'].removeprefix(args.stage + '-')} {d['depth']}" for d in report["dead_letter_queues"]))
-    print("outbox items pending:                     " + "   ".join(f"{t} {n}" for t, n in report["outbox_pending"].items()))
-    print("orders by state:                          " + ("   ".join(f"{s} {n}" for s, n in sorted(report["orders"].items())) or "none"))
+    print(
+        "queues (visible / in flight / delayed):  "
+        + "   ".join(
+            f"{q['queue'].removeprefix(args.stage + '-')} {q['visible']}/{q['in_flight']}/{q['delayed']}"
+            for q in report["queues"]
+        )
+    )
+    print(
+        "dead-letter queues:                       "
+        + "   ".join(
+            f"{d['queue'].removeprefix(args.stage + '-')} {d['depth']}" for d in report["dead_letter_queues"]
+        )
+    )
+    print(
+        "outbox items pending:                     "
+        + "   ".join(f"{t} {n}" for t, n in report["outbox_pending"].items())
+    )
+    print(
+        "orders by state:                          "
+        + ("   ".join(f"{s} {n}" for s, n in sorted(report["orders"].items())) or "none")
+    )
     for order in report["recent_orders"]:
         print(f"  {order['placed_at'][:19]}  {order['order_id']}  {order['status']}")
     window = f"last {args.since_text}"
@@ -526,10 +695,14 @@ def cmd_status(args) -> int:
         print(f"  {name:<22} {value:g}")
     saga = report["saga_ms"]
     if saga["count"]:
-        print(f"  saga placed->final     p50 {saga['p50']:.0f} ms   p95 {saga['p95']:.0f} ms   ({saga['count']} orders)")
+        print(
+            f"  saga placed->final     p50 {saga['p50']:.0f} ms   p95 {saga['p95']:.0f} ms   ({saga['count']} orders)"
+        )
     print(f"last errors ({window}):" + ("" if report["errors"] else " none"))
     for e in report["errors"]:
-        print(f"  {e['at']}  {e['function']:<26} {e['message']}: {e['error'] or ''}  [corr={e['correlation_id']}]")
+        print(
+            f"  {e['at']}  {e['function']:<26} {e['message']}: {e['error'] or ''}  [corr={e['correlation_id']}]"
+        )
     return 0
 
 
@@ -537,12 +710,13 @@ def cmd_status(args) -> int:
 # make logs
 # --------------------------------------------------------------------------------------------
 
+
 def cmd_logs(args) -> int:
     found = entries(args.stage, args.since, args.function, args.correlation_id)
     if not args.platform:
         found = [e for e in found if isinstance(e["line"], dict)]
     if args.limit:
-        found = found[-args.limit:]
+        found = found[-args.limit :]
     for entry in found:
         if args.json:
             print(json.dumps(entry))
@@ -552,7 +726,9 @@ def cmd_logs(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p):

@@ -17,14 +17,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
-case "${AWS_ENDPOINT_URL#*://}" in
-  127.0.0.1:* | localhost:*) ;;
-  *) echo "refusing: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is not the local emulator" >&2; exit 1 ;;
-esac
-export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
-export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
-export AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0
+# shellcheck source=scripts/local-aws.sh
+source scripts/local-aws.sh
+export SAM_CLI_TELEMETRY=0
 stage=sam
 target="${CARGO_TARGET_DIR:-$root/target}"
 

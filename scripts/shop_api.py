@@ -9,6 +9,7 @@ Two transports, chosen by API_TRANSPORT:
 The stack is found through `.local/stack.<stage>.json` (written by `scripts/stack.py deploy` or
 `outputs`): its API URL and its routes, each with the function it invokes.
 """
+
 import base64
 import json
 import os
@@ -38,15 +39,20 @@ def match_route(routes: list[dict], method: str, path: str) -> tuple[dict, dict[
         pattern = route_path.strip("/").split("/")
         if route_method != method:
             continue
-        if pattern[-1].startswith("{") and pattern[-1].endswith("+}") and len(segments) >= len(pattern) and segments[-1]:
-            segments_here = segments[:len(pattern) - 1] + ["/".join(segments[len(pattern) - 1:])]
-            pattern = pattern[:-1] + ["{" + pattern[-1][1:-2] + "}"]
+        if (
+            pattern[-1].startswith("{")
+            and pattern[-1].endswith("+}")
+            and len(segments) >= len(pattern)
+            and segments[-1]
+        ):
+            segments_here = [*segments[: len(pattern) - 1], "/".join(segments[len(pattern) - 1 :])]
+            pattern = [*pattern[:-1], "{" + pattern[-1][1:-2] + "}"]
         else:
             segments_here = segments
         if len(pattern) != len(segments_here):
             continue
         parameters = {}
-        for expected, actual in zip(pattern, segments_here):
+        for expected, actual in zip(pattern, segments_here, strict=True):
             if expected.startswith("{") and expected.endswith("}"):
                 parameters[expected[1:-1]] = urllib.parse.unquote(actual)
             elif expected != actual:
@@ -56,7 +62,9 @@ def match_route(routes: list[dict], method: str, path: str) -> tuple[dict, dict[
     raise LookupError(f"no route for {method} {path}")
 
 
-def api_gateway_event(route: dict, parameters: dict, method: str, target: str, headers: dict, body: bytes | None) -> dict:
+def api_gateway_event(
+    route: dict, parameters: dict, method: str, target: str, headers: dict, body: bytes | None
+) -> dict:
     """The API Gateway HTTP API (payload format 2.0) event for one request."""
     path, _, query = target.partition("?")
     now = time.time()
@@ -67,11 +75,22 @@ def api_gateway_event(route: dict, parameters: dict, method: str, target: str, h
         "rawQueryString": query,
         "headers": {key.lower(): value for key, value in headers.items()},
         "requestContext": {
-            "accountId": "000000000000", "apiId": "invoke", "domainName": "invoke.local", "domainPrefix": "invoke",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": headers.get("user-agent", "shop-api")},
-            "requestId": str(uuid.uuid4()), "routeKey": route["route_key"], "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000),
+            "accountId": "000000000000",
+            "apiId": "invoke",
+            "domainName": "invoke.local",
+            "domainPrefix": "invoke",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent", "shop-api"),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route["route_key"],
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
         },
         "isBase64Encoded": False,
     }
@@ -116,6 +135,7 @@ class ShopApi:
     def _invoke(self, method: str, path: str, headers: dict, data: bytes | None):
         if self._routes is None:
             import boto3  # only this transport needs it
+
             self._routes = json.loads((STATE / f"stack.{self.stage}.json").read_text())["routes"]
             self._lambda = boto3.client("lambda")
         try:

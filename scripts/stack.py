@@ -28,6 +28,7 @@ relay's and sweeper's (one pair per service), so those two serve the service `--
 creates customers), then grants it the admin role with the operator's command, `users-admin`
 (built with the functions), on the stack's users table.
 """
+
 import argparse
 import hashlib
 import io
@@ -43,7 +44,6 @@ from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError
-
 from shop_api import ShopApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,19 +111,25 @@ def literal_concurrency(args) -> None:
     """`sam deploy` onto the emulator (make sam-check): the same MaximumConcurrency rewrite as
     localised_template, in the template `sam build` wrote (`Ref:` long form or `!Ref`)."""
     path = Path(args.template)
-    text, count = re.subn(r"(MaximumConcurrency:)\s*(?:!Ref\s+|Ref:\s*)WorkerMaximumConcurrency\b",
-                          rf"\g<1> {WORKER_MAXIMUM_CONCURRENCY}", path.read_text())
+    text, count = re.subn(
+        r"(MaximumConcurrency:)\s*(?:!Ref\s+|Ref:\s*)WorkerMaximumConcurrency\b",
+        rf"\g<1> {WORKER_MAXIMUM_CONCURRENCY}",
+        path.read_text(),
+    )
     if count == 0:
         sys.exit(f"{path}: no MaximumConcurrency refers to WorkerMaximumConcurrency")
     path.write_text(text)
-    print(f"{path}: {count} MaximumConcurrency set to {WORKER_MAXIMUM_CONCURRENCY} (the emulator's SQS poller needs a number)")
+    print(
+        f"{path}: {count} MaximumConcurrency set to {WORKER_MAXIMUM_CONCURRENCY} (the emulator's SQS poller needs a number)"
+    )
 
 
 def host_architecture() -> str:
     """This machine's instruction set, as the template's Architecture parameter names it."""
     machine = platform.machine().lower()
-    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(machine) or sys.exit(
-        f"no Lambda architecture for this machine ({machine})")
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        machine
+    ) or sys.exit(f"no Lambda architecture for this machine ({machine})")
 
 
 def zip_bootstrap(binary: Path) -> bytes:
@@ -140,9 +146,15 @@ def operator_command(args, binary: str, *arguments: str, env: dict | None = None
     """Runs one of the operator's commands (built with the functions) against the emulator."""
     path = target_dir(args.profile) / binary
     if not path.exists():
-        sys.exit(f"{path} is missing: build it first (cargo build --bins{' --release' if args.profile == 'release' else ''})")
-    result = subprocess.run([str(path), *arguments], env={**os.environ, **(env or {}), "AWS_ENDPOINT_URL": endpoint()},
-                            capture_output=True, text=True)
+        sys.exit(
+            f"{path} is missing: build it first (cargo build --bins{' --release' if args.profile == 'release' else ''})"
+        )
+    result = subprocess.run(
+        [str(path), *arguments],
+        env={**os.environ, **(env or {}), "AWS_ENDPOINT_URL": endpoint()},
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         sys.exit(f"{binary} {' '.join(arguments)} failed: {result.stderr.strip()}")
     return result.stdout.strip()
@@ -161,7 +173,11 @@ def wait_for(cfn, name: str) -> dict:
         if not status.endswith("_IN_PROGRESS"):
             if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
                 events = cfn.describe_stack_events(StackName=name)["StackEvents"]
-                failed = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}" for e in events if "FAILED" in e["ResourceStatus"]]
+                failed = [
+                    f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+                    for e in events
+                    if "FAILED" in e["ResourceStatus"]
+                ]
                 sys.exit(f"stack {name} ended {status}:\n  " + "\n  ".join(failed[:20]))
             return stack
         time.sleep(1)
@@ -181,7 +197,9 @@ def deploy(args) -> None:
     for binary in dict.fromkeys(functions_in_template(text)):
         path = target / binary
         if not path.exists():
-            sys.exit(f"{path} is missing: build it first (cargo build --bins{' --release' if args.profile == 'release' else ''})")
+            sys.exit(
+                f"{path} is missing: build it first (cargo build --bins{' --release' if args.profile == 'release' else ''})"
+            )
         payload = zip_bootstrap(path)
         key = f"{binary}-{hashlib.sha256(payload).hexdigest()[:16]}.zip"
         s3.put_object(Bucket=bucket, Key=key, Body=payload)
@@ -218,14 +236,18 @@ def deploy(args) -> None:
     try:
         cfn.describe_stacks(StackName=name)
         try:
-            cfn.update_stack(StackName=name, TemplateURL=template_url, Parameters=parameters, Capabilities=capabilities)
+            cfn.update_stack(
+                StackName=name, TemplateURL=template_url, Parameters=parameters, Capabilities=capabilities
+            )
         except ClientError as err:
             if "No updates are to be performed" not in str(err):
                 raise
     except ClientError as err:
         if "does not exist" not in str(err):
             raise
-        cfn.create_stack(StackName=name, TemplateURL=template_url, Parameters=parameters, Capabilities=capabilities)
+        cfn.create_stack(
+            StackName=name, TemplateURL=template_url, Parameters=parameters, Capabilities=capabilities
+        )
     wait_for(cfn, name)
     print(f"stack {name} ready in {time.monotonic() - started:.1f} s")
     print_outputs(args)
@@ -233,8 +255,14 @@ def deploy(args) -> None:
 
 def resource_blocks(text: str) -> dict[str, str]:
     """Each top-level resource of the template: logical id -> its indented body."""
-    resources = text[text.index("\nResources:\n"):]
-    return {m.group(1): m.group(2) for m in re.finditer(r"^  (\w+):\n((?:    .*\n|[ \t]*\n)*)", resources, re.M)}
+    resources = text[text.index("\nResources:\n") + 1 :]
+    # The section ends where the next top-level key (Outputs:) begins.
+    end = re.search(r"^\w+:", resources[len("Resources:") :], re.M)
+    if end:
+        resources = resources[: len("Resources:") + end.start()]
+    return {
+        m.group(1): m.group(2) for m in re.finditer(r"^  (\w+):\n((?:    .*\n|[ \t]*\n)*)", resources, re.M)
+    }
 
 
 def http_routes(text: str, stage: str) -> list[dict[str, str]]:
@@ -243,13 +271,15 @@ def http_routes(text: str, stage: str) -> list[dict[str, str]]:
     Invoke API where the emulator has no HTTP APIs (E2E_TRANSPORT=invoke)."""
     blocks = resource_blocks(text)
     routes = []
-    for logical, body in blocks.items():
+    for _logical, body in blocks.items():
         if "Type: AWS::ApiGatewayV2::Route\n" not in body:
             continue
         key = re.search(r"RouteKey:\s*(.+)", body).group(1).strip()
         integration = re.search(r"Target:\s*!Sub\s+integrations/\$\{(\w+)\}", body).group(1)
         function = re.search(r"IntegrationUri:\s*!GetAtt\s+(\w+)\.Arn", blocks[integration]).group(1)
-        name = re.search(r"FunctionName:\s*!Sub\s+(\S+)", blocks[function]).group(1).replace("${Stage}", stage)
+        name = (
+            re.search(r"FunctionName:\s*!Sub\s+(\S+)", blocks[function]).group(1).replace("${Stage}", stage)
+        )
         routes.append({"route_key": key, "function": name})
     if not routes:
         sys.exit("the template declares no AWS::ApiGatewayV2::Route")
@@ -258,7 +288,9 @@ def http_routes(text: str, stage: str) -> list[dict[str, str]]:
 
 def api_id(stage: str) -> str:
     cfn = client("cloudformation")
-    return cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId="HttpApi")["StackResourceDetail"]["PhysicalResourceId"]
+    return cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId="HttpApi")[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
 
 
 def api_url(stage: str) -> str:
@@ -272,9 +304,19 @@ def print_outputs(args) -> None:
     stack = client("cloudformation").describe_stacks(StackName=stack_name(args.stage))["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     # What the end-to-end tests need to find the stack (tests/tests/e2e.rs).
-    (STATE / f"stack.{args.stage}.json").write_text(json.dumps({
-        "stage": args.stage, "api_id": api_id(args.stage), "api_url": url, "outputs": outputs,
-        "routes": http_routes(TEMPLATE.read_text(), args.stage)}, indent=2) + "\n")
+    (STATE / f"stack.{args.stage}.json").write_text(
+        json.dumps(
+            {
+                "stage": args.stage,
+                "api_id": api_id(args.stage),
+                "api_url": url,
+                "outputs": outputs,
+                "routes": http_routes(TEMPLATE.read_text(), args.stage),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"HTTP API: {url}")
     print(f"  try: curl {url}/products")
 
@@ -290,14 +332,17 @@ DEMO_CATALOG = [
 def grant_admin(args, email: str) -> None:
     """`users-admin grant --email <email>` on the stack's users table: the operator's command."""
     table = client("cloudformation").describe_stack_resource(
-        StackName=stack_name(args.stage), LogicalResourceId="UsersTable")["StackResourceDetail"]["PhysicalResourceId"]
+        StackName=stack_name(args.stage), LogicalResourceId="UsersTable"
+    )["StackResourceDetail"]["PhysicalResourceId"]
     print(operator_command(args, "users-admin", "grant", "--email", email, env={"USERS_TABLE": table}))
 
 
 def seed(args) -> None:
     """Through the stack's API (API_TRANSPORT=invoke: its functions, where there is no HTTP API)."""
     call = ShopApi(args.stage, api_url(args.stage)).call
-    status, _ = call("POST", "/users", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Shop admin"})
+    status, _ = call(
+        "POST", "/users", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "name": "Shop admin"}
+    )
     if status not in (201, 409):
         sys.exit(f"registering the admin failed: {status}")
     grant_admin(args, ADMIN_EMAIL)
@@ -310,8 +355,17 @@ def seed(args) -> None:
     for sku, name, category, price, stock in DEMO_CATALOG:
         product = existing.get(sku)
         if product is None:
-            status, product = call("POST", "/products", {"sku": sku, "name": name, "category": category,
-                                                               "price": {"amount_minor": price, "currency": "EUR"}}, token)
+            status, product = call(
+                "POST",
+                "/products",
+                {
+                    "sku": sku,
+                    "name": name,
+                    "category": category,
+                    "price": {"amount_minor": price, "currency": "EUR"},
+                },
+                token,
+            )
             if status not in (201,):
                 sys.exit(f"creating {sku} failed: {status} {product}")
         # Inventory learns of the product through ProductCreated: wait for its stock record.
@@ -328,9 +382,11 @@ def seed(args) -> None:
 
 def function_binaries(text: str) -> dict[str, str]:
     """Each function's logical id in the template and the binary it runs."""
-    found = re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function\n(?:    .*\n)*?\s+Binary:\s*(\S+)",
-                       text, re.M)
-    binaries = dict(found)
+    binaries = {}
+    for logical, body in resource_blocks(text).items():
+        binary = re.search(r"^      BuildProperties:\n        Binary:\s*(\S+)", body, re.M)
+        if "    Type: AWS::Serverless::Function\n" in body and binary:
+            binaries[logical] = binary.group(1)
     expected = len(functions_in_template(text))
     if len(binaries) != expected:
         sys.exit(f"found {len(binaries)} functions with a binary in the template, expected {expected}")
@@ -340,7 +396,9 @@ def function_binaries(text: str) -> dict[str, str]:
 OUTBOX_BINARIES = ("outbox-relay", "outbox-sweeper")
 
 
-def watch_environment(stage: str, outbox: str, configurations: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+def watch_environment(
+    stage: str, outbox: str, configurations: dict[str, dict[str, str]] | None = None
+) -> dict[str, str]:
     """The union of the deployed functions' environment variables, as `cargo lambda watch`
     needs them: one environment for every binary. The outbox relay and sweeper exist once per
     service with their own table and topic; only the `outbox` service's pair is taken."""
@@ -350,11 +408,18 @@ def watch_environment(stage: str, outbox: str, configurations: dict[str, dict[st
         configurations = {}
         for logical in binaries:
             physical = cfn.describe_stack_resource(StackName=stack_name(stage), LogicalResourceId=logical)[
-                "StackResourceDetail"]["PhysicalResourceId"]
+                "StackResourceDetail"
+            ]["PhysicalResourceId"]
             config = lam.get_function_configuration(FunctionName=physical)
             configurations[logical] = config.get("Environment", {}).get("Variables", {})
-    services = sorted({logical[: -len(suffix)].lower() for logical, binary in binaries.items()
-                       for suffix in ("OutboxRelayFunction",) if binary == "outbox-relay" and logical.endswith(suffix)})
+    services = sorted(
+        {
+            logical[: -len(suffix)].lower()
+            for logical, binary in binaries.items()
+            for suffix in ("OutboxRelayFunction",)
+            if binary == "outbox-relay" and logical.endswith(suffix)
+        }
+    )
     if outbox not in services:
         sys.exit(f"--outbox {outbox!r}: the stack has outbox relays for {', '.join(services)}")
     environment: dict[str, str] = {}
@@ -364,7 +429,9 @@ def watch_environment(stage: str, outbox: str, configurations: dict[str, dict[st
             continue
         for key, value in variables.items():
             if key in environment and environment[key] != value:
-                sys.exit(f"{key} differs between {origin[key]} and {logical}: one `cargo lambda watch` cannot serve both")
+                sys.exit(
+                    f"{key} differs between {origin[key]} and {logical}: one `cargo lambda watch` cannot serve both"
+                )
             environment[key], origin[key] = value, logical
     return environment
 
@@ -377,27 +444,51 @@ def watch_env(args) -> None:
 def watch(args) -> None:
     """`cargo lambda watch` (loopback only) with the stack's environment; replaces this process."""
     environment = watch_environment(args.stage, args.outbox)
-    print(f"cargo lambda watch with the environment of stack {stack_name(args.stage)} (outbox: {args.outbox}): "
-          + ", ".join(sorted(environment)), flush=True)
+    print(
+        f"cargo lambda watch with the environment of stack {stack_name(args.stage)} (outbox: {args.outbox}): "
+        + ", ".join(sorted(environment)),
+        flush=True,
+    )
     extra = [a for a in args.rest if a != "--"]
-    command = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(args.port), *extra]
+    command = [
+        "cargo",
+        "lambda",
+        "watch",
+        "--invoke-address",
+        "127.0.0.1",
+        "--invoke-port",
+        str(args.port),
+        *extra,
+    ]
     os.execvpe(command[0], command, {**os.environ, **environment, "AWS_ENDPOINT_URL": endpoint()})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["deploy", "outputs", "seed", "literal-concurrency", "watch-env", "watch"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "command", choices=["deploy", "outputs", "seed", "literal-concurrency", "watch-env", "watch"]
+    )
     parser.add_argument("--stage", default="local")
     parser.add_argument("--profile", default="debug", choices=["debug", "release"])
     parser.add_argument("--template", help="literal-concurrency: the template sam build wrote")
-    parser.add_argument("--outbox", default="orders", help="watch: the service whose outbox relay and sweeper to serve")
+    parser.add_argument(
+        "--outbox", default="orders", help="watch: the service whose outbox relay and sweeper to serve"
+    )
     parser.add_argument("--port", type=int, default=9000, help="watch: where cargo lambda invoke reaches it")
     # watch passes whatever else it is given on to cargo lambda watch; the others take nothing else.
     args, args.rest = parser.parse_known_args()
     if args.rest and args.command != "watch":
         parser.error(f"unrecognized arguments: {' '.join(args.rest)}")
-    {"deploy": deploy, "outputs": print_outputs, "seed": seed, "literal-concurrency": literal_concurrency,
-     "watch-env": watch_env, "watch": watch}[args.command](args)
+    {
+        "deploy": deploy,
+        "outputs": print_outputs,
+        "seed": seed,
+        "literal-concurrency": literal_concurrency,
+        "watch-env": watch_env,
+        "watch": watch,
+    }[args.command](args)
 
 
 if __name__ == "__main__":

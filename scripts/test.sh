@@ -16,6 +16,11 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
 
+step "ruff: the Python (scripts/, bench/) formatted and linted (ruff.toml)"
+scripts/setup-venv.sh .venv-lint infra/lint-requirements.lock >/dev/null
+.venv-lint/bin/ruff format --check
+.venv-lint/bin/ruff check
+
 step "headless Chromium and chromedriver for the storefront's browser tests (Debian packages, pinned)"
 scripts/setup-browser.sh
 

@@ -4,6 +4,8 @@ scripts/ unit tests. The commands against a deployed stack: scripts/ops_stack_te
 
     .venv/bin/python -m unittest scripts/test_ops.py
 """
+
+import argparse
 import json
 import re
 import sys
@@ -20,7 +22,7 @@ class OpsHelpers(unittest.TestCase):
         self.assertEqual(ops.parse_since("15m"), 900)
         self.assertEqual(ops.parse_since("2h"), 7200)
         self.assertEqual(ops.parse_since("30s"), 30)
-        with self.assertRaises(Exception):
+        with self.assertRaises(argparse.ArgumentTypeError):
             ops.parse_since("15 minutes")
 
     def test_an_envelope_is_found_raw_or_inside_an_sns_notification_and_anything_else_is_none(self):
@@ -32,16 +34,34 @@ class OpsHelpers(unittest.TestCase):
         self.assertIsNone(ops.envelope_of("plain text"))
 
     def test_metric_values_are_read_from_an_emf_line_only(self):
-        line = {"_aws": {"CloudWatchMetrics": [{"Metrics": [{"Name": "OrdersConfirmed"}, {"Name": "SagaDuration"}]}]},
-                "OrdersConfirmed": 1.0, "SagaDuration": 840.0, "Service": "orders"}
+        line = {
+            "_aws": {
+                "CloudWatchMetrics": [{"Metrics": [{"Name": "OrdersConfirmed"}, {"Name": "SagaDuration"}]}]
+            },
+            "OrdersConfirmed": 1.0,
+            "SagaDuration": 840.0,
+            "Service": "orders",
+        }
         self.assertEqual(ops.metrics_of(line), {"OrdersConfirmed": 1.0, "SagaDuration": 840.0})
         self.assertEqual(ops.metrics_of({"level": "INFO", "message": "order placed"}), {})
 
     def test_a_redriven_message_keeps_its_attributes_without_the_reserved_list_fields(self):
-        received = {"source": {"StringValue": "orders", "StringListValues": [], "BinaryListValues": [], "DataType": "String"},
-                    "blob": {"BinaryValue": b"\x01", "DataType": "Binary"}}
-        self.assertEqual(ops.sendable_attributes(received), {"source": {"StringValue": "orders", "DataType": "String"},
-                                                             "blob": {"BinaryValue": b"\x01", "DataType": "Binary"}})
+        received = {
+            "source": {
+                "StringValue": "orders",
+                "StringListValues": [],
+                "BinaryListValues": [],
+                "DataType": "String",
+            },
+            "blob": {"BinaryValue": b"\x01", "DataType": "Binary"},
+        }
+        self.assertEqual(
+            ops.sendable_attributes(received),
+            {
+                "source": {"StringValue": "orders", "DataType": "String"},
+                "blob": {"BinaryValue": b"\x01", "DataType": "Binary"},
+            },
+        )
 
     def test_percentiles_are_nearest_rank(self):
         values = list(range(1, 101))
@@ -51,15 +71,44 @@ class OpsHelpers(unittest.TestCase):
         self.assertIsNone(ops.percentile([], 0.5))
 
     def test_a_log_line_reads_as_time_function_level_message_fields_and_saga_ids(self):
-        entry = {"function": "orders-worker", "timestamp": 1_700_000_000_123, "line": {
-            "timestamp": "x", "level": "INFO", "message": "payment approved", "order_id": "o-1", "attempt": 2,
-            "spans": [{"requestId": "r"}, {"correlation_id": "c-1", "event_type": "StockReserved", "xray_trace_id": "1-a-b"}]}}
-        self.assertEqual(ops.readable(entry), "22:13:20.123 orders-worker                INFO  payment approved  order_id=o-1 attempt=2"
-                                              "  [corr=c-1 event=StockReserved trace=1-a-b]")
-        metric = {"function": "orders-api", "timestamp": 1_700_000_000_000, "line": {
-            "_aws": {"CloudWatchMetrics": [{"Metrics": [{"Name": "OrdersPlaced"}]}]}, "OrdersPlaced": 1.0, "correlation_id": "c-2"}}
-        self.assertEqual(ops.readable(metric), "22:13:20.000 orders-api                   METRIC OrdersPlaced=1  [corr=c-2]")
-        platform = {"function": "orders-api", "timestamp": 1_700_000_000_000, "line": "REPORT RequestId: r\tDuration: 3 ms"}
+        entry = {
+            "function": "orders-worker",
+            "timestamp": 1_700_000_000_123,
+            "line": {
+                "timestamp": "x",
+                "level": "INFO",
+                "message": "payment approved",
+                "order_id": "o-1",
+                "attempt": 2,
+                "spans": [
+                    {"requestId": "r"},
+                    {"correlation_id": "c-1", "event_type": "StockReserved", "xray_trace_id": "1-a-b"},
+                ],
+            },
+        }
+        self.assertEqual(
+            ops.readable(entry),
+            "22:13:20.123 orders-worker                INFO  payment approved  order_id=o-1 attempt=2"
+            "  [corr=c-1 event=StockReserved trace=1-a-b]",
+        )
+        metric = {
+            "function": "orders-api",
+            "timestamp": 1_700_000_000_000,
+            "line": {
+                "_aws": {"CloudWatchMetrics": [{"Metrics": [{"Name": "OrdersPlaced"}]}]},
+                "OrdersPlaced": 1.0,
+                "correlation_id": "c-2",
+            },
+        }
+        self.assertEqual(
+            ops.readable(metric),
+            "22:13:20.000 orders-api                   METRIC OrdersPlaced=1  [corr=c-2]",
+        )
+        platform = {
+            "function": "orders-api",
+            "timestamp": 1_700_000_000_000,
+            "line": "REPORT RequestId: r\tDuration: 3 ms",
+        }
         self.assertTrue(ops.readable(platform).endswith("REPORT RequestId: r\tDuration: 3 ms"))
 
 
@@ -78,6 +127,7 @@ def template():
         else:
             value = loader.construct_mapping(node, deep=True)
         return {f"!{suffix}": value}
+
     Loader.add_multi_constructor("!", tagged)
     return yaml.load((ROOT / "infra" / "template.yaml").read_text(), Loader=Loader)
 
@@ -90,26 +140,47 @@ class TemplateAlarms(unittest.TestCase):
     def setUpClass(cls):
         cls.template = template()
         cls.resources = cls.template["Resources"]
-        cls.alarms = {name: r["Properties"] for name, r in cls.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+        cls.alarms = {
+            name: r["Properties"]
+            for name, r in cls.resources.items()
+            if r["Type"] == "AWS::CloudWatch::Alarm"
+        }
 
     def watching(self, namespace, metric, dimension_value):
-        return [name for name, a in self.alarms.items()
-                if a.get("Namespace") == namespace and a.get("MetricName") == metric
-                and any(d["Value"] == dimension_value for d in a.get("Dimensions", []))]
+        return [
+            name
+            for name, a in self.alarms.items()
+            if a.get("Namespace") == namespace
+            and a.get("MetricName") == metric
+            and any(d["Value"] == dimension_value for d in a.get("Dimensions", []))
+        ]
 
     def test_every_function_has_an_errors_and_a_throttles_alarm(self):
         functions = [name for name, r in self.resources.items() if r["Type"] == "AWS::Serverless::Function"]
         self.assertGreaterEqual(len(functions), 16)
         for function in functions:
             for metric in ("Errors", "Throttles"):
-                self.assertEqual(len(self.watching("AWS/Lambda", metric, {"!Ref": function})), 1, f"{function} {metric}")
+                self.assertEqual(
+                    len(self.watching("AWS/Lambda", metric, {"!Ref": function})), 1, f"{function} {metric}"
+                )
 
     def test_every_worker_queue_has_an_age_alarm_and_every_relay_an_iterator_age_alarm(self):
-        queues = [name for name, r in self.resources.items()
-                  if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r.get("Properties", {})]
+        queues = [
+            name
+            for name, r in self.resources.items()
+            if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r.get("Properties", {})
+        ]
         self.assertEqual(len(queues), 3)
         for queue in queues:
-            self.assertEqual(len(self.watching("AWS/SQS", "ApproximateAgeOfOldestMessage", {"!GetAtt": f"{queue}.QueueName"})), 1, queue)
+            self.assertEqual(
+                len(
+                    self.watching(
+                        "AWS/SQS", "ApproximateAgeOfOldestMessage", {"!GetAtt": f"{queue}.QueueName"}
+                    )
+                ),
+                1,
+                queue,
+            )
         relays = [name for name in self.resources if name.endswith("OutboxRelayFunction")]
         self.assertEqual(len(relays), 4)
         for relay in relays:
@@ -133,11 +204,26 @@ class TemplateAlarms(unittest.TestCase):
         body = self.resources["Dashboard"]["Properties"]["DashboardBody"]["!Sub"]
         dashboard = json.loads(body)
         text = json.dumps(dashboard)
-        for metric in ("OrdersPlaced", "OrdersConfirmed", "OrdersRejected", "OrdersCancelled", "SagaDuration", "5xx", "Latency",
-                       "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible", "IteratorAge", "Errors", "Throttles", "Duration"):
+        for metric in (
+            "OrdersPlaced",
+            "OrdersConfirmed",
+            "OrdersRejected",
+            "OrdersCancelled",
+            "SagaDuration",
+            "5xx",
+            "Latency",
+            "ApproximateAgeOfOldestMessage",
+            "ApproximateNumberOfMessagesVisible",
+            "IteratorAge",
+            "Errors",
+            "Throttles",
+            "Duration",
+        ):
             self.assertIn(metric, text)
         # Every metric the functions emit (shared/src/metrics.rs) is on the dashboard.
-        emitted = re.findall(r'pub const \w+: &str = "(\w+)";', (ROOT / "shared" / "src" / "metrics.rs").read_text())
+        emitted = re.findall(
+            r'pub const \w+: &str = "(\w+)";', (ROOT / "shared" / "src" / "metrics.rs").read_text()
+        )
         for name in emitted:
             if name != "ServerlessShop":
                 self.assertIn(name, text, f"{name} is emitted but not on the dashboard")

@@ -1,4 +1,5 @@
 """Unit tests for scripts/shop_api.py's invoke transport: routing and the API Gateway event."""
+
 import unittest
 
 import stack
@@ -36,8 +37,14 @@ class Routes(unittest.TestCase):
 class Event(unittest.TestCase):
     def test_the_event_carries_the_route_query_path_parameters_and_body_as_api_gateway_sends_them(self):
         route, parameters = match_route(ROUTES, "GET", "/products/p-1")
-        event = api_gateway_event(route, parameters, "GET", "/products/p-1?limit=2&tag=a&tag=b",
-                                  {"Authorization": "Bearer t"}, b'{"x":1}')
+        event = api_gateway_event(
+            route,
+            parameters,
+            "GET",
+            "/products/p-1?limit=2&tag=a&tag=b",
+            {"Authorization": "Bearer t"},
+            b'{"x":1}',
+        )
         self.assertEqual(event["version"], "2.0")
         self.assertEqual(event["routeKey"], "GET /products/{id}")
         self.assertEqual(event["rawPath"], "/products/p-1")
