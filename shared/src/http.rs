@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use lambda_http::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use lambda_http::http::{HeaderMap, StatusCode};
+use lambda_http::http::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use lambda_http::http::{HeaderMap, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
@@ -67,6 +67,9 @@ pub struct ProblemDetails {
     /// Whole seconds for the `Retry-After` header: HTTP semantics, not a member of the body.
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// The `Allow` header of a 405, e.g. `GET, PATCH`: also a header, not a member.
+    #[serde(skip)]
+    pub allow: Option<String>,
 }
 
 /// Collects the errors of a request's fields as each is parsed, so one 422 lists them all.
@@ -133,6 +136,7 @@ impl Problem {
             instance: None,
             errors: Vec::new(),
             retry_after: None,
+            allow: None,
         }))
     }
 
@@ -199,10 +203,18 @@ impl Problem {
         Self::plain(StatusCode::NOT_FOUND).with_detail(detail)
     }
 
-    /// 405.
+    /// 405 with `Allow` listing the methods the path has (what [`crate::router`] answers).
     #[must_use]
-    pub fn method_not_allowed() -> Self {
-        Self::plain(StatusCode::METHOD_NOT_ALLOWED)
+    pub fn method_not_allowed(allowed: &[&Method]) -> Self {
+        let allow = allowed
+            .iter()
+            .map(|method| method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut problem =
+            Self::plain(StatusCode::METHOD_NOT_ALLOWED).with_detail(format!("allowed: {allow}"));
+        problem.0.allow = Some(allow);
+        problem
     }
 
     /// 409: the state of the resource forbids it (duplicate, wrong state).
@@ -295,6 +307,12 @@ impl Problem {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        // Method names are tokens, so the list is always a valid header value.
+        if let Some(allow) = self.allow.as_deref()
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.headers_mut().insert(ALLOW, value);
         }
         response
     }

@@ -1,5 +1,6 @@
 //! The one library every function shares: event contracts and their envelope, telemetry,
-//! configuration, HTTP problems and auth, SQS batch processing, and the DynamoDB inbox/outbox.
+//! configuration, HTTP problems, routing and auth, SQS batch processing, and the DynamoDB
+//! inbox/outbox.
 //! No service's domain logic lives here.
 //!
 //! Only the contracts, configuration, telemetry, metrics and backoff are always compiled; the
@@ -22,8 +23,12 @@ pub mod openapi;
 #[cfg(feature = "pagination")]
 pub mod pagination;
 pub mod retry;
+#[cfg(feature = "http")]
+pub mod router;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 #[cfg(feature = "http")]
 mod strict_json;
 pub mod telemetry;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;

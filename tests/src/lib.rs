@@ -1,5 +1,6 @@
 //! Support for tests that run against the local AWS emulator (`make up`): SDK clients that can
-//! only reach a loopback endpoint, and uniquely named, self-cleaning tables, topics and queues.
+//! only reach a loopback endpoint, uniquely named tables, topics, queues and SES identities that
+//! a [`scoped`] test deletes however it ends, and a table's outbox as a test reads it.
 //!
 //! Every helper refuses to run unless `AWS_ENDPOINT_URL` points at 127.0.0.1/localhost, so a
 //! misconfigured environment can never touch a real AWS account.
@@ -20,6 +21,12 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use futures::FutureExt as _;
 use shared::dynamo::{PK, SK};
 use tokio::sync::OnceCell;
+
+mod items;
+mod scope;
+
+pub use items::{outbox_envelopes, outbox_events, partition};
+pub use scope::{Scope, scoped, subscribe};
 
 /// The endpoint tests talk to, checked to be loopback.
 ///
@@ -78,6 +85,11 @@ pub async fn lambda() -> aws_sdk_lambda::Client {
 /// An SNS client for the emulator.
 pub async fn sns() -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(sdk_config().await)
+}
+
+/// An SES (v2) client for the emulator.
+pub async fn ses() -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(sdk_config().await)
 }
 
 /// `prefix-<random>`: resource names that never collide between tests or runs.
@@ -202,14 +214,10 @@ pub async fn with_indexed_service_table<F>(prefix: &str, indexes: &[IndexSpec<'_
 where
     F: AsyncFnOnce(aws_sdk_dynamodb::Client, String),
 {
-    let client = dynamodb().await;
-    let table = create_service_table_with_indexes(&client, prefix, indexes)
-        .await
-        .unwrap_or_else(|err| panic!("creating a {prefix} table: {err:#}"));
-    with_cleanup(
-        body(client.clone(), table.clone()),
-        delete_table(&client, &table),
-    )
+    scoped(async |scope| {
+        let table = scope.table(prefix, indexes).await;
+        body(dynamodb().await, table).await;
+    })
     .await;
 }
 

@@ -7,9 +7,10 @@ use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use emulator_tests::{dynamodb, sqs};
+use emulator_tests::{dynamodb, outbox_envelopes, partition, sqs};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use shared::envelope::RawEnvelope;
 use uuid::Uuid;
 
 mod faults;
@@ -43,38 +44,20 @@ impl Route {
     /// The path parameters when `method path` matches this route: as in API Gateway, a
     /// `{name}` segment matches one segment, a last `{name+}` the rest of the path.
     fn matches(&self, method: &Method, path: &str) -> Option<serde_json::Map<String, Value>> {
-        let (route_method, route_path) = self.key.split_once(' ')?;
-        let pattern: Vec<&str> = route_path.trim_matches('/').split('/').collect();
-        let mut segments: Vec<String> = path
-            .trim_matches('/')
-            .split('/')
-            .map(str::to_owned)
-            .collect();
+        let (route_method, template) = self.key.split_once(' ')?;
         if route_method != method.as_str() {
             return None;
         }
         let mut parameters = serde_json::Map::new();
-        let last = pattern.len() - 1;
-        if let Some(name) = pattern[last]
-            .strip_prefix('{')
-            .and_then(|e| e.strip_suffix("+}"))
-        {
-            if segments.len() < pattern.len() || segments.last()?.is_empty() {
-                return None;
-            }
-            parameters.insert(name.to_owned(), json!(segments[last..].join("/")));
-            segments.truncate(last);
-        } else if pattern.len() != segments.len() {
-            return None;
-        }
-        for (expected, actual) in pattern.iter().zip(&segments) {
-            if let Some(name) = expected.strip_prefix('{').and_then(|e| e.strip_suffix('}')) {
-                let value = reqwest::Url::parse(&format!("http://x/{actual}")).ok()?;
-                let decoded = value.path_segments()?.next()?.to_owned();
-                parameters.insert(name.to_owned(), json!(decoded));
-            } else if expected != actual {
-                return None;
-            }
+        for (name, raw) in shared::router::match_template(template, path)?.iter() {
+            // API Gateway decodes a `{name}` segment and passes a greedy `{name+}` as it is.
+            let value = if template.ends_with(&format!("{{{name}+}}")) {
+                raw.to_owned()
+            } else {
+                let url = reqwest::Url::parse(&format!("http://x/{raw}")).ok()?;
+                url.path_segments()?.next()?.to_owned()
+            };
+            parameters.insert(name.to_owned(), json!(value));
         }
         Some(parameters)
     }
@@ -173,6 +156,11 @@ impl Shop {
             stage: stack["stage"].as_str().unwrap().to_owned(),
             outputs: serde_json::from_value(stack["outputs"].clone()).unwrap(),
         }
+    }
+
+    /// `GET path` with `token`, when given.
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None, token, None).await
     }
 
     async fn call(
@@ -412,13 +400,7 @@ impl Shop {
         let id = order["id"].as_str().unwrap();
         loop {
             let (_, current) = self
-                .call(
-                    Method::GET,
-                    &format!("/orders/{id}"),
-                    None,
-                    Some(&customer.token),
-                    None,
-                )
+                .get(&format!("/orders/{id}"), Some(&customer.token))
                 .await;
             if current["status"] != "PENDING" {
                 println!(
@@ -458,13 +440,7 @@ impl Shop {
                 .map(|n| async move {
                     let (customer, id) = orders[n];
                     let (_, order) = self
-                        .call(
-                            Method::GET,
-                            &format!("/orders/{id}"),
-                            None,
-                            Some(&customer.token),
-                            None,
-                        )
+                        .get(&format!("/orders/{id}"), Some(&customer.token))
                         .await;
                     (n, order["status"].as_str().unwrap_or("PENDING").to_owned())
                 })
@@ -516,15 +492,7 @@ impl Shop {
     }
 
     async fn stock(&self, product: &str) -> Value {
-        self.call(
-            Method::GET,
-            &format!("/inventory/{product}"),
-            None,
-            None,
-            None,
-        )
-        .await
-        .1
+        self.get(&format!("/inventory/{product}"), None).await.1
     }
 
     async fn wait_for_stock(&self, product: &str, available: u64, reserved: u64) {
@@ -547,13 +515,7 @@ impl Shop {
         let started = Instant::now();
         loop {
             let (_, page) = self
-                .call(
-                    Method::GET,
-                    "/notifications?limit=100",
-                    None,
-                    Some(&customer.token),
-                    None,
-                )
+                .get("/notifications?limit=100", Some(&customer.token))
                 .await;
             let found: Vec<Value> = page["items"]
                 .as_array()
@@ -592,18 +554,8 @@ impl Shop {
 
     /// The payment simulator's records for an order: sort keys (`CHARGE`, `REFUND`).
     async fn payments(&self, order_id: &str) -> Vec<String> {
-        let items = dynamodb()
-            .await
-            .query()
-            .table_name(self.table("OrdersTableName"))
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(format!("PAYMENT#{order_id}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap_or_default();
+        let table = self.table("OrdersTableName");
+        let items = partition(&dynamodb().await, &table, &format!("PAYMENT#{order_id}")).await;
         let mut kinds: Vec<String> = items
             .iter()
             .filter_map(|item| match item.get("sk") {
@@ -622,16 +574,12 @@ async fn a_registered_customer_becomes_admin_only_through_the_operator_command_a
     let email = format!("e2e-ops-{}@example.org", Uuid::new_v4().simple());
     let password = "correct horse battery";
     let body = || json!({"sku": format!("E2E-{}", &Uuid::new_v4().simple().to_string()[..12]), "name": "Ops mug", "category": "e2e", "price": {"amount_minor": 1000, "currency": "EUR"}});
+    let create = async |token: &str| {
+        shop.call(Method::POST, "/products", Some(body()), Some(token), None)
+            .await
+    };
     let customer = shop.register(&email, password).await;
-    let (status, _) = shop
-        .call(
-            Method::POST,
-            "/products",
-            Some(body()),
-            Some(&customer.token),
-            None,
-        )
-        .await;
+    let (status, _) = create(&customer.token).await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
@@ -640,28 +588,12 @@ async fn a_registered_customer_becomes_admin_only_through_the_operator_command_a
 
     shop.operator(&["grant", "--email", &email]);
     let admin = shop.login(&email, password).await;
-    let (status, product) = shop
-        .call(
-            Method::POST,
-            "/products",
-            Some(body()),
-            Some(&admin.token),
-            None,
-        )
-        .await;
+    let (status, product) = create(&admin.token).await;
     assert_eq!(status, StatusCode::CREATED, "{product}");
 
     shop.operator(&["revoke", "--email", &email]);
     let revoked = shop.login(&email, password).await;
-    let (status, _) = shop
-        .call(
-            Method::POST,
-            "/products",
-            Some(body()),
-            Some(&revoked.token),
-            None,
-        )
-        .await;
+    let (status, _) = create(&revoked.token).await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
@@ -899,13 +831,7 @@ async fn redelivered_events_reserve_charge_and_notify_once() {
     assert_eq!(shop.payments(&id).await, ["CHARGE"]);
     shop.notification(&customer, "OrderConfirmed", &id).await;
     let (_, current) = shop
-        .call(
-            Method::GET,
-            &format!("/orders/{id}"),
-            None,
-            Some(&customer.token),
-            None,
-        )
+        .get(&format!("/orders/{id}"), Some(&customer.token))
         .await;
     assert_eq!(current["status"], "CONFIRMED");
 }
@@ -915,9 +841,7 @@ async fn redelivered_events_reserve_charge_and_notify_once() {
 async fn tokens_are_eddsa_and_verify_with_the_published_jwks_alone() {
     let shop = Shop::connect();
     let customer = shop.customer().await;
-    let (status, jwks) = shop
-        .call(Method::GET, "/.well-known/jwks.json", None, None, None)
-        .await;
+    let (status, jwks) = shop.get("/.well-known/jwks.json", None).await;
     assert_eq!(status, StatusCode::OK, "{jwks}");
     assert!(
         jwks["keys"]
@@ -931,9 +855,7 @@ async fn tokens_are_eddsa_and_verify_with_the_published_jwks_alone() {
     let identity = verifier.verify(&customer.token).unwrap();
     assert_eq!(identity.role, shared::auth::Role::Customer);
     // What every other API does with the same keys: the token opens a customer's list.
-    let (status, _) = shop
-        .call(Method::GET, "/orders", None, Some(&customer.token), None)
-        .await;
+    let (status, _) = shop.get("/orders", Some(&customer.token)).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -961,14 +883,7 @@ async fn forged_or_foreign_next_tokens_are_a_400_on_every_list_never_a_500() {
         }
     };
     let list = async |path: String, who: Option<&Customer>| {
-        shop.call(
-            Method::GET,
-            &path,
-            None,
-            who.map(|c| c.token.as_str()),
-            None,
-        )
-        .await
+        shop.get(&path, who.map(|c| c.token.as_str())).await
     };
 
     // Real tokens work, and only for the query they came from.
@@ -1045,27 +960,15 @@ async fn forged_or_foreign_next_tokens_are_a_400_on_every_list_never_a_500() {
     }
 }
 
+/// The JSON text of `table`'s outbox item of `event_type` for `order_id`.
 async fn outbox_envelope(table: &str, event_type: &str, order_id: &str) -> String {
-    let items = dynamodb()
+    outbox_envelopes(&dynamodb().await, table)
         .await
-        .scan()
-        .table_name(table)
-        .filter_expression("kind = :outbox AND event_type = :type")
-        .expression_attribute_values(":outbox", AttributeValue::S("outbox".into()))
-        .expression_attribute_values(":type", AttributeValue::S(event_type.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    items
-        .iter()
-        .filter_map(|item| match item.get("envelope") {
-            Some(AttributeValue::S(json)) if json.contains(order_id) => Some(json.clone()),
-            _ => None,
+        .into_iter()
+        .find(|json| {
+            json.contains(order_id)
+                && RawEnvelope::parse(json).is_ok_and(|raw| raw.event_type == event_type)
         })
-        .next()
         .unwrap_or_else(|| panic!("no {event_type} outbox item for {order_id} in {table}"))
 }
 

@@ -8,23 +8,9 @@ use inventory::domain::StockChange;
 use inventory::ports::{Consumed, InventoryStore};
 use inventory::service::{self, Outcome};
 use inventory::worker::handle_event;
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
-use shared::events::{
-    CancellationReason, Event, OrderCancelled, OrderLine, OrderPlaced, ProductCreated,
-};
-use shared::money::{Currency, Money};
+use shared::events::{CancellationReason, OrderCancelled, OrderLine, OrderPlaced, ProductCreated};
+use shared::test_support::{decoded, eur};
 use uuid::Uuid;
-
-fn eur(amount: i64) -> Money {
-    Money::new(amount, Currency::parse("EUR").unwrap())
-}
-
-fn decoded<E: Event>(event: E) -> Consumed {
-    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
-        .to_json()
-        .unwrap();
-    RawEnvelope::parse(&json).unwrap().decode().unwrap()
-}
 
 fn placed(order_id: Uuid, product_id: Uuid, quantity: u32) -> Consumed {
     decoded(OrderPlaced {

@@ -1,35 +1,15 @@
 //! The notifications adapters on the emulator: SES SendEmail from a verified identity, one
 //! record per event, and a rejected send left retryable.
 
-use emulator_tests::{sdk_config, unique_name, with_service_table};
+use emulator_tests::{Scope, dynamodb, scoped, sdk_config, ses};
 use notifications::adapters::dynamodb::DynamoDbNotificationStore;
 use notifications::adapters::ses::SesSender;
 use notifications::ports::{NotificationStatus, NotificationStore};
 use notifications::service::{NotifyError, Outcome};
 use notifications::worker::handle_event;
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
-use shared::events::{DomainEvent, Event, OrderConfirmed, UserRegistered};
-use shared::money::{Currency, Money};
+use shared::events::{OrderConfirmed, UserRegistered};
+use shared::test_support::{decoded, eur};
 use uuid::Uuid;
-
-fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
-    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
-        .to_json()
-        .unwrap();
-    RawEnvelope::parse(&json).unwrap().decode().unwrap()
-}
-
-/// A sender domain verified in the emulator's SES.
-async fn verified_sender() -> String {
-    let domain = format!("{}.example.org", unique_name("shop"));
-    aws_sdk_sesv2::Client::new(sdk_config().await)
-        .create_email_identity()
-        .email_identity(&domain)
-        .send()
-        .await
-        .expect("CreateEmailIdentity");
-    format!("noreply@{domain}")
-}
 
 /// A DynamoDB client whose calls go through an in-process fault proxy with `plan`.
 async fn through_faults(plan: serde_json::Value) -> aws_sdk_dynamodb::Client {
@@ -49,13 +29,34 @@ async fn through_faults(plan: serde_json::Value) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
+/// A notifications table and a sender from an address SES verified, both the scope's.
+struct Notifier {
+    table: String,
+    store: DynamoDbNotificationStore,
+    sender: SesSender,
+}
+
+async fn notifier(scope: &Scope, prefix: &str) -> Notifier {
+    let from = scope.verified_sender().await;
+    let table = scope.table(prefix, &[]).await;
+    Notifier {
+        store: DynamoDbNotificationStore::new(dynamodb().await, &table),
+        sender: SesSender::new(ses().await, &from),
+        table,
+    }
+}
+
 /// DynamoDB applied the claim but its answer was lost: the SDK's retry must find the claim its
 /// own, not another worker's live lease (which left the message waiting a minute).
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
-    let from = verified_sender().await;
-    with_service_table("notifications-lost-claim", async |client, table| {
-        let sender = SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from);
+    scoped(async |scope: &Scope| {
+        let Notifier {
+            table,
+            store: clean,
+            sender,
+            ..
+        } = notifier(scope, "notifications-lost-claim").await;
         let user = Uuid::new_v4();
         // The directory learns the recipient without faults.
         let registered = decoded(UserRegistered {
@@ -63,7 +64,6 @@ async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
             email: "lost@example.org".into(),
             name: "Lost".into(),
         });
-        let clean = DynamoDbNotificationStore::new(client, &table);
         assert!(matches!(
             handle_event(&clean, &sender, registered).await,
             Ok(Outcome::Sent)
@@ -81,7 +81,7 @@ async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
             order_id: Uuid::new_v4(),
             customer_id: user,
             lines: vec![],
-            total: Money::new(1000, Currency::parse("EUR").unwrap()),
+            total: eur(1000),
         });
         let outcome = handle_event(&faulty, &sender, confirmed).await;
         assert!(matches!(outcome, Ok(Outcome::Sent)), "{outcome:?}");
@@ -98,10 +98,8 @@ async fn a_claim_whose_answer_was_lost_is_taken_again_by_the_sdks_retry() {
 
 #[tokio::test]
 async fn a_welcome_is_sent_through_ses_and_recorded_exactly_once() {
-    let from = verified_sender().await;
-    with_service_table("notifications-ses", async |client, table| {
-        let store = DynamoDbNotificationStore::new(client, &table);
-        let sender = SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from);
+    scoped(async |scope: &Scope| {
+        let Notifier { store, sender, .. } = notifier(scope, "notifications-ses").await;
         let user = Uuid::new_v4();
         let event = decoded(UserRegistered {
             user_id: user,
@@ -145,17 +143,17 @@ async fn a_welcome_is_sent_through_ses_and_recorded_exactly_once() {
 
 #[tokio::test]
 async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
-    let from = verified_sender().await;
-    with_service_table("notifications-reject", async |client, table| {
-        let store = DynamoDbNotificationStore::new(client, &table);
-        let unverified = SesSender::new(
-            aws_sdk_sesv2::Client::new(sdk_config().await),
-            "noreply@not-verified.invalid",
-        );
+    scoped(async |scope: &Scope| {
+        let Notifier {
+            store,
+            sender: working,
+            ..
+        } = notifier(scope, "notifications-reject").await;
+        let unverified = SesSender::new(ses().await, "noreply@not-verified.invalid");
         let user = Uuid::new_v4();
         handle_event(
             &store,
-            &SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from),
+            &working,
             decoded(UserRegistered {
                 user_id: user,
                 email: "ada@example.org".into(),
@@ -164,25 +162,28 @@ async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
         )
         .await
         .unwrap();
-        let eur = Money::new(500, Currency::parse("EUR").unwrap());
         let confirmed = decoded(OrderConfirmed {
             order_id: Uuid::new_v4(),
             customer_id: user,
             lines: vec![],
-            total: eur,
+            total: eur(500),
         });
         assert!(matches!(
             handle_event(&store, &unverified, confirmed.clone()).await,
             Err(NotifyError::Send(_))
         ));
-        let failed = store
-            .list(user, 10, None)
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .find(|n| n.event_type == "OrderConfirmed")
-            .unwrap();
+        // The user's OrderConfirmed notification, as it is now.
+        let confirmation = async || {
+            store
+                .list(user, 10, None)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .find(|n| n.event_type == "OrderConfirmed")
+                .unwrap()
+        };
+        let failed = confirmation().await;
         assert_eq!(failed.status, NotificationStatus::Failed);
         assert!(
             failed.error.as_deref().unwrap().contains("SendEmail"),
@@ -191,19 +192,11 @@ async fn a_send_ses_rejects_leaves_the_notification_failed_and_retryable() {
         );
 
         // The retry, with a working sender, sends it.
-        let working = SesSender::new(aws_sdk_sesv2::Client::new(sdk_config().await), &from);
         assert!(matches!(
             handle_event(&store, &working, confirmed).await,
             Ok(Outcome::Sent)
         ));
-        let sent = store
-            .list(user, 10, None)
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .find(|n| n.event_type == "OrderConfirmed")
-            .unwrap();
+        let sent = confirmation().await;
         assert_eq!((sent.status, sent.attempts), (NotificationStatus::Sent, 2));
     })
     .await;

@@ -5,31 +5,20 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use emulator_tests::with_indexed_service_table;
+use emulator_tests::{partition, with_indexed_service_table};
 use orders::adapters::dynamodb::{BY_CUSTOMER_INDEX, DynamoDbOrderRepository};
 use orders::adapters::payment::SimulatedPaymentGateway;
-use orders::domain::{IdempotencyKey, NewOrderLine, OrderState, PaymentToken};
+use orders::domain::{IdempotencyKey, NewOrderLine, Order, OrderState, PaymentToken};
 use orders::ports::{OrderRepository, PriceSnapshot};
-use orders::service::{self, SagaOutcome};
+use orders::service::{self, PlaceOrderError, SagaOutcome};
 use orders::worker::{Handled, handle_event};
-use shared::dynamo::{OUTBOX_ENVELOPE, SK};
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
-use shared::events::{DomainEvent, Event, ProductCreated, StockLine, StockReserved};
-use shared::money::{Currency, Money};
+use shared::dynamo::SK;
+use shared::envelope::Trace;
+use shared::events::{DomainEvent, ProductCreated, StockLine, StockReserved};
+use shared::test_support::{decoded, eur};
 use uuid::Uuid;
 
 const INDEXES: &[(&str, &str, &str)] = &[(BY_CUSTOMER_INDEX, "customer_pk", "placed_sort")];
-
-fn eur(amount: i64) -> Money {
-    Money::new(amount, Currency::parse("EUR").unwrap())
-}
-
-fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
-    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
-        .to_json()
-        .unwrap();
-    RawEnvelope::parse(&json).unwrap().decode().unwrap()
-}
 
 async fn product_for_sale(repo: &DynamoDbOrderRepository) -> Uuid {
     let product = Uuid::new_v4();
@@ -55,26 +44,36 @@ async fn product_for_sale(repo: &DynamoDbOrderRepository) -> Uuid {
     product
 }
 
+/// `customer` orders `quantity` of `product` with `key`, paying with `tok_visa`.
+async fn place(
+    repo: &DynamoDbOrderRepository,
+    customer: Uuid,
+    key: &IdempotencyKey,
+    product: Uuid,
+    quantity: u32,
+) -> Result<(Order, bool), PlaceOrderError> {
+    let lines = [NewOrderLine {
+        product_id: product,
+        quantity,
+    }];
+    let token = PaymentToken::parse("tok_visa").unwrap();
+    service::place_order(
+        repo,
+        customer,
+        key,
+        &lines,
+        token,
+        Trace::from_request("c", "r"),
+    )
+    .await
+}
+
+/// The event types in `table`'s outbox, sorted.
 async fn outbox_types(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<String> {
-    let items = client
-        .scan()
-        .table_name(table)
-        .filter_expression("kind = :outbox")
-        .expression_attribute_values(":outbox", AttributeValue::S("outbox".into()))
-        .consistent_read(true)
-        .send()
+    let mut types: Vec<String> = emulator_tests::outbox_events(client, table)
         .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    let mut types: Vec<String> = items
         .iter()
-        .map(|item| {
-            let AttributeValue::S(json) = &item[OUTBOX_ENVELOPE] else {
-                panic!("no envelope")
-            };
-            RawEnvelope::parse(json).unwrap().event_type
-        })
+        .map(|envelope| envelope.data.event_type().to_owned())
         .collect();
     types.sort();
     types
@@ -87,20 +86,7 @@ async fn concurrent_identical_requests_with_one_idempotency_key_place_exactly_on
         let product = product_for_sale(&repo).await;
         let customer = Uuid::new_v4();
         let key = IdempotencyKey::parse("checkout-42", b"same body").unwrap();
-        let lines = [NewOrderLine {
-            product_id: product,
-            quantity: 2,
-        }];
-        let attempts = (0..6).map(|_| {
-            service::place_order(
-                &repo,
-                customer,
-                &key,
-                &lines,
-                PaymentToken::parse("tok_visa").unwrap(),
-                Trace::from_request("c", "r"),
-            )
-        });
+        let attempts = (0..6).map(|_| place(&repo, customer, &key, product, 2));
         let outcomes = futures::future::join_all(attempts).await;
         let orders: Vec<_> = outcomes.into_iter().map(|o| o.unwrap()).collect();
         assert_eq!(orders.iter().filter(|(_, created)| *created).count(), 1);
@@ -110,16 +96,8 @@ async fn concurrent_identical_requests_with_one_idempotency_key_place_exactly_on
 
         let other_body = IdempotencyKey::parse("checkout-42", b"another body").unwrap();
         assert!(matches!(
-            service::place_order(
-                &repo,
-                customer,
-                &other_body,
-                &lines,
-                PaymentToken::parse("tok_visa").unwrap(),
-                Trace::from_request("c", "r")
-            )
-            .await,
-            Err(service::PlaceOrderError::KeyReused)
+            place(&repo, customer, &other_body, product, 2).await,
+            Err(PlaceOrderError::KeyReused)
         ));
     })
     .await;
@@ -132,20 +110,9 @@ async fn duplicated_stock_reserved_charges_exactly_once_and_confirms_once() {
         let gateway = SimulatedPaymentGateway::new(client.clone(), &table);
         let product = product_for_sale(&repo).await;
         let key = IdempotencyKey::parse("k", b"b").unwrap();
-        let lines = [NewOrderLine {
-            product_id: product,
-            quantity: 1,
-        }];
-        let (order, _) = service::place_order(
-            &repo,
-            Uuid::new_v4(),
-            &key,
-            &lines,
-            PaymentToken::parse("tok_visa").unwrap(),
-            Trace::from_request("c", "r"),
-        )
-        .await
-        .unwrap();
+        let (order, _) = place(&repo, Uuid::new_v4(), &key, product, 1)
+            .await
+            .unwrap();
         let event = decoded(StockReserved {
             order_id: order.id,
             lines: vec![StockLine {
@@ -172,17 +139,7 @@ async fn duplicated_stock_reserved_charges_exactly_once_and_confirms_once() {
             repo.get(order.id).await.unwrap().unwrap().state,
             OrderState::Confirmed
         );
-        let charges = client
-            .query()
-            .table_name(&table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(format!("PAYMENT#{}", order.id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap_or_default();
+        let charges = partition(&client, &table, &format!("PAYMENT#{}", order.id)).await;
         let kinds: Vec<_> = charges
             .iter()
             .map(|item: &HashMap<String, AttributeValue>| item[SK].clone())
@@ -211,20 +168,7 @@ async fn a_customers_orders_list_newest_first_through_the_index() {
         let mut placed = Vec::new();
         for i in 0..3 {
             let key = IdempotencyKey::parse(&format!("k{i}"), format!("b{i}").as_bytes()).unwrap();
-            let lines = [NewOrderLine {
-                product_id: product,
-                quantity: 1,
-            }];
-            let (order, _) = service::place_order(
-                &repo,
-                customer,
-                &key,
-                &lines,
-                PaymentToken::parse("tok_visa").unwrap(),
-                Trace::from_request("c", "r"),
-            )
-            .await
-            .unwrap();
+            let (order, _) = place(&repo, customer, &key, product, 1).await.unwrap();
             placed.push(order.id);
         }
         let first = service::list_orders(&repo, customer, 2, None)

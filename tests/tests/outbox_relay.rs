@@ -4,9 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use emulator_tests::{
-    create_queue, delete_queue, receive_as_lambda_event, sns, sqs, unique_name, with_cleanup,
-};
+use emulator_tests::{dynamodb, receive_as_lambda_event, scoped, sns, sqs, subscribe};
 use outbox_relay::publisher::{EventPublisher, OutboxMessage, SnsEventPublisher};
 use shared::envelope::{EventEnvelope, Trace};
 use shared::events::ProductArchived;
@@ -30,48 +28,27 @@ fn message(sequence: usize) -> OutboxMessage {
 
 #[tokio::test]
 async fn sns_publish_batch_delivers_every_entry_with_its_event_type_attribute() {
-    let (sns, sqs) = (sns().await, sqs().await);
-    let topic_arn = sns
-        .create_topic()
-        .name(unique_name("relay"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue = create_queue(&sqs, "relay-sub", &[]).await.unwrap();
-    with_cleanup(
-        async {
-            sns.subscribe()
-                .topic_arn(&topic_arn)
-                .protocol("sqs")
-                .endpoint(&queue.arn)
-                .attributes("RawMessageDelivery", "true")
-                .attributes("FilterPolicy", r#"{"event_type": ["ProductArchived"]}"#)
-                .send()
-                .await
-                .unwrap();
-            let publisher = SnsEventPublisher::new(sns.clone(), &topic_arn);
-            let messages: Vec<_> = (0..10).map(message).collect();
-            let outcomes = publisher.publish_batch(&messages).await;
-            assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    scoped(async |scope| {
+        let topic_arn = scope.topic("relay").await;
+        let queue = scope.queue("relay-sub", &[]).await;
+        let filter = r#"{"event_type": ["ProductArchived"]}"#;
+        subscribe(&topic_arn, &queue, true, Some(filter)).await;
+        let publisher = SnsEventPublisher::new(sns().await, &topic_arn);
+        let messages: Vec<_> = (0..10).map(message).collect();
+        let outcomes = publisher.publish_batch(&messages).await;
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
 
-            let batch = receive_as_lambda_event(&sqs, &queue, 10, Duration::from_secs(10))
-                .await
-                .unwrap();
-            let received: BTreeSet<_> = batch
-                .records
-                .iter()
-                .map(|r| shared::sqs::parse_record(r).unwrap().id.to_string())
-                .collect();
-            let sent: BTreeSet<_> = messages.iter().map(|m| m.event_id.clone()).collect();
-            assert_eq!(received, sent);
-        },
-        async {
-            delete_queue(&sqs, &queue).await;
-            let _ = sns.delete_topic().topic_arn(&topic_arn).send().await;
-        },
-    )
+        let batch = receive_as_lambda_event(&sqs().await, &queue, 10, Duration::from_secs(10))
+            .await
+            .unwrap();
+        let received: BTreeSet<_> = batch
+            .records
+            .iter()
+            .map(|r| shared::sqs::parse_record(r).unwrap().id.to_string())
+            .collect();
+        let sent: BTreeSet<_> = messages.iter().map(|m| m.event_id.clone()).collect();
+        assert_eq!(received, sent);
+    })
     .await;
 }
 
@@ -87,31 +64,16 @@ async fn publishing_to_a_missing_topic_fails_every_entry_retryably_or_not_but_ne
 
 #[tokio::test]
 async fn the_sweeper_publishes_outbox_items_the_stream_never_delivered_and_marks_them() {
-    use emulator_tests::with_indexed_service_table;
     use outbox_relay::relay::{RetryPolicy, SWEEP_MIN_AGE, SweepReport, sweep};
     use outbox_relay::store::{DynamoDbOutboxStore, OutboxStore};
     use shared::dynamo::{CREATED_AT, OUTBOX_PENDING, OUTBOX_PENDING_INDEX, UnitOfWork};
 
-    let (sns, sqs) = (sns().await, sqs().await);
-    let topic_arn = sns
-        .create_topic()
-        .name(unique_name("sweep"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue = create_queue(&sqs, "sweep-sub", &[]).await.unwrap();
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(&queue.arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .unwrap();
-    let indexes = [(OUTBOX_PENDING_INDEX, OUTBOX_PENDING, CREATED_AT)];
-    with_indexed_service_table("sweep", &indexes, async |client, table| {
+    scoped(async |scope| {
+        let topic_arn = scope.topic("sweep").await;
+        let queue = scope.queue("sweep-sub", &[]).await;
+        subscribe(&topic_arn, &queue, true, None).await;
+        let indexes = [(OUTBOX_PENDING_INDEX, OUTBOX_PENDING, CREATED_AT)];
+        let (client, table) = (dynamodb().await, scope.table("sweep", &indexes).await);
         let event = EventEnvelope::new(
             ProductArchived {
                 product_id: Uuid::new_v4(),
@@ -124,7 +86,7 @@ async fn the_sweeper_publishes_outbox_items_the_stream_never_delivered_and_marks
         unit.commit(&client).await.unwrap();
 
         let store = DynamoDbOutboxStore::new(client.clone(), &table);
-        let publisher = SnsEventPublisher::new(sns.clone(), &topic_arn);
+        let publisher = SnsEventPublisher::new(sns().await, &topic_arn);
         let policy = RetryPolicy {
             attempts: 1,
             backoff: Duration::ZERO,
@@ -164,7 +126,7 @@ async fn the_sweeper_publishes_outbox_items_the_stream_never_delivered_and_marks
             SweepReport::default()
         );
 
-        let batch = receive_as_lambda_event(&sqs, &queue, 1, Duration::from_secs(10))
+        let batch = receive_as_lambda_event(&sqs().await, &queue, 1, Duration::from_secs(10))
             .await
             .unwrap();
         assert_eq!(batch.records.len(), 1);
@@ -174,6 +136,4 @@ async fn the_sweeper_publishes_outbox_items_the_stream_never_delivered_and_marks
         );
     })
     .await;
-    delete_queue(&sqs, &queue).await;
-    let _ = sns.delete_topic().topic_arn(&topic_arn).send().await;
 }

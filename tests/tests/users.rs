@@ -2,13 +2,11 @@
 //! written with the user, email changes, the operator's `users-admin` command, and the
 //! failed-login counters.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use emulator_tests::with_service_table;
 use shared::auth::Role;
-use shared::dynamo::{KIND, OUTBOX_ENVELOPE};
-use shared::envelope::{RawEnvelope, Trace};
+use shared::dynamo::KIND;
+use shared::envelope::Trace;
 use shared::events::{DomainEvent, UserRole};
 use users::adapters::argon::Argon2Hasher;
 use users::adapters::dynamodb::DynamoDbUserRepository;
@@ -34,27 +32,12 @@ async fn register(repo: &DynamoDbUserRepository, email: &str) -> Result<User, Re
     service::register(repo, &hasher, registration(email), trace()).await
 }
 
+/// The events in `table`'s outbox.
 async fn outbox_events(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<DomainEvent> {
-    let items = client
-        .scan()
-        .table_name(table)
-        .filter_expression("kind = :outbox")
-        .expression_attribute_values(":outbox", AttributeValue::S("outbox".into()))
-        .consistent_read(true)
-        .send()
+    emulator_tests::outbox_events(client, table)
         .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    items
-        .iter()
-        .map(|item: &HashMap<String, AttributeValue>| {
-            assert_eq!(item[KIND], AttributeValue::S("outbox".into()));
-            let AttributeValue::S(json) = &item[OUTBOX_ENVELOPE] else {
-                panic!("no envelope")
-            };
-            RawEnvelope::parse(json).unwrap().decode().unwrap().data
-        })
+        .into_iter()
+        .map(|envelope| envelope.data)
         .collect()
 }
 

@@ -12,6 +12,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::http::{Problem, respond};
 use shared::openapi::{Access, ApiDoc};
+use shared::router::{Route, Router};
 
 /// The OpenAPI document, as checked in.
 pub const DOCUMENT: &str = include_str!("../../../docs/openapi.json");
@@ -109,20 +110,27 @@ fn static_response(content_type: &'static str, body: &'static str) -> Response<B
     response
 }
 
+/// What api-docs serves for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiRoute {
+    Document,
+    Page,
+}
+
+/// api-docs' routes: the template's `RouteKey`s for this function.
+pub static ROUTES: Router<ApiRoute> = Router(&[
+    Route::new(Method::GET, "/openapi.json", ApiRoute::Document),
+    Route::new(Method::GET, "/docs", ApiRoute::Page),
+]);
+
 /// Answers one API Gateway request. Never fails: anything but the two routes is a problem.
 pub async fn handle(request: Request) -> Response<Body> {
     respond(request, |request, _trace| async move {
-        let path = request.uri().path().trim_end_matches('/');
-        let page = match path {
-            "/openapi.json" => static_response("application/json", DOCUMENT),
-            "/docs" => static_response("text/html; charset=utf-8", DOCS_PAGE),
-            _ => return Err(Problem::not_found("no such route")),
-        };
-        if request.method() == Method::GET {
-            Ok(page)
-        } else {
-            Err(Problem::method_not_allowed())
-        }
+        let (route, _) = ROUTES.route(&request)?;
+        Ok::<_, Problem>(match route {
+            ApiRoute::Document => static_response("application/json", DOCUMENT),
+            ApiRoute::Page => static_response("text/html; charset=utf-8", DOCS_PAGE),
+        })
     })
     .await
 }
@@ -173,7 +181,9 @@ mod tests {
     async fn another_method_is_a_405_and_another_path_a_404_problem() {
         let mut post = get("/openapi.json");
         *post.method_mut() = Method::POST;
-        assert_eq!(handle(post).await.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let response = handle(post).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[lambda_http::http::header::ALLOW], "GET");
         let response = handle(get("/openapi.yaml")).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(response.headers()[CONTENT_TYPE], shared::http::PROBLEM_JSON);

@@ -1,10 +1,11 @@
 //! docs/openapi.json is what the code generates, and describes exactly the routes the template
-//! deploys. `make openapi` (UPDATE_OPENAPI=1) rewrites the file from the code.
+//! deploys; every HTTP function's route table is exactly the template's routes to it. `make
+//! openapi` (UPDATE_OPENAPI=1) rewrites the file from the code.
 
 // Helpers are not #[test] functions, so clippy's allow-*-in-tests does not reach them.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -51,6 +52,78 @@ fn template_routes() -> BTreeSet<String> {
         .filter_map(|line| line.trim().strip_prefix("RouteKey:"))
         .map(|key| key.trim().trim_matches('"').to_owned())
         .collect()
+}
+
+/// `METHOD /path` of every `RouteKey:` in the SAM template, by the `Binary` of the function its
+/// integration invokes. The template's resources are read line by line: a route names its
+/// integration in `Target`, the integration its function in `IntegrationUri`.
+fn template_routes_by_binary() -> BTreeMap<String, BTreeSet<String>> {
+    let template = std::fs::read_to_string(repo_file("infra/template.yaml")).unwrap();
+    let mut resource = "";
+    let mut route_keys: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut targets: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut functions: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut binaries: BTreeMap<&str, &str> = BTreeMap::new();
+    for line in template.lines() {
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !name.starts_with(' ')
+        {
+            resource = name;
+        }
+        let line = line.trim();
+        if let Some(key) = line.strip_prefix("RouteKey:") {
+            route_keys.insert(resource, key.trim().trim_matches('"'));
+        } else if let Some(target) = line.strip_prefix("Target: !Sub integrations/${") {
+            targets.insert(resource, target.trim_end_matches('}'));
+        } else if let Some(uri) = line.strip_prefix("IntegrationUri: !GetAtt ") {
+            functions.insert(resource, uri.trim_end_matches(".Arn"));
+        } else if let Some(binary) = line.strip_prefix("Binary:") {
+            binaries.insert(resource, binary.trim());
+        }
+    }
+    let mut routes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (route, key) in route_keys {
+        let binary = targets
+            .get(route)
+            .and_then(|integration| functions.get(integration))
+            .and_then(|function| binaries.get(function))
+            .unwrap_or_else(|| panic!("route {route} ({key}) reaches no function's binary"));
+        routes
+            .entry((*binary).to_owned())
+            .or_default()
+            .insert(key.to_owned());
+    }
+    routes
+}
+
+#[test]
+fn every_http_function_routes_exactly_the_template_routes_that_reach_it() {
+    let tables: [(&str, Vec<String>); 7] = [
+        ("users-api", users::http::ROUTES.keys().collect()),
+        ("products-api", products::http::ROUTES.keys().collect()),
+        ("inventory-api", inventory::http::ROUTES.keys().collect()),
+        ("orders-api", orders::http::ROUTES.keys().collect()),
+        (
+            "notifications-api",
+            notifications::http::ROUTES.keys().collect(),
+        ),
+        ("storefront", storefront::ROUTES.keys().collect()),
+        ("api-docs", api_docs::ROUTES.keys().collect()),
+    ];
+    let deployed = template_routes_by_binary();
+    assert_eq!(
+        deployed.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        tables.iter().map(|(binary, _)| *binary).collect(),
+        "the functions behind the HTTP API"
+    );
+    for (binary, keys) in tables {
+        let routed: BTreeSet<String> = keys.iter().cloned().collect();
+        assert_eq!(routed.len(), keys.len(), "{binary} lists a route twice");
+        assert_eq!(
+            routed, deployed[binary],
+            "{binary}'s route table and the template's RouteKeys for it"
+        );
+    }
 }
 
 #[test]

@@ -9,6 +9,7 @@ use serde_json::json;
 use shared::auth::JwtKeys;
 use shared::http::{IntoProblem, Problem, json_response, parse_json, respond, unexpected};
 use shared::openapi::{Access, ApiDoc};
+use shared::router::{Route, Router};
 use uuid::Uuid;
 
 use crate::domain::{StockChange, StockChangeError, StockLevel};
@@ -54,7 +55,7 @@ impl From<StockLevel> for StockView {
     }
 }
 
-impl IntoProblem for RouteError {
+impl IntoProblem for ApiError {
     fn into_problem(self, request_id: &str) -> Problem {
         let err = match self {
             Self::Problem(problem) => return problem,
@@ -89,19 +90,18 @@ impl<S: InventoryStore> InventoryApi<S> {
         .await
     }
 
-    async fn route(&self, request: &Request) -> Result<Response<Body>, RouteError> {
-        let segments: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
-        let ["inventory", id] = segments.as_slice() else {
-            return Err(Problem::not_found("no such route").into());
-        };
-        let product_id = Uuid::parse_str(id)
-            .map_err(|_| Problem::not_found("inventory has no stock record for this product"))?;
-        match *request.method() {
-            Method::GET => {
+    async fn route(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let (route, params) = ROUTES.route(request)?;
+        let product_id = params
+            .get("productId")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| Problem::not_found("inventory has no stock record for this product"))?;
+        match route {
+            ApiRoute::Get => {
                 let level = service::get_stock(&self.store, product_id).await?;
                 Ok(json_response(StatusCode::OK, &StockView::from(level)))
             }
-            Method::PUT => {
+            ApiRoute::Put => {
                 self.keys.authenticate(request)?.require_admin()?;
                 let change = match parse_json::<PutBody>(request)? {
                     PutBody {
@@ -124,13 +124,26 @@ impl<S: InventoryStore> InventoryApi<S> {
                 tracing::info!(%product_id, available = level.available, reserved = level.reserved, "stock changed");
                 Ok(json_response(StatusCode::OK, &StockView::from(level)))
             }
-            _ => Err(Problem::method_not_allowed().into()),
         }
     }
 }
 
+/// What inventory-api does for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiRoute {
+    Get,
+    Put,
+}
+
+/// inventory-api's routes: the template's `RouteKey`s for this function.
+pub static ROUTES: Router<ApiRoute> = Router(&[
+    Route::new(Method::GET, "/inventory/{productId}", ApiRoute::Get),
+    Route::new(Method::PUT, "/inventory/{productId}", ApiRoute::Put),
+]);
+
+/// Every way a request can fail, mapped to a response in [`ApiError::into_problem`] only.
 #[derive(Debug, thiserror::Error)]
-enum RouteError {
+enum ApiError {
     #[error(transparent)]
     Problem(#[from] Problem),
     #[error(transparent)]

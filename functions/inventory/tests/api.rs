@@ -1,13 +1,10 @@
-use chrono::Utc;
 use inventory::adapters::memory::InMemoryInventoryStore;
 use inventory::http::InventoryApi;
-use lambda_http::http::header::CONTENT_TYPE;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::{Value, json};
 use shared::auth::Role;
+use shared::test_support::{ApiRequest, assert_method_not_allowed, assert_problem, body};
 use uuid::Uuid;
-
-use crate::fixture;
 
 const PRODUCT: &str = "7d0f3b3e-1c2a-4c55-9a43-0b6f7f3f9d10";
 
@@ -20,42 +17,21 @@ fn api() -> InventoryApi<InMemoryInventoryStore> {
     }
 }
 
+/// A sample event of events/inventory/, by `role` (anonymous without), with `body` and `path`
+/// when given.
 fn request(name: &str, role: Option<Role>, body: Option<Value>, path: Option<&str>) -> Request {
-    let mut event = fixture(name);
-    match role {
-        Some(role) => {
-            let token = shared::auth::testing::issuer()
-                .issue(&Uuid::new_v4().to_string(), role, Utc::now())
-                .unwrap();
-            event["headers"]["authorization"] = json!(format!("Bearer {}", token.access_token));
-        }
-        None => {
-            event["headers"]
-                .as_object_mut()
-                .unwrap()
-                .remove("authorization");
-        }
-    }
+    let mut request = ApiRequest::sample("inventory", name);
+    request = match role {
+        Some(role) => request.by(&Uuid::new_v4().to_string(), role),
+        None => request.anonymous(),
+    };
     if let Some(body) = body {
-        event["body"] = json!(body.to_string());
+        request = request.body(&body);
     }
     if let Some(path) = path {
-        event["rawPath"] = json!(path);
-        event["requestContext"]["http"]["path"] = json!(path);
+        request = request.path(path);
     }
-    lambda_http::request::from_str(&event.to_string()).unwrap()
-}
-
-fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).unwrap(),
-        other => panic!("unexpected body {other:?}"),
-    }
-}
-
-fn assert_problem(response: &Response<Body>, status: u16) {
-    assert_eq!(response.status(), status, "{:?}", response.body());
-    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
+    request.build()
 }
 
 #[tokio::test]
@@ -198,11 +174,13 @@ async fn stock_writes_need_an_admin() {
 }
 
 #[tokio::test]
-async fn other_methods_are_405() {
-    let mut event = fixture("get.json");
-    event["requestContext"]["http"]["method"] = json!("DELETE");
-    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    assert_problem(&api().handle(request).await, 405);
+async fn other_methods_are_405_with_allow() {
+    let request = ApiRequest::sample("inventory", "get.json")
+        .method("DELETE")
+        .build();
+    let response = api().handle(request).await;
+    assert_problem(&response, 405);
+    assert_method_not_allowed(&response, "GET, PUT");
 }
 
 #[tokio::test]

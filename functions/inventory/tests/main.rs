@@ -6,14 +6,3 @@
 
 mod api;
 mod worker;
-
-use serde_json::Value;
-
-/// A sample event from events/inventory/.
-pub fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../../events/inventory/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}

@@ -8,27 +8,14 @@ use inventory::domain::ReservationStatus;
 use inventory::ports::InventoryStore;
 use inventory::service::{Outcome, WorkerError};
 use inventory::worker::{handle_batch, handle_event};
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
+use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{
     CancellationReason, DomainEvent, Event, OrderCancelled, OrderLine, OrderPlaced, StockReleased,
 };
-use shared::money::{Currency, Money};
 use shared::retry::Backoff;
 use shared::sqs::{NoRequeue, Requeue};
+use shared::test_support::{decoded, eur, sqs_batch};
 use uuid::Uuid;
-
-use crate::fixture;
-
-fn eur(amount: i64) -> Money {
-    Money::new(amount, Currency::parse("EUR").unwrap())
-}
-
-fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
-    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
-        .to_json()
-        .unwrap();
-    RawEnvelope::parse(&json).unwrap().decode().unwrap()
-}
 
 fn placed(order_id: Uuid, lines: &[(Uuid, u32)]) -> EventEnvelope<DomainEvent> {
     decoded(order_placed(order_id, lines))
@@ -74,7 +61,7 @@ fn types(store: &InMemoryInventoryStore) -> Vec<String> {
 #[tokio::test]
 async fn the_sample_product_created_creates_a_zero_stock_record_once() {
     let store = InMemoryInventoryStore::default();
-    let event: SqsEvent = serde_json::from_value(fixture("sqs-product-created.json")).unwrap();
+    let event = sqs_batch("inventory", "sqs-product-created.json");
     for _ in 0..2 {
         let response = handle_batch(&store, &NoRequeue, event.clone())
             .await
@@ -222,7 +209,7 @@ async fn a_cancelled_order_whose_reservation_failed_releases_nothing() {
 #[tokio::test]
 async fn a_malformed_record_fails_alone_and_the_rest_of_the_batch_is_handled() {
     let store = InMemoryInventoryStore::default();
-    let event: SqsEvent = serde_json::from_value(fixture("sqs-batch-with-poison.json")).unwrap();
+    let event = sqs_batch("inventory", "sqs-batch-with-poison.json");
     let response = handle_batch(&store, &NoRequeue, event).await.unwrap();
     let failed: Vec<_> = response
         .batch_item_failures

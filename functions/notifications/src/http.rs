@@ -10,6 +10,7 @@ use shared::auth::JwtKeys;
 use shared::http::{IntoProblem, Problem, json_response, query_param, respond, unexpected};
 use shared::openapi::{Access, ApiDoc};
 use shared::pagination::{Cursors, Page, Scope, parse_limit};
+use shared::router::{Route, Router};
 use uuid::Uuid;
 
 use crate::ports::{Notification, NotificationStatus, NotificationStore};
@@ -64,13 +65,8 @@ impl<S: NotificationStore> NotificationsApi<S> {
         .await
     }
 
-    async fn route(&self, request: &Request) -> Result<Response<Body>, RouteProblem> {
-        if request.uri().path().trim_end_matches('/') != "/notifications" {
-            return Err(Problem::not_found("no such route").into());
-        }
-        if request.method() != Method::GET {
-            return Err(Problem::method_not_allowed().into());
-        }
+    async fn route(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let (ApiRoute::List, _) = ROUTES.route(request)?;
         let identity = self.keys.authenticate(request)?;
         let user_id = Uuid::parse_str(&identity.user_id)
             .map_err(|_| Problem::unauthorized("the bearer token is invalid or expired"))?;
@@ -94,15 +90,26 @@ impl<S: NotificationStore> NotificationsApi<S> {
     }
 }
 
+/// What notifications-api does for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiRoute {
+    List,
+}
+
+/// notifications-api's route: the template's `RouteKey` for this function.
+pub static ROUTES: Router<ApiRoute> =
+    Router(&[Route::new(Method::GET, "/notifications", ApiRoute::List)]);
+
+/// Every way a request can fail, mapped to a response in [`ApiError::into_problem`] only.
 #[derive(Debug, thiserror::Error)]
-enum RouteProblem {
+enum ApiError {
     #[error(transparent)]
     Problem(#[from] Problem),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
-impl IntoProblem for RouteProblem {
+impl IntoProblem for ApiError {
     fn into_problem(self, request_id: &str) -> Problem {
         match self {
             Self::Problem(problem) => problem,

@@ -5,29 +5,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use chrono::Utc;
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use notifications::adapters::memory::{InMemoryNotificationStore, RecordingSender};
 use notifications::http::NotificationsApi;
 use notifications::ports::NotificationStatus;
 use notifications::worker::handle_batch;
 use serde_json::{Value, json};
 use shared::auth::Role;
-use shared::pagination::Cursors;
+use shared::test_support::{self, ApiRequest, assert_method_not_allowed, assert_problem, body};
 
-const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 const CUSTOMER: &str = "0b9c8f4e-5d7a-4e8b-9a1c-2f3e4d5c6b7a";
 
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../../events/notifications/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 fn batch(name: &str) -> SqsEvent {
-    serde_json::from_value(fixture(name)).unwrap()
+    test_support::sqs_batch("notifications", name)
 }
 
 async fn failed(store: &InMemoryNotificationStore, sender: &RecordingSender, name: &str) -> usize {
@@ -207,37 +197,21 @@ async fn a_profile_update_changes_the_address_later_messages_go_to() {
     assert!(message.body.contains("We refunded 39.98 EUR."));
 }
 
+/// The sample `GET /notifications` with `token` (none without) and the `query`.
 fn list_request(token: Option<&str>, query: &[(&str, &str)]) -> Request {
-    let mut event = fixture("list.json");
+    let request = ApiRequest::sample("notifications", "list.json").query(query);
     match token {
-        Some(token) => event["headers"]["authorization"] = json!(format!("Bearer {token}")),
-        None => {
-            event["headers"]
-                .as_object_mut()
-                .unwrap()
-                .remove("authorization");
-        }
+        Some(token) => request.bearer(token),
+        None => request.anonymous(),
     }
-    event["rawQueryString"] = json!(
-        query
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("&")
-    );
-    event["queryStringParameters"] = Value::Object(
-        query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), json!(v)))
-            .collect(),
-    );
-    lambda_http::request::from_str(&event.to_string()).unwrap()
+    .build()
 }
 
-fn body(response: &lambda_http::Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).unwrap(),
-        other => panic!("unexpected body {other:?}"),
+fn api(store: InMemoryNotificationStore) -> NotificationsApi<InMemoryNotificationStore> {
+    NotificationsApi {
+        store,
+        keys: shared::auth::testing::verifier(),
+        cursors: test_support::cursors(),
     }
 }
 
@@ -254,16 +228,8 @@ async fn a_user_lists_their_own_notifications_newest_first_paginated() {
     ] {
         failed(&store, &sender, name).await;
     }
-    let keys = shared::auth::testing::issuer();
-    let api = NotificationsApi {
-        store,
-        keys: shared::auth::testing::verifier(),
-        cursors: Cursors::from_secret(SECRET).unwrap(),
-    };
-    let mine = keys
-        .issue(CUSTOMER, Role::Customer, Utc::now())
-        .unwrap()
-        .access_token;
+    let api = api(store);
+    let mine = test_support::token(CUSTOMER, Role::Customer);
     let first = body(
         &api.handle(list_request(Some(&mine), &[("limit", "2")]))
             .await,
@@ -287,14 +253,7 @@ async fn a_user_lists_their_own_notifications_newest_first_paginated() {
     assert_eq!(rest["items"][0]["event_type"], "UserRegistered");
     assert_eq!(rest["items"][0]["status"], "sent");
 
-    let someone_else = keys
-        .issue(
-            &uuid::Uuid::new_v4().to_string(),
-            Role::Customer,
-            Utc::now(),
-        )
-        .unwrap()
-        .access_token;
+    let someone_else = test_support::token(&uuid::Uuid::new_v4().to_string(), Role::Customer);
     assert_eq!(
         body(&api.handle(list_request(Some(&someone_else), &[])).await)["items"],
         json!([])
@@ -319,6 +278,22 @@ async fn a_user_lists_their_own_notifications_newest_first_paginated() {
             .status(),
         400
     );
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405_with_allow_and_another_path_404() {
+    let api = api(InMemoryNotificationStore::default());
+    let mine = test_support::token(CUSTOMER, Role::Customer);
+    let post = ApiRequest::sample("notifications", "list.json")
+        .method("POST")
+        .bearer(&mine)
+        .build();
+    assert_method_not_allowed(&api.handle(post).await, "GET");
+    let other = ApiRequest::sample("notifications", "list.json")
+        .path("/notifications/1")
+        .bearer(&mine)
+        .build();
+    assert_problem(&api.handle(other).await, 404);
 }
 
 /// The value after `key:` on the first line at or after `from` in the SAM template that has it.

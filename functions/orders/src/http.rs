@@ -17,6 +17,7 @@ use shared::http::{
 use shared::money::Money;
 use shared::openapi::{Access, ApiDoc};
 use shared::pagination::{Cursors, Page, Scope, parse_limit};
+use shared::router::{Route, Router};
 use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, NewOrderLine, Order, OrderError, OrderState, PaymentToken};
@@ -111,6 +112,24 @@ impl From<&Order> for OrderView {
     }
 }
 
+/// What orders-api does for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiRoute {
+    Place,
+    List,
+    Get,
+    Cancel,
+}
+
+/// orders-api's routes: the template's `RouteKey`s for this function.
+pub static ROUTES: Router<ApiRoute> = Router(&[
+    Route::new(Method::POST, "/orders", ApiRoute::Place),
+    Route::new(Method::GET, "/orders", ApiRoute::List),
+    Route::new(Method::GET, "/orders/{id}", ApiRoute::Get),
+    Route::new(Method::POST, "/orders/{id}/cancel", ApiRoute::Cancel),
+]);
+
+/// Every way a request can fail, mapped to a response in [`ApiError::into_problem`] only.
 #[derive(Debug, thiserror::Error)]
 enum ApiError {
     #[error(transparent)]
@@ -190,40 +209,35 @@ impl<R: OrderRepository, G: PaymentGateway> OrdersApi<R, G> {
     }
 
     async fn route(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
-        let segments: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
-        let method = request.method().clone();
-        let known = matches!(
-            segments.as_slice(),
-            ["orders"] | ["orders", _] | ["orders", _, "cancel"]
-        );
-        if !known {
-            return Err(Problem::not_found("no such route").into());
-        }
+        let (route, params) = ROUTES.route(request)?;
         let identity = self.keys.authenticate(request)?;
         let customer_id = Uuid::parse_str(&identity.user_id)
             .map_err(|_| Problem::unauthorized("the bearer token is invalid or expired"))?;
-        let order_id = |raw: &str| {
-            Uuid::parse_str(raw).map_err(|_| ApiError::from(Problem::not_found("no such order")))
+        // An id that is not an order id names no order (after authentication, as for any id).
+        let order_id = || {
+            params
+                .get("id")
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .ok_or_else(|| ApiError::from(Problem::not_found("no such order")))
         };
-        match (segments.as_slice(), method) {
-            (["orders"], Method::POST) => self.place(request, customer_id, trace).await,
-            (["orders"], Method::GET) => self.list(request, customer_id).await,
-            (["orders", id], Method::GET) => {
-                let order = service::get_order(&self.repo, customer_id, order_id(id)?).await?;
+        match route {
+            ApiRoute::Place => self.place(request, customer_id, trace).await,
+            ApiRoute::List => self.list(request, customer_id).await,
+            ApiRoute::Get => {
+                let order = service::get_order(&self.repo, customer_id, order_id()?).await?;
                 Ok(json_response(StatusCode::OK, &OrderView::from(&order)))
             }
-            (["orders", id, "cancel"], Method::POST) => {
+            ApiRoute::Cancel => {
                 let order = service::cancel_order(
                     &self.repo,
                     &self.gateway,
                     customer_id,
-                    order_id(id)?,
+                    order_id()?,
                     trace,
                 )
                 .await?;
                 Ok(json_response(StatusCode::OK, &OrderView::from(&order)))
             }
-            _ => Err(Problem::method_not_allowed().into()),
         }
     }
 

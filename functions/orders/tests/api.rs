@@ -1,6 +1,4 @@
-use chrono::Utc;
-use lambda_http::http::header::CONTENT_TYPE;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use orders::adapters::memory::{InMemoryOrderRepository, InMemoryPaymentGateway};
 use orders::http::OrdersApi;
 use orders::worker::handle_event;
@@ -8,82 +6,39 @@ use serde_json::{Value, json};
 use shared::auth::Role;
 use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
 use shared::events::{StockLine, StockReserved};
+use shared::test_support::{
+    ApiRequest, assert_method_not_allowed, assert_problem as problem, body, decoded, eur,
+};
 use uuid::Uuid;
 
-use crate::{api, fixture};
+use crate::api;
 
 type Api = OrdersApi<InMemoryOrderRepository, InMemoryPaymentGateway>;
 
-struct Req(Value);
+/// A sample event of events/orders/.
+fn sample(name: &str) -> ApiRequest {
+    ApiRequest::sample("orders", name)
+}
 
-impl Req {
-    fn sample(name: &str) -> Self {
-        Self(fixture(name))
+/// What orders' requests carry besides the kit's.
+trait OrderRequest {
+    /// A customer's bearer token.
+    fn customer(self, customer: Uuid) -> Self;
+    /// `Idempotency-Key: key`, or none.
+    fn key(self, key: Option<&str>) -> Self;
+}
+
+impl OrderRequest for ApiRequest {
+    fn customer(self, customer: Uuid) -> Self {
+        self.by(&customer.to_string(), Role::Customer)
     }
-    fn by(mut self, customer: Uuid) -> Self {
-        let token = shared::auth::testing::issuer()
-            .issue(&customer.to_string(), Role::Customer, Utc::now())
-            .unwrap();
-        self.0["headers"]["authorization"] = json!(format!("Bearer {}", token.access_token));
-        self
-    }
-    fn path(mut self, path: &str) -> Self {
-        self.0["rawPath"] = json!(path);
-        self.0["requestContext"]["http"]["path"] = json!(path);
-        self
-    }
-    fn method(mut self, method: &str) -> Self {
-        self.0["requestContext"]["http"]["method"] = json!(method);
-        self
-    }
-    fn body(mut self, body: &Value) -> Self {
-        self.0["body"] = json!(body.to_string());
-        self
-    }
-    fn key(mut self, key: Option<&str>) -> Self {
+
+    fn key(self, key: Option<&str>) -> Self {
         match key {
-            Some(key) => self.0["headers"]["idempotency-key"] = json!(key),
-            None => {
-                self.0["headers"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("idempotency-key");
-            }
+            Some(key) => self.header("idempotency-key", key),
+            None => self.without_header("idempotency-key"),
         }
-        self
     }
-    fn query(mut self, pairs: &[(&str, &str)]) -> Self {
-        self.0["rawQueryString"] = json!(
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("&")
-        );
-        self.0["queryStringParameters"] = Value::Object(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), json!(v)))
-                .collect(),
-        );
-        self
-    }
-    fn build(self) -> Request {
-        lambda_http::request::from_str(&self.0.to_string()).unwrap()
-    }
-}
-
-fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).unwrap(),
-        other => panic!("unexpected body {other:?}"),
-    }
-}
-
-fn problem(response: &Response<Body>, status: u16) -> Value {
-    assert_eq!(response.status(), status, "{:?}", response.body());
-    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
-    body(response)
 }
 
 fn order_body(product: Uuid, quantity: u32, token: &str) -> Value {
@@ -93,8 +48,8 @@ fn order_body(product: Uuid, quantity: u32, token: &str) -> Value {
 async fn place(api: &Api, customer: Uuid, product: Uuid, key: &str) -> Value {
     let response = api
         .handle(
-            Req::sample("place.json")
-                .by(customer)
+            sample("place.json")
+                .customer(customer)
                 .key(Some(key))
                 .body(&order_body(product, 2, "tok_visa"))
                 .build(),
@@ -110,7 +65,7 @@ async fn placing_an_order_prices_it_from_the_snapshots_and_records_order_placed(
     let api = api(&[product]);
     let customer = Uuid::new_v4();
     let response = api
-        .handle(Req::sample("place.json").by(customer).body(&json!({"lines": [{"product_id": product, "quantity": 3}], "payment_token": "tok_visa"})).build())
+        .handle(sample("place.json").customer(customer).body(&json!({"lines": [{"product_id": product, "quantity": 3}], "payment_token": "tok_visa"})).build())
         .await;
     assert_eq!(response.status(), 201, "{:?}", response.body());
     let order = body(&response);
@@ -142,8 +97,8 @@ async fn the_same_idempotency_key_and_body_return_the_same_order_with_200() {
     let first = place(&api, customer, product, "k-1").await;
     let again = api
         .handle(
-            Req::sample("place.json")
-                .by(customer)
+            sample("place.json")
+                .customer(customer)
                 .key(Some("k-1"))
                 .body(&order_body(product, 2, "tok_visa"))
                 .build(),
@@ -162,8 +117,8 @@ async fn the_same_key_with_another_body_is_a_422_and_keys_are_per_customer() {
     place(&api, customer, product, "k-1").await;
     let other_body = api
         .handle(
-            Req::sample("place.json")
-                .by(customer)
+            sample("place.json")
+                .customer(customer)
                 .key(Some("k-1"))
                 .body(&order_body(product, 5, "tok_visa"))
                 .build(),
@@ -183,14 +138,14 @@ async fn a_missing_or_malformed_idempotency_key_is_a_400() {
     let api = api(&[product]);
     let customer = Uuid::new_v4();
     problem(
-        &api.handle(Req::sample("place.json").by(customer).key(None).build())
+        &api.handle(sample("place.json").customer(customer).key(None).build())
             .await,
         400,
     );
     problem(
         &api.handle(
-            Req::sample("place.json")
-                .by(customer)
+            sample("place.json")
+                .customer(customer)
                 .key(Some("has space"))
                 .build(),
         )
@@ -206,7 +161,7 @@ async fn unknown_or_archived_products_are_a_422_naming_each_line() {
     let (unknown, customer) = (Uuid::new_v4(), Uuid::new_v4());
     let body = json!({"lines": [{"product_id": product, "quantity": 1}, {"product_id": unknown, "quantity": 1}], "payment_token": "tok_visa"});
     let response = api
-        .handle(Req::sample("place.json").by(customer).body(&body).build())
+        .handle(sample("place.json").customer(customer).body(&body).build())
         .await;
     let problem = problem(&response, 422);
     assert_eq!(problem["errors"][0]["field"], "lines[1].product_id");
@@ -235,8 +190,8 @@ async fn invalid_orders_are_422_and_malformed_bodies_400() {
     for (i, (bad, field)) in cases.into_iter().enumerate() {
         let response = api
             .handle(
-                Req::sample("place.json")
-                    .by(customer)
+                sample("place.json")
+                    .customer(customer)
                     .key(Some(&format!("bad-{i}")))
                     .body(&bad)
                     .build(),
@@ -248,10 +203,10 @@ async fn invalid_orders_are_422_and_malformed_bodies_400() {
             "{bad}"
         );
     }
-    let mut malformed = Req::sample("place.json")
-        .by(customer)
-        .key(Some("malformed"));
-    malformed.0["body"] = json!("{\"lines\": [");
+    let malformed = sample("place.json")
+        .customer(customer)
+        .key(Some("malformed"))
+        .raw_body("{\"lines\": [");
     problem(&api.handle(malformed.build()).await, 400);
 }
 
@@ -259,7 +214,7 @@ async fn invalid_orders_are_422_and_malformed_bodies_400() {
 async fn every_order_route_needs_a_token() {
     let api = api(&[]);
     for name in ["place.json", "list.json", "get.json", "cancel.json"] {
-        problem(&api.handle(Req::sample(name).build()).await, 401);
+        problem(&api.handle(sample(name).build()).await, 401);
     }
 }
 
@@ -275,8 +230,8 @@ async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
 
     let page = body(
         &api.handle(
-            Req::sample("list.json")
-                .by(ada)
+            sample("list.json")
+                .customer(ada)
                 .query(&[("limit", "2")])
                 .build(),
         )
@@ -292,8 +247,8 @@ async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
     let token = page["next_token"].as_str().unwrap();
     let rest = body(
         &api.handle(
-            Req::sample("list.json")
-                .by(ada)
+            sample("list.json")
+                .customer(ada)
                 .query(&[("limit", "2"), ("next_token", token)])
                 .build(),
         )
@@ -304,8 +259,8 @@ async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
 
     let mine = api
         .handle(
-            Req::sample("get.json")
-                .by(ada)
+            sample("get.json")
+                .customer(ada)
                 .path(&format!("/orders/{}", first["id"].as_str().unwrap()))
                 .build(),
         )
@@ -313,8 +268,8 @@ async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
     assert_eq!(body(&mine), first);
     let not_mine = api
         .handle(
-            Req::sample("get.json")
-                .by(ada)
+            sample("get.json")
+                .customer(ada)
                 .path(&format!("/orders/{}", theirs["id"].as_str().unwrap()))
                 .build(),
         )
@@ -322,8 +277,8 @@ async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
     problem(&not_mine, 404);
     problem(
         &api.handle(
-            Req::sample("get.json")
-                .by(ada)
+            sample("get.json")
+                .customer(ada)
                 .path("/orders/not-a-uuid")
                 .build(),
         )
@@ -332,8 +287,8 @@ async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
     );
     problem(
         &api.handle(
-            Req::sample("list.json")
-                .by(ada)
+            sample("list.json")
+                .customer(ada)
                 .query(&[("next_token", "forged")])
                 .build(),
         )
@@ -343,8 +298,8 @@ async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
     // Ada's token continues only Ada's list: Eve presenting it gets a 400, not a page.
     let problem_body = problem(
         &api.handle(
-            Req::sample("list.json")
-                .by(eve)
+            sample("list.json")
+                .customer(eve)
                 .query(&[("next_token", token)])
                 .build(),
         )
@@ -361,21 +316,14 @@ async fn a_customer_sees_only_their_own_orders_newest_first_paginated() {
 }
 
 async fn confirm(api: &Api, order_id: Uuid, product: Uuid) {
-    let reserved = EventEnvelope::new(
-        StockReserved {
-            order_id,
-            lines: vec![StockLine {
-                product_id: product,
-                quantity: 2,
-            }],
-        },
-        Trace::from_request("c", "r"),
-    );
-    let decoded = RawEnvelope::parse(&reserved.to_json().unwrap())
-        .unwrap()
-        .decode()
-        .unwrap();
-    handle_event(&api.repo, &api.gateway, decoded)
+    let reserved = decoded(StockReserved {
+        order_id,
+        lines: vec![StockLine {
+            product_id: product,
+            quantity: 2,
+        }],
+    });
+    handle_event(&api.repo, &api.gateway, reserved)
         .await
         .unwrap();
 }
@@ -388,7 +336,7 @@ async fn cancelling_a_pending_order_publishes_order_cancelled_without_a_refund()
     let order = place(&api, customer, product, "k").await;
     let path = format!("/orders/{}/cancel", order["id"].as_str().unwrap());
     let response = api
-        .handle(Req::sample("cancel.json").by(customer).path(&path).build())
+        .handle(sample("cancel.json").customer(customer).path(&path).build())
         .await;
     assert_eq!(response.status(), 200);
     let cancelled = body(&response);
@@ -402,7 +350,7 @@ async fn cancelling_a_pending_order_publishes_order_cancelled_without_a_refund()
     assert_eq!(envelope["data"]["refunded"], Value::Null);
     // Cancelling again changes nothing.
     assert_eq!(
-        api.handle(Req::sample("cancel.json").by(customer).path(&path).build())
+        api.handle(sample("cancel.json").customer(customer).path(&path).build())
             .await
             .status(),
         200
@@ -420,8 +368,8 @@ async fn cancelling_a_confirmed_order_refunds_the_charge() {
     confirm(&api, order_id, product).await;
     let response = api
         .handle(
-            Req::sample("cancel.json")
-                .by(customer)
+            sample("cancel.json")
+                .customer(customer)
                 .path(&format!("/orders/{order_id}/cancel"))
                 .build(),
         )
@@ -431,7 +379,7 @@ async fn cancelling_a_confirmed_order_refunds_the_charge() {
         cancelled["refunded"],
         json!({"amount_minor": 2000, "currency": "EUR"})
     );
-    assert_eq!(api.gateway.refunded(order_id), Some(crate::eur(2000)));
+    assert_eq!(api.gateway.refunded(order_id), Some(eur(2000)));
     let (_, envelope) = api.repo.outbox().pop().unwrap();
     assert_eq!(envelope["data"]["refunded"]["amount_minor"], 2000);
 }
@@ -445,8 +393,8 @@ async fn cancelling_someone_elses_or_a_rejected_order_is_refused() {
     let path = format!("/orders/{}/cancel", order["id"].as_str().unwrap());
     problem(
         &api.handle(
-            Req::sample("cancel.json")
-                .by(Uuid::new_v4())
+            sample("cancel.json")
+                .customer(Uuid::new_v4())
                 .path(&path)
                 .build(),
         )
@@ -469,51 +417,54 @@ async fn cancelling_someone_elses_or_a_rejected_order_is_refused() {
         .await
         .unwrap();
     problem(
-        &api.handle(Req::sample("cancel.json").by(customer).path(&path).build())
+        &api.handle(sample("cancel.json").customer(customer).path(&path).build())
             .await,
         409,
     );
 }
 
 #[tokio::test]
-async fn unknown_routes_are_404_and_wrong_methods_405() {
+async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     let api = api(&[]);
     let customer = Uuid::new_v4();
     problem(
         &api.handle(
-            Req::sample("list.json")
-                .by(customer)
+            sample("list.json")
+                .customer(customer)
                 .path("/orderz")
                 .build(),
         )
         .await,
         404,
     );
-    problem(
-        &api.handle(
-            Req::sample("list.json")
-                .by(customer)
+    let collection = api
+        .handle(
+            sample("list.json")
+                .customer(customer)
                 .method("DELETE")
                 .build(),
         )
-        .await,
-        405,
-    );
-    problem(
-        &api.handle(
-            Req::sample("cancel.json")
-                .by(customer)
+        .await;
+    problem(&collection, 405);
+    assert_method_not_allowed(&collection, "POST, GET");
+    let cancel = api
+        .handle(
+            sample("cancel.json")
+                .customer(customer)
                 .method("GET")
                 .build(),
         )
-        .await,
-        405,
-    );
+        .await;
+    problem(&cancel, 405);
+    assert_method_not_allowed(&cancel, "POST");
+    // The method is wrong whoever asks: 405 before any token is looked at.
+    let anonymous = api.handle(sample("get.json").method("PATCH").build()).await;
+    assert_method_not_allowed(&anonymous, "GET");
 }
 
 fn place_request(customer: Uuid, key: &str, body: &Value) -> Request {
-    Req::sample("place.json")
-        .by(customer)
+    sample("place.json")
+        .customer(customer)
         .key(Some(key))
         .body(body)
         .build()
@@ -634,8 +585,8 @@ async fn a_payment_outage_during_a_cancel_is_a_503_with_retry_after_and_the_orde
     let order_id: Uuid = order["id"].as_str().unwrap().parse().unwrap();
     confirm(&api, order_id, product).await;
     let cancel = || {
-        Req::sample("cancel.json")
-            .by(customer)
+        sample("cancel.json")
+            .customer(customer)
             .path(&format!("/orders/{order_id}/cancel"))
             .build()
     };
@@ -645,8 +596,8 @@ async fn a_payment_outage_during_a_cancel_is_a_503_with_retry_after_and_the_orde
     assert!(response.headers().contains_key("retry-after"));
     let unchanged = api
         .handle(
-            Req::sample("get.json")
-                .by(customer)
+            sample("get.json")
+                .customer(customer)
                 .path(&format!("/orders/{order_id}"))
                 .build(),
         )
@@ -668,7 +619,7 @@ async fn a_cancel_that_keeps_losing_races_is_a_503_with_retry_after() {
     api.repo.stale_next_transitions(u32::MAX);
     let path = format!("/orders/{}/cancel", order["id"].as_str().unwrap());
     let response = api
-        .handle(Req::sample("cancel.json").by(customer).path(&path).build())
+        .handle(sample("cancel.json").customer(customer).path(&path).build())
         .await;
     problem(&response, 503);
     assert!(response.headers().contains_key("retry-after"));

@@ -9,21 +9,8 @@ mod worker;
 
 use orders::adapters::memory::{InMemoryOrderRepository, InMemoryPaymentGateway};
 use orders::http::OrdersApi;
-use serde_json::Value;
-use shared::money::{Currency, Money};
-use shared::pagination::Cursors;
+use shared::test_support::{self, eur};
 use uuid::Uuid;
-
-pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
-
-pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/../../events/orders/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-pub fn eur(amount: i64) -> Money {
-    Money::new(amount, Currency::parse("EUR").unwrap())
-}
 
 /// An API over an empty table where `products` are for sale at 10.00 EUR each.
 pub fn api(products: &[Uuid]) -> OrdersApi<InMemoryOrderRepository, InMemoryPaymentGateway> {
@@ -35,6 +22,6 @@ pub fn api(products: &[Uuid]) -> OrdersApi<InMemoryOrderRepository, InMemoryPaym
         repo,
         gateway: InMemoryPaymentGateway::default(),
         keys: shared::auth::testing::verifier(),
-        cursors: Cursors::from_secret(SECRET).unwrap(),
+        cursors: test_support::cursors(),
     }
 }

@@ -1,23 +1,16 @@
-use aws_lambda_events::event::sqs::SqsEvent;
 use orders::domain::{IdempotencyKey, NewOrderLine, OrderState, PaymentToken};
 use orders::ports::{Applied, OrderRepository};
 use orders::service::{self, SagaOutcome, WorkerError};
 use orders::worker::{Handled, handle_batch, handle_event};
-use shared::envelope::{EventEnvelope, RawEnvelope, Trace};
+use shared::envelope::{EventEnvelope, Trace};
 use shared::events::{
-    CancellationReason, DomainEvent, Event, ProductArchived, ProductCreated, ProductUpdated,
-    Shortage, StockLine, StockReservationFailed, StockReserved,
+    CancellationReason, DomainEvent, ProductArchived, ProductCreated, ProductUpdated, Shortage,
+    StockLine, StockReservationFailed, StockReserved,
 };
+use shared::test_support::{decoded, eur, sqs_batch};
 use uuid::Uuid;
 
-use crate::{api, eur, fixture};
-
-fn decoded<E: Event>(event: E) -> EventEnvelope<DomainEvent> {
-    let json = EventEnvelope::new(event, Trace::from_request("corr", "req"))
-        .to_json()
-        .unwrap();
-    RawEnvelope::parse(&json).unwrap().decode().unwrap()
-}
+use crate::api;
 
 /// A placed order paid with `token`, returning (api, order id, product).
 async fn placed(
@@ -269,7 +262,7 @@ async fn product_events_keep_snapshots_and_never_go_back_a_version() {
 #[tokio::test]
 async fn the_sample_batch_creates_a_snapshot_and_a_poison_record_fails_alone() {
     let api = api(&[]);
-    let mut event: SqsEvent = serde_json::from_value(fixture("sqs-product-created.json")).unwrap();
+    let mut event = sqs_batch("orders", "sqs-product-created.json");
     let mut poison = event.records[0].clone();
     poison.message_id = Some("poison".into());
     poison.body = Some("{}".into());
@@ -288,7 +281,7 @@ async fn the_sample_batch_creates_a_snapshot_and_a_poison_record_fails_alone() {
 #[tokio::test]
 async fn stock_reserved_for_an_unknown_order_fails_its_record() {
     let api = api(&[]);
-    let event: SqsEvent = serde_json::from_value(fixture("sqs-stock-reserved.json")).unwrap();
+    let event = sqs_batch("orders", "sqs-stock-reserved.json");
     let response = handle_batch(&api.repo, &api.gateway, event).await.unwrap();
     assert_eq!(response.batch_item_failures.len(), 1);
 }

@@ -16,6 +16,7 @@ use shared::http::{
 use shared::money::Money;
 use shared::openapi::{Access, ApiDoc};
 use shared::pagination::{Cursors, Page, Scope, parse_limit};
+use shared::router::{Params, Route, Router};
 
 use crate::domain::{
     Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
@@ -120,6 +121,7 @@ impl From<&Product> for ProductView {
     }
 }
 
+/// Every way a request can fail, mapped to a response in [`ApiError::into_problem`] only.
 #[derive(Debug, thiserror::Error)]
 enum ApiError {
     #[error(transparent)]
@@ -182,19 +184,31 @@ fn if_match(request: &Request) -> Result<u64, Problem> {
         .ok_or_else(|| Problem::bad_request("If-Match must be an ETag such as \"3\""))
 }
 
-enum Route {
-    Collection,
-    Item(Option<ProductId>),
-    Unknown,
+/// What products-api does for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiRoute {
+    List,
+    Create,
+    Get,
+    Patch,
+    Archive,
 }
 
-fn route_of(path: &str) -> Route {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["products"] => Route::Collection,
-        ["products", id] => Route::Item(ProductId::parse(id)),
-        _ => Route::Unknown,
-    }
+/// products-api's routes: the template's `RouteKey`s for this function.
+pub static ROUTES: Router<ApiRoute> = Router(&[
+    Route::new(Method::GET, "/products", ApiRoute::List),
+    Route::new(Method::POST, "/products", ApiRoute::Create),
+    Route::new(Method::GET, "/products/{id}", ApiRoute::Get),
+    Route::new(Method::PATCH, "/products/{id}", ApiRoute::Patch),
+    Route::new(Method::DELETE, "/products/{id}", ApiRoute::Archive),
+]);
+
+/// The product `{id}` names; one that is not a product id names no product.
+fn product_id(params: &Params<'_>) -> Result<ProductId, Problem> {
+    params
+        .get("id")
+        .and_then(ProductId::parse)
+        .ok_or_else(|| Problem::not_found("no such product"))
 }
 
 impl<R: ProductRepository> ProductsApi<R> {
@@ -207,21 +221,20 @@ impl<R: ProductRepository> ProductsApi<R> {
     }
 
     async fn route(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
-        match (route_of(request.uri().path()), request.method().clone()) {
-            (Route::Collection, Method::GET) => self.list(request).await,
-            (Route::Collection, Method::POST) => self.create(request, trace).await,
-            (Route::Item(None), Method::GET | Method::PATCH | Method::DELETE) => {
-                Err(Problem::not_found("no such product").into())
-            }
-            (Route::Item(Some(id)), Method::GET) => {
-                let product = service::get_product(&self.repo, id).await?;
+        let (route, params) = ROUTES.route(request)?;
+        match route {
+            ApiRoute::List => self.list(request).await,
+            ApiRoute::Create => self.create(request, trace).await,
+            ApiRoute::Get => {
+                let product = service::get_product(&self.repo, product_id(&params)?).await?;
                 Ok(with_etag(
                     json_response(StatusCode::OK, &ProductView::from(&product)),
                     product.version,
                 ))
             }
-            (Route::Item(Some(id)), Method::PATCH) => self.patch(request, id, trace).await,
-            (Route::Item(Some(id)), Method::DELETE) => {
+            ApiRoute::Patch => self.patch(request, product_id(&params)?, trace).await,
+            ApiRoute::Archive => {
+                let id = product_id(&params)?;
                 self.keys.authenticate(request)?.require_admin()?;
                 let product = service::archive_product(&self.repo, id, trace).await?;
                 Ok(with_etag(
@@ -229,8 +242,6 @@ impl<R: ProductRepository> ProductsApi<R> {
                     product.version,
                 ))
             }
-            (Route::Collection | Route::Item(_), _) => Err(Problem::method_not_allowed().into()),
-            (Route::Unknown, _) => Err(Problem::not_found("no such route").into()),
         }
     }
 

@@ -4,102 +4,31 @@
 // Helpers are not #[test] functions, so clippy's allow-*-in-tests does not reach them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::Utc;
-use lambda_http::http::header::{CONTENT_TYPE, ETAG, LOCATION};
-use lambda_http::{Body, Request, Response};
+use lambda_http::http::header::{ETAG, LOCATION};
 use products::adapters::memory::InMemoryProductRepository;
 use products::http::ProductsApi;
 use serde_json::{Value, json};
 use shared::auth::Role;
-use shared::pagination::Cursors;
+use shared::test_support::{self, ApiRequest, assert_method_not_allowed, assert_problem, body};
 
-const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+/// The user every request's token names.
+const USER: &str = "0b9c8f4e-5d7a-4e8b-9a1c-2f3e4d5c6b7a";
 
 fn api() -> ProductsApi<InMemoryProductRepository> {
     ProductsApi {
-        cursors: Cursors::from_secret(SECRET).unwrap(),
+        cursors: test_support::cursors(),
         repo: InMemoryProductRepository::default(),
         keys: shared::auth::testing::verifier(),
     }
 }
 
 fn token(role: Role) -> String {
-    shared::auth::testing::issuer()
-        .issue("0b9c8f4e-5d7a-4e8b-9a1c-2f3e4d5c6b7a", role, Utc::now())
-        .unwrap()
-        .access_token
+    test_support::token(USER, role)
 }
 
-/// A sample event, with path, body, headers and query replaced where given.
-struct Req {
-    event: Value,
-}
-
-impl Req {
-    fn sample(name: &str) -> Self {
-        let path = format!(
-            "{}/../../events/products/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        Self {
-            event: serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap(),
-        }
-    }
-    fn path(mut self, path: &str) -> Self {
-        self.event["rawPath"] = json!(path);
-        self.event["requestContext"]["http"]["path"] = json!(path);
-        self
-    }
-    fn method(mut self, method: &str) -> Self {
-        self.event["requestContext"]["http"]["method"] = json!(method);
-        self
-    }
-    fn body(mut self, body: Value) -> Self {
-        self.event["body"] = json!(body.to_string());
-        self
-    }
-    fn header(mut self, name: &str, value: &str) -> Self {
-        self.event["headers"][name] = json!(value);
-        self
-    }
-    fn without_header(mut self, name: &str) -> Self {
-        self.event["headers"].as_object_mut().unwrap().remove(name);
-        self
-    }
-    fn by_admin(self) -> Self {
-        self.header("authorization", &format!("Bearer {}", token(Role::Admin)))
-    }
-    fn query(mut self, pairs: &[(&str, &str)]) -> Self {
-        let map: serde_json::Map<String, Value> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), json!(v)))
-            .collect();
-        self.event["rawQueryString"] = json!(
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("&")
-        );
-        self.event["queryStringParameters"] = Value::Object(map);
-        self
-    }
-    fn build(self) -> Request {
-        lambda_http::request::from_str(&self.event.to_string()).unwrap()
-    }
-}
-
-fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).unwrap(),
-        other => panic!("unexpected body {other:?}"),
-    }
-}
-
-fn assert_problem(response: &Response<Body>, status: u16) -> Value {
-    assert_eq!(response.status(), status, "{:?}", response.body());
-    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
-    body(response)
+/// A sample event of events/products/.
+fn sample(name: &str) -> ApiRequest {
+    ApiRequest::sample("products", name)
 }
 
 async fn create(
@@ -108,9 +37,9 @@ async fn create(
     name: &str,
     category: &str,
 ) -> Value {
-    let request = Req::sample("create.json")
-        .by_admin()
-        .body(json!({"sku": sku, "name": name, "category": category, "price": {"amount_minor": 1000, "currency": "EUR"}}))
+    let request = sample("create.json")
+        .by(USER, Role::Admin)
+        .body(&json!({"sku": sku, "name": name, "category": category, "price": {"amount_minor": 1000, "currency": "EUR"}}))
         .build();
     let response = api.handle(request).await;
     assert_eq!(response.status(), 201, "{:?}", response.body());
@@ -121,7 +50,7 @@ async fn create(
 async fn an_admin_creates_a_product_at_version_1_and_product_created_is_recorded() {
     let api = api();
     let response = api
-        .handle(Req::sample("create.json").by_admin().build())
+        .handle(sample("create.json").by(USER, Role::Admin).build())
         .await;
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()[ETAG], "\"1\"");
@@ -145,11 +74,11 @@ async fn an_admin_creates_a_product_at_version_1_and_product_created_is_recorded
 #[tokio::test]
 async fn catalog_writes_need_an_admin_token() {
     let api = api();
-    let anonymous = Req::sample("create.json")
+    let anonymous = sample("create.json")
         .without_header("authorization")
         .build();
     assert_problem(&api.handle(anonymous).await, 401);
-    let customer = Req::sample("create.json")
+    let customer = sample("create.json")
         .header(
             "authorization",
             &format!("Bearer {}", token(Role::Customer)),
@@ -160,7 +89,7 @@ async fn catalog_writes_need_an_admin_token() {
         .as_str()
         .unwrap()
         .to_owned();
-    let customer_patch = Req::sample("patch.json")
+    let customer_patch = sample("patch.json")
         .path(&format!("/products/{id}"))
         .header(
             "authorization",
@@ -168,7 +97,7 @@ async fn catalog_writes_need_an_admin_token() {
         )
         .build();
     assert_problem(&api.handle(customer_patch).await, 403);
-    let customer_delete = Req::sample("archive.json")
+    let customer_delete = sample("archive.json")
         .path(&format!("/products/{id}"))
         .header(
             "authorization",
@@ -182,7 +111,7 @@ async fn catalog_writes_need_an_admin_token() {
 async fn a_duplicate_sku_in_any_case_is_a_409() {
     let api = api();
     create(&api, "MUG-001", "Mug", "kitchen").await;
-    let again = Req::sample("create.json").by_admin().build();
+    let again = sample("create.json").by(USER, Role::Admin).build();
     assert_problem(&api.handle(again).await, 409);
 }
 
@@ -192,7 +121,7 @@ async fn a_create_that_loses_a_transaction_race_to_the_same_sku_answers_409() {
     create(&api, "MUG-001", "Mug", "kitchen").await;
     // The concurrent creation of this SKU cancels this one's transaction first.
     api.repo.inject_create_conflicts(1);
-    let again = Req::sample("create.json").by_admin().build();
+    let again = sample("create.json").by(USER, Role::Admin).build();
     assert_problem(&api.handle(again).await, 409);
     assert_eq!(
         api.repo.create_attempts(),
@@ -218,7 +147,7 @@ async fn a_create_that_keeps_conflicting_is_a_503_with_retry_after_and_stores_no
     let api = api();
     api.repo.inject_create_conflicts(100);
     let response = api
-        .handle(Req::sample("create.json").by_admin().build())
+        .handle(sample("create.json").by(USER, Role::Admin).build())
         .await;
     assert_problem(&response, 503);
     assert_eq!(response.headers()["retry-after"], "1");
@@ -228,9 +157,9 @@ async fn a_create_that_keeps_conflicting_is_a_503_with_retry_after_and_stores_no
 #[tokio::test]
 async fn invalid_fields_are_a_422_listing_each_one() {
     let api = api();
-    let request = Req::sample("create.json")
-        .by_admin()
-        .body(json!({"sku": "bad sku", "name": "", "category": "Office Supplies", "price": {"amount_minor": 0, "currency": "eur"}}))
+    let request = sample("create.json")
+        .by(USER, Role::Admin)
+        .body(&json!({"sku": "bad sku", "name": "", "category": "Office Supplies", "price": {"amount_minor": 0, "currency": "eur"}}))
         .build();
     let problem = assert_problem(&api.handle(request).await, 422);
     let fields: Vec<_> = problem["errors"]
@@ -240,9 +169,9 @@ async fn invalid_fields_are_a_422_listing_each_one() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["sku", "name", "category", "price"]);
-    let float_price = Req::sample("create.json")
-        .by_admin()
-        .body(json!({"sku": "X", "name": "X", "category": "x", "price": {"amount_minor": 19.99, "currency": "EUR"}}))
+    let float_price = sample("create.json")
+        .by(USER, Role::Admin)
+        .body(&json!({"sku": "X", "name": "X", "category": "x", "price": {"amount_minor": 19.99, "currency": "EUR"}}))
         .build();
     assert_eq!(
         assert_problem(&api.handle(float_price).await, 422)["errors"][0]["field"],
@@ -256,18 +185,14 @@ async fn get_returns_the_product_with_its_etag_and_404_for_unknown_or_malformed_
     let created = create(&api, "A-1", "A", "kitchen").await;
     let id = created["id"].as_str().unwrap();
     let response = api
-        .handle(
-            Req::sample("get.json")
-                .path(&format!("/products/{id}"))
-                .build(),
-        )
+        .handle(sample("get.json").path(&format!("/products/{id}")).build())
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()[ETAG], "\"1\"");
     assert_eq!(body(&response), created);
-    assert_problem(&api.handle(Req::sample("get.json").build()).await, 404);
+    assert_problem(&api.handle(sample("get.json").build()).await, 404);
     assert_problem(
-        &api.handle(Req::sample("get.json").path("/products/not-a-uuid").build())
+        &api.handle(sample("get.json").path("/products/not-a-uuid").build())
             .await,
         404,
     );
@@ -282,9 +207,9 @@ async fn patch_with_the_current_etag_changes_the_price_and_records_product_updat
         .to_owned();
     let response = api
         .handle(
-            Req::sample("patch.json")
+            sample("patch.json")
                 .path(&format!("/products/{id}"))
-                .by_admin()
+                .by(USER, Role::Admin)
                 .build(),
         )
         .await;
@@ -305,9 +230,9 @@ async fn patch_with_a_stale_etag_is_a_412_and_without_one_a_428() {
         .unwrap()
         .to_owned();
     let patch = || {
-        Req::sample("patch.json")
+        sample("patch.json")
             .path(&format!("/products/{id}"))
-            .by_admin()
+            .by(USER, Role::Admin)
     };
     assert_eq!(api.handle(patch().build()).await.status(), 200);
     let stale = assert_problem(&api.handle(patch().build()).await, 412);
@@ -324,7 +249,7 @@ async fn patch_with_a_stale_etag_is_a_412_and_without_one_a_428() {
         api.handle(
             patch()
                 .header("if-match", "W/\"2\"")
-                .body(json!({"name": "B"}))
+                .body(&json!({"name": "B"}))
                 .build()
         )
         .await
@@ -341,10 +266,10 @@ async fn patch_refuses_a_sku_change_and_invalid_fields_with_422() {
         .unwrap()
         .to_owned();
     let patch = |b: Value| {
-        Req::sample("patch.json")
+        sample("patch.json")
             .path(&format!("/products/{id}"))
-            .by_admin()
-            .body(b)
+            .by(USER, Role::Admin)
+            .body(&b)
             .build()
     };
     assert_eq!(
@@ -369,9 +294,9 @@ async fn archiving_hides_the_product_from_lists_refuses_edits_and_happens_once()
         .to_owned();
     create(&api, "B-1", "Banana", "kitchen").await;
     let archive = || {
-        Req::sample("archive.json")
+        sample("archive.json")
             .path(&format!("/products/{id}"))
-            .by_admin()
+            .by(USER, Role::Admin)
             .build()
     };
     let response = api.handle(archive()).await;
@@ -386,10 +311,7 @@ async fn archiving_hides_the_product_from_lists_refuses_edits_and_happens_once()
         .count();
     assert_eq!(archived_events, 1);
 
-    let listed = body(
-        &api.handle(Req::sample("list.json").query(&[]).build())
-            .await,
-    );
+    let listed = body(&api.handle(sample("list.json").query(&[]).build()).await);
     let names: Vec<_> = listed["items"]
         .as_array()
         .unwrap()
@@ -399,19 +321,15 @@ async fn archiving_hides_the_product_from_lists_refuses_edits_and_happens_once()
     assert_eq!(names, ["Banana"]);
     assert_eq!(
         body(
-            &api.handle(
-                Req::sample("get.json")
-                    .path(&format!("/products/{id}"))
-                    .build()
-            )
-            .await
+            &api.handle(sample("get.json").path(&format!("/products/{id}")).build())
+                .await
         )["status"],
         "archived"
     );
-    let edit = Req::sample("patch.json")
+    let edit = sample("patch.json")
         .path(&format!("/products/{id}"))
         .header("if-match", "\"2\"")
-        .by_admin()
+        .by(USER, Role::Admin)
         .build();
     assert_problem(&api.handle(edit).await, 409);
 }
@@ -429,7 +347,7 @@ async fn the_list_is_public_by_name_filters_by_category_and_pages_with_next_toke
     }
     let first = body(
         &api.handle(
-            Req::sample("list.json")
+            sample("list.json")
                 .query(&[("category", "kitchen"), ("limit", "2")])
                 .build(),
         )
@@ -447,7 +365,7 @@ async fn the_list_is_public_by_name_filters_by_category_and_pages_with_next_toke
     let token = first["next_token"].as_str().unwrap();
     let second = body(
         &api.handle(
-            Req::sample("list.json")
+            sample("list.json")
                 .query(&[
                     ("category", "kitchen"),
                     ("limit", "2"),
@@ -459,10 +377,7 @@ async fn the_list_is_public_by_name_filters_by_category_and_pages_with_next_toke
     );
     assert_eq!(names(&second), ["Cup"]);
     assert!(second.get("next_token").is_none());
-    let all = body(
-        &api.handle(Req::sample("list.json").query(&[]).build())
-            .await,
-    );
+    let all = body(&api.handle(sample("list.json").query(&[]).build()).await);
     assert_eq!(names(&all), ["Apron", "Bowl", "Cup", "Pen"]);
 
     // The kitchen list's token continues only the kitchen list: 400 in another category and in
@@ -471,8 +386,7 @@ async fn the_list_is_public_by_name_filters_by_category_and_pages_with_next_toke
         let mut query = other.clone();
         query.push(("next_token", token));
         assert_problem(
-            &api.handle(Req::sample("list.json").query(&query).build())
-                .await,
+            &api.handle(sample("list.json").query(&query).build()).await,
             400,
         );
     }
@@ -482,13 +396,13 @@ async fn the_list_is_public_by_name_filters_by_category_and_pages_with_next_toke
 async fn bad_list_parameters_are_4xx_problems() {
     let api = api();
     assert_problem(
-        &api.handle(Req::sample("list.json").query(&[("limit", "1000")]).build())
+        &api.handle(sample("list.json").query(&[("limit", "1000")]).build())
             .await,
         422,
     );
     assert_problem(
         &api.handle(
-            Req::sample("list.json")
+            sample("list.json")
                 .query(&[("category", "Not_A_Slug")])
                 .build(),
         )
@@ -497,7 +411,7 @@ async fn bad_list_parameters_are_4xx_problems() {
     );
     assert_problem(
         &api.handle(
-            Req::sample("list.json")
+            sample("list.json")
                 .query(&[("next_token", "forged")])
                 .build(),
         )
@@ -507,26 +421,24 @@ async fn bad_list_parameters_are_4xx_problems() {
 }
 
 #[tokio::test]
-async fn unknown_routes_are_404_and_wrong_methods_405() {
+async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     let api = api();
     assert_problem(
-        &api.handle(Req::sample("list.json").path("/productz").build())
+        &api.handle(sample("list.json").path("/productz").build())
             .await,
         404,
     );
-    assert_problem(
-        &api.handle(Req::sample("list.json").method("PUT").build())
-            .await,
-        405,
-    );
-    assert_problem(
-        &api.handle(
-            Req::sample("create.json")
+    let collection = api.handle(sample("list.json").method("PUT").build()).await;
+    assert_problem(&collection, 405);
+    assert_method_not_allowed(&collection, "GET, POST");
+    let item = api
+        .handle(
+            sample("create.json")
                 .method("POST")
                 .path("/products/7d0f3b3e-1c2a-4c55-9a43-0b6f7f3f9d10")
                 .build(),
         )
-        .await,
-        405,
-    );
+        .await;
+    assert_problem(&item, 405);
+    assert_method_not_allowed(&item, "GET, PATCH, DELETE");
 }

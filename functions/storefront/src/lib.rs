@@ -2,8 +2,8 @@
 //! step), embedded in the binary at compile time and served by one Lambda behind the same HTTP
 //! API as the services, so the page calls the API same-origin (no CORS).
 //!
-//! Routes (the template's): `GET /` is `web/index.html`, `GET /assets/{proxy+}` the files under
-//! `web/assets/`. Every file is answered with its content type, a strong `ETag` (a hash of its
+//! Routes (the template's, in [`ROUTES`]): `GET /` is `web/index.html`, `GET /assets/{proxy+}`
+//! the files under `web/assets/`; both answer `HEAD` too. Every file is answered with its content type, a strong `ETag` (a hash of its
 //! bytes), `Cache-Control: no-cache` and a strict Content-Security-Policy; a request whose
 //! `If-None-Match` names the current tag gets `304 Not Modified` without a body.
 
@@ -19,6 +19,7 @@ use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest as _, Sha256};
 use shared::http::{Problem, respond};
+use shared::router::{Route, Router};
 
 /// Scripts, styles, images and API calls only from this origin; no inline script or style, no
 /// `eval`, no plugins, no framing, no `<base>` rewriting, no form posted anywhere (every form is
@@ -138,26 +139,36 @@ impl Storefront {
     }
 
     fn route(&self, request: &Request) -> Result<Response<Body>, Problem> {
-        let path = request.uri().path();
-        let name = match path {
-            "" | "/" | "/index.html" => "index.html",
-            _ => path
-                .strip_prefix('/')
-                .filter(|name| name.starts_with("assets/"))
-                .ok_or_else(|| Problem::not_found("no such page"))?,
+        let (route, params) = ROUTES.route(request)?;
+        let name = match route {
+            Page::Index => "index.html".to_owned(),
+            Page::Asset => format!("assets/{}", params.get("proxy").unwrap_or_default()),
         };
         let file = self
             .files
-            .get(name)
+            .get(name.as_str())
             .ok_or_else(|| Problem::not_found("no such file"))?;
-        let head = match *request.method() {
-            Method::GET => false,
-            Method::HEAD => true,
-            _ => return Err(Problem::method_not_allowed()),
-        };
-        Ok(serve(file, request.headers(), head))
+        Ok(serve(
+            file,
+            request.headers(),
+            request.method() == Method::HEAD,
+        ))
     }
 }
+
+/// What the storefront serves for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    Index,
+    Asset,
+}
+
+/// The storefront's routes: the template's `RouteKey`s for this function, each answering
+/// `HEAD` as well (a browser or a cache may ask for a file's headers alone).
+pub static ROUTES: Router<Page> = Router(&[
+    Route::new(Method::GET, "/", Page::Index).answering_head(),
+    Route::new(Method::GET, "/assets/{proxy+}", Page::Asset).answering_head(),
+]);
 
 fn serve(file: &File, request_headers: &HeaderMap, head: bool) -> Response<Body> {
     let not_modified = request_headers

@@ -6,17 +6,18 @@
 
 use std::path::{Path, PathBuf};
 
-use lambda_http::http::{self, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::Value;
+use shared::test_support::{ApiRequest, assert_method_not_allowed, assert_problem, body_text};
 use storefront::{CONTENT_SECURITY_POLICY_VALUE, FILES, Storefront, content_type};
 
 fn request(method: &str, path: &str, if_none_match: Option<&str>) -> Request {
-    let mut builder = http::Request::builder().method(method).uri(path);
-    if let Some(tag) = if_none_match {
-        builder = builder.header("if-none-match", tag);
+    let request = ApiRequest::new(method, path);
+    match if_none_match {
+        Some(tag) => request.header("if-none-match", tag),
+        None => request,
     }
-    builder.body(Body::Empty).unwrap()
+    .build()
 }
 
 async fn get(path: &str) -> Response<Body> {
@@ -30,15 +31,6 @@ fn header<'a>(response: &'a Response<Body>, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} header"))
         .to_str()
         .unwrap()
-}
-
-fn text(response: &Response<Body>) -> String {
-    match response.body() {
-        Body::Text(text) => text.clone(),
-        Body::Binary(bytes) => String::from_utf8(bytes.clone()).unwrap(),
-        Body::Empty => String::new(),
-        _ => panic!("unexpected body"),
-    }
 }
 
 fn web_dir() -> PathBuf {
@@ -76,7 +68,7 @@ async fn the_root_is_the_page_with_its_content_type_etag_cache_and_security_head
         etag.starts_with('"') && etag.ends_with('"') && etag.len() > 10,
         "{etag}"
     );
-    assert!(text(&response).contains(r#"<script type="module" src="assets/app.js">"#));
+    assert!(body_text(&response).contains(r#"<script type="module" src="assets/app.js">"#));
 }
 
 #[tokio::test]
@@ -89,7 +81,7 @@ async fn every_asset_is_served_with_the_content_type_of_its_kind() {
         let response = get(path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(header(&response, "content-type"), expected, "{path}");
-        assert!(!text(&response).is_empty(), "{path}");
+        assert!(!body_text(&response).is_empty(), "{path}");
     }
 }
 
@@ -108,7 +100,7 @@ async fn a_request_naming_the_current_etag_is_answered_304_without_a_body() {
             .handle(request("GET", "/assets/app.js", Some(&candidate)))
             .await;
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{candidate}");
-        assert_eq!(text(&again), "", "{candidate}");
+        assert_eq!(body_text(&again), "", "{candidate}");
         assert_eq!(header(&again, "etag"), etag);
         assert_eq!(header(&again, "cache-control"), "no-cache");
     }
@@ -120,7 +112,7 @@ async fn a_stale_etag_gets_the_whole_file_again() {
         .handle(request("GET", "/", Some("\"an-older-version\"")))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(text(&response).starts_with("<!doctype html>"));
+    assert!(body_text(&response).starts_with("<!doctype html>"));
 }
 
 #[tokio::test]
@@ -145,13 +137,7 @@ async fn unknown_files_and_paths_outside_the_site_are_404_problems() {
     ] {
         let response = get(path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(
-            header(&response, "content-type"),
-            "application/problem+json",
-            "{path}"
-        );
-        let problem: Value = serde_json::from_str(&text(&response)).unwrap();
-        assert_eq!(problem["status"], 404, "{path}");
+        assert_problem(&response, 404);
     }
 }
 
@@ -160,10 +146,18 @@ async fn a_head_request_has_the_headers_and_no_body_and_other_methods_are_405() 
     let site = Storefront::new();
     let head = site.handle(request("HEAD", "/", None)).await;
     assert_eq!(head.status(), StatusCode::OK);
-    assert_eq!(text(&head), "");
+    assert_eq!(body_text(&head), "");
     assert_eq!(header(&head, "content-type"), "text/html; charset=utf-8");
     let post = site.handle(request("POST", "/", None)).await;
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_method_not_allowed(&post, "GET, HEAD");
+    let delete = site.handle(request("DELETE", "/assets/app.js", None)).await;
+    assert_method_not_allowed(&delete, "GET, HEAD");
+    let head = site.handle(request("HEAD", "/assets/app.js", None)).await;
+    assert_eq!(
+        (head.status(), body_text(&head)),
+        (StatusCode::OK, String::new())
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! and the one mapping from errors to problem responses.
 
 use chrono::{DateTime, Utc};
-use lambda_http::http::header::{ALLOW, CACHE_CONTROL, HeaderValue, LOCATION, RETRY_AFTER};
+use lambda_http::http::header::{CACHE_CONTROL, HeaderValue, LOCATION, RETRY_AFTER};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use schemars::JsonSchema;
@@ -14,6 +14,7 @@ use shared::http::{
     IntoProblem, Problem, Validation, json_response, parse_json, respond, unexpected,
 };
 use shared::openapi::{Access, ApiDoc};
+use shared::router::{Route, Router};
 
 use crate::domain::{Email, Name, Password, User, UserId};
 use crate::ports::{LoginFailures, PasswordHasher, UserRepository};
@@ -152,12 +153,24 @@ impl IntoProblem for ApiError {
     }
 }
 
-const ROUTES: [(&str, &[Method]); 4] = [
-    ("/users", &[Method::POST]),
-    ("/auth/token", &[Method::POST]),
-    ("/.well-known/jwks.json", &[Method::GET]),
-    ("/users/me", &[Method::GET, Method::PATCH]),
-];
+/// What users-api does for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiRoute {
+    Register,
+    Token,
+    Jwks,
+    Me,
+    PatchMe,
+}
+
+/// users-api's routes: the template's `RouteKey`s for this function.
+pub static ROUTES: Router<ApiRoute> = Router(&[
+    Route::new(Method::POST, "/users", ApiRoute::Register),
+    Route::new(Method::POST, "/auth/token", ApiRoute::Token),
+    Route::new(Method::GET, "/.well-known/jwks.json", ApiRoute::Jwks),
+    Route::new(Method::GET, "/users/me", ApiRoute::Me),
+    Route::new(Method::PATCH, "/users/me", ApiRoute::PatchMe),
+]);
 
 /// The one body of a throttled login, whichever email it was for.
 fn throttled_problem() -> Problem {
@@ -167,23 +180,20 @@ fn throttled_problem() -> Problem {
 impl<R: UserRepository + LoginFailures, H: PasswordHasher> UsersApi<R, H> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let path = request.uri().path().trim_end_matches('/').to_owned();
-        let response = respond(request, |request, trace| async move {
+        respond(request, |request, trace| async move {
             self.route(&request, trace).await
         })
-        .await;
-        with_allow_header(response, &path)
+        .await
     }
 
     async fn route(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
-        let path = request.uri().path().trim_end_matches('/');
-        match (request.method().clone(), path) {
-            (Method::POST, "/users") => self.register(request, trace).await,
-            (Method::POST, "/auth/token") => self.token(request).await,
-            (Method::GET, "/.well-known/jwks.json") => Ok(self.jwks()),
-            (Method::GET, "/users/me") => self.me(request).await,
-            (Method::PATCH, "/users/me") => self.patch_me(request, trace).await,
-            (_, path) => Err(route_problem(path).into()),
+        let (route, _) = ROUTES.route(request)?;
+        match route {
+            ApiRoute::Register => self.register(request, trace).await,
+            ApiRoute::Token => self.token(request).await,
+            ApiRoute::Jwks => Ok(self.jwks()),
+            ApiRoute::Me => self.me(request).await,
+            ApiRoute::PatchMe => self.patch_me(request, trace).await,
         }
     }
 
@@ -289,30 +299,6 @@ impl<R: UserRepository + LoginFailures, H: PasswordHasher> UsersApi<R, H> {
         let user = service::update_profile(&self.repo, id, patch, trace).await?;
         Ok(json_response(StatusCode::OK, &UserView::from(&user)))
     }
-}
-
-/// 405 with `Allow` for a known path, 404 otherwise.
-fn route_problem(path: &str) -> Problem {
-    match ROUTES.iter().find(|(known, _)| *known == path) {
-        Some((_, methods)) => {
-            let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
-            Problem::method_not_allowed().with_detail(format!("allowed: {}", allow.join(", ")))
-        }
-        None => Problem::not_found("no such route"),
-    }
-}
-
-/// Adds the `Allow` header to 405 responses.
-fn with_allow_header(mut response: Response<Body>, path: &str) -> Response<Body> {
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED
-        && let Some((_, methods)) = ROUTES.iter().find(|(known, _)| *known == path)
-    {
-        let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
-        if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
-            response.headers_mut().insert(ALLOW, value);
-        }
-    }
-    response
 }
 
 fn user_example() -> serde_json::Value {

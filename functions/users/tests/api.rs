@@ -12,6 +12,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::auth::{JwtKeys, Role};
 use shared::telemetry::CapturedLogs;
+use shared::test_support::{ApiRequest, assert_method_not_allowed, assert_problem, body};
 use users::adapters::memory::{CountingHasher, InMemoryUserRepository};
 use users::admin;
 use users::http::UsersApi;
@@ -28,45 +29,25 @@ fn api() -> UsersApi<InMemoryUserRepository, CountingHasher> {
     }
 }
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/../../events/users/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A sample event with its body replaced (when given) and a bearer token set (when given).
+/// A sample event of events/users/ with its body replaced (when given) and a bearer token set
+/// (when given).
 fn request(name: &str, body: Option<Value>, token: Option<&str>) -> Request {
-    let mut event = fixture(name);
+    let mut request = ApiRequest::sample("users", name);
     if let Some(body) = body {
-        event["body"] = Value::String(body.to_string());
+        request = request.body(&body);
     }
     if let Some(token) = token {
-        event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+        request = request.bearer(token);
     }
-    lambda_http::request::from_str(&event.to_string()).unwrap()
+    request.build()
 }
 
 fn raw_request(method: &str, path: &str, body: &str) -> Request {
-    let mut event = fixture("register.json");
-    event["requestContext"]["http"]["method"] = json!(method);
-    event["rawPath"] = json!(path);
-    event["requestContext"]["http"]["path"] = json!(path);
-    event["body"] = json!(body);
-    lambda_http::request::from_str(&event.to_string()).unwrap()
-}
-
-fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).unwrap(),
-        other => panic!("unexpected body {other:?}"),
-    }
-}
-
-fn assert_problem(response: &Response<Body>, status: u16) -> Value {
-    assert_eq!(response.status(), status, "{:?}", response.body());
-    assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
-    let problem = body(response);
-    assert_eq!(problem["status"], status);
-    problem
+    ApiRequest::sample("users", "register.json")
+        .method(method)
+        .path(path)
+        .raw_body(body)
+        .build()
 }
 
 async fn register(api: &UsersApi<InMemoryUserRepository, CountingHasher>, email: &str) -> Value {
@@ -729,6 +710,14 @@ async fn an_unknown_route_is_404_and_a_wrong_method_is_405_with_allow() {
         response.headers()[ALLOW],
         HeaderValue::from_static("GET, PATCH")
     );
+    for (method, path, allow) in [
+        ("GET", "/users", "POST"),
+        ("GET", "/auth/token", "POST"),
+        ("PUT", "/users/me/", "GET, PATCH"),
+    ] {
+        let response = api.handle(raw_request(method, path, "")).await;
+        assert_method_not_allowed(&response, allow);
+    }
 }
 
 #[tokio::test]

@@ -395,13 +395,7 @@ async fn a_batch_of_orders_survives(label: &str, plan: Value) -> String {
     let statuses = shop.settle_all(&ids, SETTLE_AFTER_FAULTS).await;
     for ((kind, id), status) in orders.iter().zip(&statuses) {
         let (_, order) = shop
-            .call(
-                Method::GET,
-                &format!("/orders/{id}"),
-                None,
-                Some(&customer.token),
-                None,
-            )
+            .get(&format!("/orders/{id}"), Some(&customer.token))
             .await;
         let (expected, reason) = kind.terminal();
         assert_eq!(
@@ -442,13 +436,7 @@ async fn a_batch_of_orders_survives(label: &str, plan: Value) -> String {
     let deadline = Instant::now() + lease + Duration::from_secs(40);
     loop {
         let (_, page) = shop
-            .call(
-                Method::GET,
-                "/notifications?limit=100",
-                None,
-                Some(&customer.token),
-                None,
-            )
+            .get("/notifications?limit=100", Some(&customer.token))
             .await;
         let items = page["items"].as_array().cloned().unwrap_or_default();
         let mut found: BTreeMap<&str, Vec<String>> = BTreeMap::new();
