@@ -3,21 +3,21 @@
 //! inbox/outbox.
 //! No service's domain logic lives here.
 //!
-//! Only the contracts, configuration, telemetry, metrics and backoff are always compiled; the
+//! The event contracts (`events`, `envelope`, `money`) are the `contracts` crate, re-exported
+//! here. Only they, configuration, telemetry, metrics and backoff are always compiled; the
 //! rest sits behind a cargo feature named after what it needs (`dynamodb`, `http`, `auth`, `sqs`,
 //! ...: see `Cargo.toml`), so a function compiles and links only the SDKs it calls.
+
+pub use contracts::{envelope, events, money};
 
 #[cfg(feature = "auth")]
 pub mod auth;
 pub mod config;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
-pub mod envelope;
-pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod metrics;
-pub mod money;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 #[cfg(feature = "pagination")]

@@ -1,4 +1,4 @@
-//! JSON Schemas of the event contracts, generated from the Rust types in `shared::events`.
+//! JSON Schemas of the event contracts, generated from the Rust types in `contracts::events`.
 //!
 //! `events/schemas/<Type>.v<version>.json` holds one schema per event: the full envelope with
 //! `type`, `version` and `source` pinned and `data` the payload's schema. The test below fails
@@ -7,11 +7,11 @@
 //! This crate depends on the contracts, never the other way round: the contracts only derive
 //! schemars' `JsonSchema` (their `json-schema` feature), so no function links this generator.
 
+use contracts::envelope::EventEnvelope;
+use contracts::events::{DomainEvent, Event, EventTypeVisitor};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 use serde_json::json;
-use shared::envelope::EventEnvelope;
-use shared::events::{DomainEvent, Event, EventTypeVisitor};
 
 /// The schema of an [`EventEnvelope<E>`] with `type`, `version` and `source` pinned to `E`'s.
 #[must_use]
@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn an_envelope_schema_pins_type_version_and_source() {
-        let schema = envelope_schema::<shared::events::OrderPlaced>();
+        let schema = envelope_schema::<contracts::events::OrderPlaced>();
         let properties = schema.get("properties").unwrap();
         assert_eq!(properties["type"], json!({"const": "OrderPlaced"}));
         assert_eq!(properties["version"], json!({"const": 1}));

@@ -1,6 +1,6 @@
 //! Money as integer minor units plus an ISO 4217 currency: never floats.
 //!
-//! This is a contract type (events and HTTP bodies carry it), so it lives in the shared crate;
+//! This is a contract type (events and HTTP bodies carry it), so it lives with the contracts;
 //! pricing rules belong to the services.
 
 use std::fmt;
