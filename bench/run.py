@@ -58,6 +58,7 @@ def call(url: str, method: str, path: str, body=None, token=None, headers=None):
     return ShopApi(url=url, via="http").call(method, path, body, token, headers)
 from lambda_bench import (FunctionError, Process, http_answer, http_event,  # noqa: E402
                           no_batch_failures, scheduled_event, sqs_event, stream_event)
+import relay  # noqa: E402 - the outbox relay's throughput section
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "target" / "release"
@@ -616,6 +617,7 @@ def main() -> None:
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--skip-system", action="store_true")
     parser.add_argument("--skip-functions", action="store_true")
+    parser.add_argument("--skip-relay", action="store_true", help="skip the relay throughput (bench/relay.py)")
     parser.add_argument("--no-deploy", action="store_true",
                         help="use the bench stack as deployed (default: deploy it from target/release and seed it)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
@@ -654,6 +656,10 @@ def main() -> None:
             functions, others = bench_functions(args, fixture)
         finally:
             fixture.delete()
+    relay_throughput = {}
+    if not args.skip_relay:
+        print("outbox relay throughput (bench/relay.py: events per second per invocation):")
+        relay_throughput = relay.bench([RELEASE / "outbox-relay"], endpoint=endpoint())
     system = {}
     if not args.skip_system:
         print("system (the saga on the bench stack):")
@@ -666,7 +672,7 @@ def main() -> None:
     results = {"machine": machine(), "budgets": BUDGETS, "tolerance": TOLERANCE,
                "settings": {"cold_runs": args.cold_runs, "warm_invocations": args.warm,
                             "system_seconds": args.system_seconds, "clients": args.clients},
-               "functions": functions, "baselines": baselines, "extra": others["extra"],
+               "functions": functions, "baselines": baselines, "extra": others["extra"], "relay": relay_throughput,
                "system": system, "verdicts": verdicts, "check": {"passed": not failures, "failures": failures}}
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")

@@ -13,10 +13,14 @@ pub use contracts::{envelope, events, money};
 #[cfg(feature = "auth")]
 pub mod auth;
 pub mod config;
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "dynamodb")]
+pub mod memory;
 pub mod metrics;
 #[cfg(feature = "openapi")]
 pub mod openapi;

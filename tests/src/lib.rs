@@ -24,6 +24,7 @@ use tokio::sync::OnceCell;
 
 mod items;
 mod scope;
+pub mod tables;
 
 pub use items::{outbox_envelopes, outbox_events, partition};
 pub use scope::{Scope, scoped, subscribe};

@@ -6,13 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod batch_processor;
+mod contract;
 mod e2e;
 mod emulator;
-mod inventory;
 mod notifications;
 mod orders;
 mod outbox_relay;
-mod products;
 mod storefront;
 mod unit_of_work;
 mod users;

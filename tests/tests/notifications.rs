@@ -4,7 +4,8 @@
 use emulator_tests::{Scope, dynamodb, scoped, sdk_config, ses};
 use notifications::adapters::dynamodb::DynamoDbNotificationStore;
 use notifications::adapters::ses::SesSender;
-use notifications::ports::{NotificationStatus, NotificationStore};
+use notifications::domain::NotificationStatus;
+use notifications::ports::NotificationHistory;
 use notifications::service::{NotifyError, Outcome};
 use notifications::worker::handle_event;
 use shared::events::{OrderConfirmed, UserRegistered};

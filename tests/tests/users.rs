@@ -11,7 +11,7 @@ use shared::events::{DomainEvent, UserRole};
 use users::adapters::argon::Argon2Hasher;
 use users::adapters::dynamodb::DynamoDbUserRepository;
 use users::domain::{Email, Name, Password, User};
-use users::ports::{LoginFailures, UpdateUserError, UserRepository};
+use users::ports::{LoginFailures, UpdateUserError, Users};
 use users::service::{self, LoginLimit, ProfilePatch, Register, RegisterError, UpdateProfileError};
 
 fn registration(email: &str) -> Register {

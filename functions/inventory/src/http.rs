@@ -13,7 +13,7 @@ use shared::router::{Route, Router};
 use uuid::Uuid;
 
 use crate::domain::{StockChange, StockChangeError, StockLevel};
-use crate::ports::{ChangeStockError, InventoryStore};
+use crate::ports::{ChangeStockError, StockAdjustments, StockLevels};
 use crate::service;
 
 /// Everything inventory-api needs, built once per cold start.
@@ -81,7 +81,7 @@ impl IntoProblem for ApiError {
     }
 }
 
-impl<S: InventoryStore> InventoryApi<S> {
+impl<S: StockLevels + StockAdjustments> InventoryApi<S> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         respond(request, |request, _trace| async move {

@@ -1,6 +1,8 @@
-//! What the inventory use cases need from storage. Each write that consumes an event takes that
-//! event and records its inbox marker in the same transaction; each that publishes takes the
-//! outgoing envelope and writes it to the outbox in that transaction too.
+//! What the inventory use cases need from storage, one trait per capability: inventory-api takes
+//! [`StockLevels`] and [`StockAdjustments`], inventory-worker [`StockLevels`], [`Reservations`]
+//! and [`Inbox`], each exactly what its IAM policy allows. Each write that consumes an event
+//! takes that event and records its inbox marker in the same transaction; each that publishes
+//! takes the outgoing envelope and writes it to the outbox in that transaction too.
 
 use std::future::Future;
 
@@ -47,21 +49,29 @@ pub enum ChangeStockError {
     Unexpected(#[from] anyhow::Error),
 }
 
-/// The inventory table.
-pub trait InventoryStore: Send + Sync {
+/// Reading a product's stock: both functions (IAM `GetItem`).
+pub trait StockLevels: Send + Sync {
     /// The stock of `product_id`, if it has a record.
     fn stock(
         &self,
         product_id: Uuid,
     ) -> impl Future<Output = anyhow::Result<Option<StockLevel>>> + Send;
+}
 
+/// The operator's stock changes: inventory-api (IAM `UpdateItem`).
+pub trait StockAdjustments: Send + Sync {
     /// Applies `change` if the level is still `current` (optimistic), returning the new level.
     fn change_stock(
         &self,
         current: &StockLevel,
         change: StockChange,
     ) -> impl Future<Output = Result<StockLevel, ChangeStockError>> + Send;
+}
 
+/// The saga's steps on stock and reservations: inventory-worker (IAM `GetItem`, and `PutItem`
+/// and `UpdateItem` inside `TransactWriteItems`). Each step records the consumed event's inbox
+/// marker in its transaction.
+pub trait Reservations: Send + Sync {
     /// Creates a zero stock record for a new product (no-op if one exists).
     fn add_product(
         &self,
@@ -107,8 +117,12 @@ pub trait InventoryStore: Send + Sync {
         event: &Consumed,
         order_id: Uuid,
     ) -> impl Future<Output = anyhow::Result<Option<Applied>>> + Send;
+}
 
-    /// Records only the inbox marker: the event needs no change.
+/// Acknowledging an event that needs no change: inventory-worker (IAM `PutItem` inside
+/// `TransactWriteItems`).
+pub trait Inbox: Send + Sync {
+    /// Records only the inbox marker of `event`.
     fn acknowledge(&self, event: &Consumed)
     -> impl Future<Output = anyhow::Result<Applied>> + Send;
 }

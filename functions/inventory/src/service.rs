@@ -11,7 +11,10 @@ use uuid::Uuid;
 use crate::domain::{
     LinesError, ReservationStatus, StockChange, StockLevel, merge_lines, shortages,
 };
-use crate::ports::{Applied, ChangeStockError, Consumed, InventoryStore, ReserveAttempt};
+use crate::ports::{
+    Applied, ChangeStockError, Consumed, Inbox, Reservations, ReserveAttempt, StockAdjustments,
+    StockLevels,
+};
 
 /// How every use case retries after losing a race: reservations of one hot product collide
 /// constantly in a flash sale, and contenders retrying in lock step would collide again.
@@ -21,7 +24,7 @@ const RETRY: Backoff = Backoff::CONTENTION;
 ///
 /// # Errors
 /// [`ChangeStockError::NotFound`] when inventory does not know the product.
-pub async fn get_stock<S: InventoryStore>(
+pub async fn get_stock<S: StockLevels>(
     store: &S,
     product_id: Uuid,
 ) -> Result<StockLevel, ChangeStockError> {
@@ -36,7 +39,7 @@ pub async fn get_stock<S: InventoryStore>(
 ///
 /// # Errors
 /// See [`ChangeStockError`].
-pub async fn change_stock<S: InventoryStore>(
+pub async fn change_stock<S: StockLevels + StockAdjustments>(
     store: &S,
     product_id: Uuid,
     change: StockChange,
@@ -122,7 +125,7 @@ fn applied(applied: Applied, outcome: Outcome) -> Outcome {
 ///
 /// # Errors
 /// [`WorkerError::Unexpected`].
-pub async fn on_product_created<S: InventoryStore>(
+pub async fn on_product_created<S: Reservations>(
     store: &S,
     event: &Consumed,
     product_id: Uuid,
@@ -137,7 +140,7 @@ pub async fn on_product_created<S: InventoryStore>(
 ///
 /// # Errors
 /// [`WorkerError`].
-pub async fn on_order_placed<S: InventoryStore>(
+pub async fn on_order_placed<S: StockLevels + Reservations + Inbox>(
     store: &S,
     event: &Consumed,
     order: &OrderPlaced,
@@ -160,7 +163,7 @@ pub async fn on_order_placed<S: InventoryStore>(
 }
 
 /// One reservation attempt; `Ok(None)` when it lost a race.
-async fn reserve_once<S: InventoryStore>(
+async fn reserve_once<S: StockLevels + Reservations + Inbox>(
     store: &S,
     event: &Consumed,
     order: &OrderPlaced,
@@ -216,7 +219,7 @@ async fn reserve_once<S: InventoryStore>(
 ///
 /// # Errors
 /// [`WorkerError`].
-pub async fn on_order_cancelled<S: InventoryStore>(
+pub async fn on_order_cancelled<S: Reservations + Inbox>(
     store: &S,
     event: &Consumed,
     order: &OrderCancelled,
@@ -228,7 +231,7 @@ pub async fn on_order_cancelled<S: InventoryStore>(
 }
 
 /// One release attempt; `Ok(None)` when the reservation changed concurrently.
-async fn release_once<S: InventoryStore>(
+async fn release_once<S: Reservations + Inbox>(
     store: &S,
     event: &Consumed,
     order: &OrderCancelled,

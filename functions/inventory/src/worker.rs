@@ -5,7 +5,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use shared::events::DomainEvent;
 use shared::sqs::{Requeue, UnidentifiableFailure, process_batch_with};
 
-use crate::ports::{Consumed, InventoryStore};
+use crate::ports::{Consumed, Inbox, Reservations, StockLevels};
 use crate::service::{self, Outcome, WorkerError};
 
 /// Records handled concurrently per batch. Reservations of different orders are independent,
@@ -16,7 +16,7 @@ pub const CONCURRENCY: usize = 4;
 ///
 /// # Errors
 /// [`WorkerError`]: the record is retried, then dead-lettered.
-pub async fn handle_event<S: InventoryStore>(
+pub async fn handle_event<S: StockLevels + Reservations + Inbox>(
     store: &S,
     event: Consumed,
 ) -> Result<Outcome, WorkerError> {
@@ -51,7 +51,7 @@ pub async fn handle_event<S: InventoryStore>(
 ///
 /// # Errors
 /// [`UnidentifiableFailure`] (see [`process_batch_with`]).
-pub async fn handle_batch<S: InventoryStore, R: Requeue>(
+pub async fn handle_batch<S: StockLevels + Reservations + Inbox, R: Requeue>(
     store: &S,
     requeue: &R,
     event: SqsEvent,

@@ -5,7 +5,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::Utc;
 use inventory::adapters::memory::InMemoryInventoryStore;
 use inventory::domain::ReservationStatus;
-use inventory::ports::InventoryStore;
+use inventory::ports::{Reservations, StockLevels};
 use inventory::service::{Outcome, WorkerError};
 use inventory::worker::{handle_batch, handle_event};
 use shared::envelope::{EventEnvelope, Trace};

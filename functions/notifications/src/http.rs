@@ -13,7 +13,8 @@ use shared::pagination::{Cursors, Page, Scope, parse_limit};
 use shared::router::{Route, Router};
 use uuid::Uuid;
 
-use crate::ports::{Notification, NotificationStatus, NotificationStore};
+use crate::domain::{Notification, NotificationStatus};
+use crate::ports::NotificationHistory;
 use crate::service;
 
 /// Everything notifications-api needs, built once per cold start.
@@ -56,7 +57,7 @@ impl From<&Notification> for NotificationView {
     }
 }
 
-impl<S: NotificationStore> NotificationsApi<S> {
+impl<S: NotificationHistory> NotificationsApi<S> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         respond(request, |request, _trace| async move {

@@ -1,61 +1,22 @@
-//! What the notification use cases need: the table (recipients and notification records) and
-//! a sender.
+//! What the notification use cases need, one trait per capability: notifications-api takes
+//! [`NotificationHistory`] (it may only `Query`), notifications-worker [`Recipients`],
+//! [`Notifications`], [`Inbox`] and a [`NotificationSender`], each exactly what its IAM policy
+//! allows.
 
 use shared::pagination::{KeyPage, StartKey};
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use shared::envelope::EventEnvelope;
 use shared::events::DomainEvent;
 use uuid::Uuid;
 
-use crate::render::Message;
+use crate::domain::{Message, Notification, Recipient};
 
 /// The event being consumed.
 pub type Consumed = EventEnvelope<DomainEvent>;
 
 /// Outcome of a write that consumes an event.
 pub use shared::dynamo::Applied;
-
-/// Where to reach a user, as learned from user events.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Recipient {
-    pub user_id: Uuid,
-    pub email: String,
-    pub name: String,
-    /// Time of the user event this reflects; an older event never overwrites a newer one.
-    pub as_of: DateTime<Utc>,
-}
-
-/// Where a notification is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationStatus {
-    /// A worker is sending it (until its lease expires).
-    Sending,
-    Sent,
-    /// The last send failed; the event will be retried.
-    Failed,
-}
-
-/// One notification: exactly one per (user, event).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notification {
-    pub user_id: Uuid,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub event_time: DateTime<Utc>,
-    pub channel: String,
-    pub recipient: String,
-    pub message: Message,
-    pub status: NotificationStatus,
-    pub attempts: u32,
-    pub provider_message_id: Option<String>,
-    pub error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub sent_at: Option<DateTime<Utc>>,
-}
 
 /// The result of trying to take a notification for sending.
 #[derive(Debug, PartialEq, Eq)]
@@ -68,8 +29,8 @@ pub enum Claim {
     InProgress,
 }
 
-/// The notifications table.
-pub trait NotificationStore: Send + Sync {
+/// The recipient directory: notifications-worker (IAM `GetItem`, `UpdateItem`).
+pub trait Recipients: Send + Sync {
     /// Stores `recipient` unless a newer version of it is stored.
     fn upsert_recipient(
         &self,
@@ -81,7 +42,11 @@ pub trait NotificationStore: Send + Sync {
         &self,
         user_id: Uuid,
     ) -> impl Future<Output = anyhow::Result<Option<Recipient>>> + Send;
+}
 
+/// Sending each notification once: notifications-worker (IAM `GetItem`, `UpdateItem`, and
+/// `PutItem` and `UpdateItem` inside `TransactWriteItems`).
+pub trait Notifications: Send + Sync {
     /// Creates `fresh` (status sending) or takes over a failed or abandoned record of the same
     /// (user, event), counting the attempt.
     fn claim(
@@ -104,7 +69,10 @@ pub trait NotificationStore: Send + Sync {
         notification: &Notification,
         error: &str,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
 
+/// A user's notifications, for reading: notifications-api (IAM `Query`).
+pub trait NotificationHistory: Send + Sync {
     /// A user's notifications, newest first, from `start` (a key a previous page ended with).
     fn list(
         &self,
@@ -112,7 +80,11 @@ pub trait NotificationStore: Send + Sync {
         limit: i32,
         start: Option<StartKey>,
     ) -> impl Future<Output = anyhow::Result<KeyPage<Notification>>> + Send;
+}
 
+/// Acknowledging an event that needs no change: notifications-worker (IAM `PutItem` inside
+/// `TransactWriteItems`).
+pub trait Inbox: Send + Sync {
     /// Records only the inbox marker of `consumed`.
     fn acknowledge(
         &self,

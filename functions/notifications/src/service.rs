@@ -4,11 +4,11 @@ use chrono::{Duration, Utc};
 use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
 
+use crate::domain::{Message, Notification, NotificationStatus, Recipient};
 use crate::ports::{
-    Applied, Claim, Consumed, Notification, NotificationSender, NotificationStatus,
-    NotificationStore, Recipient, SendError,
+    Applied, Claim, Consumed, Inbox, NotificationHistory, NotificationSender, Notifications,
+    Recipients, SendError,
 };
-use crate::render::Message;
 
 /// How long a worker may hold a notification while sending before another may take over.
 ///
@@ -55,7 +55,7 @@ pub enum NotifyError {
 ///
 /// # Errors
 /// [`NotifyError::Unexpected`].
-pub async fn remember_recipient<S: NotificationStore>(
+pub async fn remember_recipient<S: Recipients>(
     store: &S,
     consumed: &Consumed,
     user_id: Uuid,
@@ -76,7 +76,7 @@ pub async fn remember_recipient<S: NotificationStore>(
 ///
 /// # Errors
 /// [`NotifyError::Unexpected`].
-pub async fn acknowledge<S: NotificationStore>(
+pub async fn acknowledge<S: Inbox>(
     store: &S,
     consumed: &Consumed,
     outcome: Outcome,
@@ -99,7 +99,7 @@ pub async fn notify<S, N, F>(
     render: F,
 ) -> Result<Outcome, NotifyError>
 where
-    S: NotificationStore,
+    S: Recipients + Notifications + Inbox,
     N: NotificationSender,
     F: FnOnce(&Recipient) -> Message,
 {
@@ -154,7 +154,7 @@ where
 ///
 /// # Errors
 /// Storage errors.
-pub async fn list_notifications<S: NotificationStore>(
+pub async fn list_notifications<S: NotificationHistory>(
     store: &S,
     user_id: Uuid,
     limit: i32,

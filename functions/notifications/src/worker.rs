@@ -4,8 +4,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use shared::events::DomainEvent;
 use shared::sqs::{UnidentifiableFailure, process_batch};
 
-use crate::ports::{Consumed, NotificationSender, NotificationStore};
-use crate::render;
+use crate::domain::render;
+use crate::ports::{Consumed, Inbox, NotificationSender, Notifications, Recipients};
 use crate::service::{self, NotifyError, Outcome};
 
 /// Records handled concurrently per batch.
@@ -15,7 +15,7 @@ pub const CONCURRENCY: usize = 4;
 ///
 /// # Errors
 /// [`NotifyError`]: the record is retried, then dead-lettered.
-pub async fn handle_event<S: NotificationStore, N: NotificationSender>(
+pub async fn handle_event<S: Recipients + Notifications + Inbox, N: NotificationSender>(
     store: &S,
     sender: &N,
     event: Consumed,
@@ -84,7 +84,7 @@ pub async fn handle_event<S: NotificationStore, N: NotificationSender>(
 ///
 /// # Errors
 /// [`UnidentifiableFailure`].
-pub async fn handle_batch<S: NotificationStore, N: NotificationSender>(
+pub async fn handle_batch<S: Recipients + Notifications + Inbox, N: NotificationSender>(
     store: &S,
     sender: &N,
     event: SqsEvent,

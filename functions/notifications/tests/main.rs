@@ -7,8 +7,8 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::Request;
 use notifications::adapters::memory::{InMemoryNotificationStore, RecordingSender};
+use notifications::domain::NotificationStatus;
 use notifications::http::NotificationsApi;
-use notifications::ports::NotificationStatus;
 use notifications::worker::handle_batch;
 use serde_json::{Value, json};
 use shared::auth::Role;

@@ -21,7 +21,7 @@ use shared::router::{Route, Router};
 use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, NewOrderLine, Order, OrderError, OrderState, PaymentToken};
-use crate::ports::{OrderRepository, PaymentError, PaymentGateway};
+use crate::ports::{Checkout, OrderHistory, Orders, PaymentError, PaymentGateway};
 use crate::service::{self, OrderAccessError, PlaceOrderError};
 
 /// What a 503 asks the client to wait: throttling, contention and a gateway blip all pass in
@@ -199,7 +199,7 @@ fn body_bytes(request: &Request) -> &[u8] {
     }
 }
 
-impl<R: OrderRepository, G: PaymentGateway> OrdersApi<R, G> {
+impl<R: Orders + Checkout + OrderHistory, G: PaymentGateway> OrdersApi<R, G> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         respond(request, |request, trace| async move {

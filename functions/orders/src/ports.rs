@@ -1,5 +1,8 @@
-//! What the order use cases need: storage of orders, price snapshots and idempotency keys
-//! (one table), and a payment gateway.
+//! What the order use cases need, one trait per capability: storage of orders, price snapshots
+//! and idempotency keys (one table), and a payment gateway. orders-api takes [`Orders`],
+//! [`Checkout`], [`OrderHistory`] and a [`PaymentGateway`] (to refund a cancelled order);
+//! orders-worker [`Orders`], [`PriceSnapshots`], [`Inbox`] and a [`PaymentGateway`]. Each set is
+//! exactly what the function's IAM policy allows.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -81,21 +84,32 @@ pub enum Outgoing<'a> {
     Refunded(&'a EventEnvelope<OrderRefunded>),
 }
 
-/// The orders table.
-pub trait OrderRepository: Send + Sync {
+/// Orders by id, moved through the state machine: both functions (IAM `GetItem`, and `PutItem`
+/// inside `TransactWriteItems`).
+pub trait Orders: Send + Sync {
+    /// An order by id.
+    fn get(&self, order_id: Uuid) -> impl Future<Output = anyhow::Result<Option<Order>>> + Send;
+
+    /// Replaces `before` (same version as stored) with `after` and publishes `event`, with the
+    /// inbox marker of `consumed` when a worker does it.
+    fn transition(
+        &self,
+        before: &Order,
+        after: &Order,
+        consumed: Option<&Consumed>,
+        event: Outgoing<'_>,
+    ) -> impl Future<Output = Result<Applied, TransitionError>> + Send;
+}
+
+/// Placing an order: orders-api (IAM `BatchGetItem` for the prices, `GetItem` for the key,
+/// `PutItem` inside `TransactWriteItems`).
+pub trait Checkout: Send + Sync {
     /// Prices of the active products among `product_ids`: a product missing from the answer is
     /// known not to be for sale.
     fn active_prices(
         &self,
         product_ids: &[Uuid],
     ) -> impl Future<Output = Result<HashMap<Uuid, Money>, LookupError>> + Send;
-
-    /// Stores `snapshot` unless a newer version is stored, with the event's inbox marker.
-    fn apply_snapshot(
-        &self,
-        event: &Consumed,
-        snapshot: PriceSnapshot,
-    ) -> impl Future<Output = anyhow::Result<Applied>> + Send;
 
     /// What `customer_id` already placed with `key`.
     fn stored_key(
@@ -111,10 +125,10 @@ pub trait OrderRepository: Send + Sync {
         key: &IdempotencyKey,
         event: &EventEnvelope<OrderPlaced>,
     ) -> impl Future<Output = Result<(), CreateOrderError>> + Send;
+}
 
-    /// An order by id.
-    fn get(&self, order_id: Uuid) -> impl Future<Output = anyhow::Result<Option<Order>>> + Send;
-
+/// A customer's orders, for reading: orders-api (IAM `Query` on the `by-customer` index).
+pub trait OrderHistory: Send + Sync {
     /// A customer's orders, newest first, from `start` (a key a previous page ended with).
     fn list_for_customer(
         &self,
@@ -122,17 +136,22 @@ pub trait OrderRepository: Send + Sync {
         limit: i32,
         start: Option<StartKey>,
     ) -> impl Future<Output = anyhow::Result<KeyPage<Order>>> + Send;
+}
 
-    /// Replaces `before` (same version as stored) with `after` and publishes `event`, with the
-    /// inbox marker of `consumed` when a worker does it.
-    fn transition(
+/// The price snapshots kept from product events: orders-worker (IAM `UpdateItem` inside
+/// `TransactWriteItems`).
+pub trait PriceSnapshots: Send + Sync {
+    /// Stores `snapshot` unless a newer version is stored, with the event's inbox marker.
+    fn apply_snapshot(
         &self,
-        before: &Order,
-        after: &Order,
-        consumed: Option<&Consumed>,
-        event: Outgoing<'_>,
-    ) -> impl Future<Output = Result<Applied, TransitionError>> + Send;
+        event: &Consumed,
+        snapshot: PriceSnapshot,
+    ) -> impl Future<Output = anyhow::Result<Applied>> + Send;
+}
 
+/// Acknowledging an event that needs no change: orders-worker (IAM `PutItem` inside
+/// `TransactWriteItems`).
+pub trait Inbox: Send + Sync {
     /// Records only the inbox marker of `consumed`.
     fn acknowledge(
         &self,

@@ -19,8 +19,8 @@ use crate::domain::{
     Trigger, check_lines, decide, price_lines,
 };
 use crate::ports::{
-    Applied, Consumed, CreateOrderError, LookupError, OrderRepository, Outgoing, PaymentError,
-    PaymentGateway, PriceSnapshot, TransitionError,
+    Applied, Checkout, Consumed, CreateOrderError, Inbox, LookupError, OrderHistory, Orders,
+    Outgoing, PaymentError, PaymentGateway, PriceSnapshot, PriceSnapshots, TransitionError,
 };
 
 /// Runs `attempt` until it stops losing races (`Ok(None)`: lost one, nothing written), waiting
@@ -105,7 +105,7 @@ pub enum WorkerError {
 ///
 /// # Errors
 /// See [`PlaceOrderError`].
-pub async fn place_order<R: OrderRepository>(
+pub async fn place_order<R: Orders + Checkout>(
     repo: &R,
     customer_id: Uuid,
     key: &IdempotencyKey,
@@ -174,7 +174,7 @@ pub async fn place_order<R: OrderRepository>(
     }
 }
 
-async fn replay<R: OrderRepository>(
+async fn replay<R: Orders + Checkout>(
     repo: &R,
     customer_id: Uuid,
     key: &IdempotencyKey,
@@ -198,7 +198,7 @@ async fn replay<R: OrderRepository>(
 ///
 /// # Errors
 /// [`OrderAccessError::NotFound`] also for someone else's order.
-pub async fn get_order<R: OrderRepository>(
+pub async fn get_order<R: Orders>(
     repo: &R,
     customer_id: Uuid,
     order_id: Uuid,
@@ -213,7 +213,7 @@ pub async fn get_order<R: OrderRepository>(
 ///
 /// # Errors
 /// Storage errors.
-pub async fn list_orders<R: OrderRepository>(
+pub async fn list_orders<R: OrderHistory>(
     repo: &R,
     customer_id: Uuid,
     limit: i32,
@@ -272,7 +272,7 @@ fn moved(before: &Order, state: OrderState, effects: &[Effect]) -> Order {
 ///
 /// # Errors
 /// See [`OrderAccessError`].
-pub async fn cancel_order<R: OrderRepository, G: PaymentGateway>(
+pub async fn cancel_order<R: Orders, G: PaymentGateway>(
     repo: &R,
     gateway: &G,
     customer_id: Uuid,
@@ -288,7 +288,7 @@ pub async fn cancel_order<R: OrderRepository, G: PaymentGateway>(
 }
 
 /// One attempt of [`cancel_order`]; `Ok(None)` when the order changed since it was read.
-async fn cancel_once<R: OrderRepository, G: PaymentGateway>(
+async fn cancel_once<R: Orders, G: PaymentGateway>(
     repo: &R,
     gateway: &G,
     customer_id: Uuid,
@@ -346,7 +346,7 @@ fn saga_ended(order: &Order, outcomes: &[&str]) {
 ///
 /// # Errors
 /// [`WorkerError::Unexpected`].
-pub async fn on_product_event<R: OrderRepository>(
+pub async fn on_product_event<R: PriceSnapshots>(
     repo: &R,
     consumed: &Consumed,
     snapshot: PriceSnapshot,
@@ -377,7 +377,7 @@ fn done(applied: Applied, outcome: SagaOutcome) -> SagaOutcome {
 ///
 /// # Errors
 /// [`WorkerError`]; a transient payment failure is retried through SQS.
-pub async fn on_stock_reserved<R: OrderRepository, G: PaymentGateway>(
+pub async fn on_stock_reserved<R: Orders + Inbox, G: PaymentGateway>(
     repo: &R,
     gateway: &G,
     consumed: &Consumed,
@@ -394,7 +394,7 @@ pub async fn on_stock_reserved<R: OrderRepository, G: PaymentGateway>(
 }
 
 /// One attempt of [`on_stock_reserved`]; `Ok(None)` when the order changed since it was read.
-async fn reserved_once<R: OrderRepository, G: PaymentGateway>(
+async fn reserved_once<R: Orders + Inbox, G: PaymentGateway>(
     repo: &R,
     gateway: &G,
     consumed: &Consumed,
@@ -516,7 +516,7 @@ async fn reserved_once<R: OrderRepository, G: PaymentGateway>(
 ///
 /// # Errors
 /// [`WorkerError`].
-pub async fn on_stock_short<R: OrderRepository>(
+pub async fn on_stock_short<R: Orders + Inbox>(
     repo: &R,
     consumed: &Consumed,
     order_id: Uuid,
@@ -530,7 +530,7 @@ pub async fn on_stock_short<R: OrderRepository>(
 }
 
 /// One attempt of [`on_stock_short`]; `Ok(None)` when the order changed since it was read.
-async fn short_once<R: OrderRepository>(
+async fn short_once<R: Orders + Inbox>(
     repo: &R,
     consumed: &Consumed,
     order_id: Uuid,

@@ -5,7 +5,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use shared::events::DomainEvent;
 use shared::sqs::{UnidentifiableFailure, process_batch};
 
-use crate::ports::{Consumed, OrderRepository, PaymentGateway, PriceSnapshot};
+use crate::ports::{Consumed, Inbox, Orders, PaymentGateway, PriceSnapshot, PriceSnapshots};
 use crate::service::{self, SagaOutcome, WorkerError};
 
 /// Records handled concurrently per batch.
@@ -23,7 +23,7 @@ pub enum Handled {
 ///
 /// # Errors
 /// [`WorkerError`]: the record is retried, then dead-lettered.
-pub async fn handle_event<R: OrderRepository, G: PaymentGateway>(
+pub async fn handle_event<R: Orders + PriceSnapshots + Inbox, G: PaymentGateway>(
     repo: &R,
     gateway: &G,
     event: Consumed,
@@ -86,7 +86,7 @@ pub async fn handle_event<R: OrderRepository, G: PaymentGateway>(
 ///
 /// # Errors
 /// [`UnidentifiableFailure`].
-pub async fn handle_batch<R: OrderRepository, G: PaymentGateway>(
+pub async fn handle_batch<R: Orders + PriceSnapshots + Inbox, G: PaymentGateway>(
     repo: &R,
     gateway: &G,
     event: SqsEvent,

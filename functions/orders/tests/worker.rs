@@ -1,5 +1,5 @@
 use orders::domain::{IdempotencyKey, NewOrderLine, OrderState, PaymentToken};
-use orders::ports::{Applied, OrderRepository};
+use orders::ports::{Applied, Checkout, Orders};
 use orders::service::{self, SagaOutcome, WorkerError};
 use orders::worker::{Handled, handle_batch, handle_event};
 use shared::envelope::{EventEnvelope, Trace};

@@ -22,7 +22,7 @@ use crate::domain::{
     Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
     Sku,
 };
-use crate::ports::ProductRepository;
+use crate::ports::{Catalog, Products};
 use crate::service::{self, ChangeError, CreateError, NewProduct};
 
 /// Everything products-api needs, built once per cold start.
@@ -211,7 +211,7 @@ fn product_id(params: &Params<'_>) -> Result<ProductId, Problem> {
         .ok_or_else(|| Problem::not_found("no such product"))
 }
 
-impl<R: ProductRepository> ProductsApi<R> {
+impl<R: Products + Catalog> ProductsApi<R> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         respond(request, |request, trace| async move {

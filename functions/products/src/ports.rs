@@ -1,4 +1,5 @@
-//! What the catalog use cases need from storage.
+//! What the catalog use cases need from storage, one trait per capability: products-api takes
+//! [`Products`] and [`Catalog`], exactly what its IAM policy allows.
 
 use std::future::Future;
 
@@ -8,19 +9,27 @@ use shared::pagination::{KeyPage, StartKey};
 
 use crate::domain::{Category, Product, ProductId};
 
-/// Why a write was refused.
+/// Why a new product could not be stored.
 #[derive(Debug, thiserror::Error)]
-pub enum WriteError {
+pub enum CreateProductError {
     /// Another product has this SKU.
     #[error("SKU already in use")]
     SkuTaken,
-    /// The stored product's version is not the one this change was based on.
-    #[error("product changed since it was read")]
-    Stale,
     /// A concurrent transaction on the same items (DynamoDB's `TransactionConflict`) cancelled
-    /// this new product's; nothing was written, and trying again gives the real answer.
+    /// this one; nothing was written, and trying again gives the real answer.
     #[error("write conflicted with a concurrent transaction")]
     Conflict,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why a product change could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateProductError {
+    /// The stored product's version is not the one this change was based on (or a concurrent
+    /// transaction on it won).
+    #[error("product changed since it was read")]
+    Stale,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -32,14 +41,15 @@ pub enum ProductEvent<'a> {
     Archived(&'a EventEnvelope<ProductArchived>),
 }
 
-/// The products table.
-pub trait ProductRepository: Send + Sync {
+/// The products, by id: products-api (IAM `GetItem`, and `PutItem` inside
+/// `TransactWriteItems`).
+pub trait Products: Send + Sync {
     /// Stores a new product, claims its SKU and records `event`, atomically.
     fn create(
         &self,
         product: &Product,
         event: &EventEnvelope<ProductCreated>,
-    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+    ) -> impl Future<Output = Result<(), CreateProductError>> + Send;
 
     /// The product with `id`, active or archived.
     fn get(&self, id: ProductId) -> impl Future<Output = anyhow::Result<Option<Product>>> + Send;
@@ -50,8 +60,12 @@ pub trait ProductRepository: Send + Sync {
         product: &Product,
         expected_version: u64,
         event: ProductEvent<'_>,
-    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+    ) -> impl Future<Output = Result<(), UpdateProductError>> + Send;
+}
 
+/// The catalog, for reading: products-api (IAM `Query` on the `by-name` and `by-category`
+/// indexes).
+pub trait Catalog: Send + Sync {
     /// Active products, by name, optionally in one category, from `start` (a key a previous
     /// page of the same list ended with).
     fn list_active(

@@ -10,7 +10,7 @@ use crate::domain::{
     Category, Description, Price, Product, ProductChanges, ProductId, ProductName, ProductStatus,
     Sku,
 };
-use crate::ports::{ProductEvent, ProductRepository, WriteError};
+use crate::ports::{Catalog, CreateProductError, ProductEvent, Products, UpdateProductError};
 
 /// A new product, parsed.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ pub enum ChangeError {
 ///
 /// # Errors
 /// [`CreateError::SkuTaken`].
-pub async fn create_product<R: ProductRepository>(
+pub async fn create_product<R: Products>(
     repo: &R,
     new: NewProduct,
     trace: Trace,
@@ -90,12 +90,9 @@ pub async fn create_product<R: ProductRepository>(
         .run(|_| async move {
             match repo.create(product_ref, event_ref).await {
                 Ok(()) => Retry::Done(Ok(())),
-                Err(WriteError::Conflict) => Retry::Again(()),
-                Err(WriteError::SkuTaken) => Retry::Done(Err(CreateError::SkuTaken)),
-                Err(WriteError::Stale) => Retry::Done(Err(CreateError::Unexpected(
-                    anyhow::anyhow!("a new product cannot be stale"),
-                ))),
-                Err(WriteError::Unexpected(err)) => Retry::Done(Err(err.into())),
+                Err(CreateProductError::Conflict) => Retry::Again(()),
+                Err(CreateProductError::SkuTaken) => Retry::Done(Err(CreateError::SkuTaken)),
+                Err(CreateProductError::Unexpected(err)) => Retry::Done(Err(err.into())),
             }
         })
         .await
@@ -108,24 +105,17 @@ pub async fn create_product<R: ProductRepository>(
 ///
 /// # Errors
 /// [`ChangeError::NotFound`].
-pub async fn get_product<R: ProductRepository>(
-    repo: &R,
-    id: ProductId,
-) -> Result<Product, ChangeError> {
+pub async fn get_product<R: Products>(repo: &R, id: ProductId) -> Result<Product, ChangeError> {
     repo.get(id).await?.ok_or(ChangeError::NotFound)
 }
 
-fn stale_as_mismatch(err: WriteError, expected: u64) -> ChangeError {
+fn stale_as_mismatch(err: UpdateProductError, expected: u64) -> ChangeError {
     match err {
         // Someone else changed it between our read and our write: the caller's version is stale.
-        WriteError::Stale => ChangeError::VersionMismatch {
+        UpdateProductError::Stale => ChangeError::VersionMismatch {
             current: expected + 1,
         },
-        WriteError::SkuTaken => ChangeError::Unexpected(anyhow::anyhow!("SKU cannot change")),
-        WriteError::Conflict => {
-            ChangeError::Unexpected(anyhow::anyhow!("an update reported a create's conflict"))
-        }
-        WriteError::Unexpected(err) => ChangeError::Unexpected(err),
+        UpdateProductError::Unexpected(err) => ChangeError::Unexpected(err),
     }
 }
 
@@ -134,7 +124,7 @@ fn stale_as_mismatch(err: WriteError, expected: u64) -> ChangeError {
 ///
 /// # Errors
 /// See [`ChangeError`].
-pub async fn update_product<R: ProductRepository>(
+pub async fn update_product<R: Products>(
     repo: &R,
     id: ProductId,
     if_match: u64,
@@ -176,7 +166,7 @@ pub async fn update_product<R: ProductRepository>(
 ///
 /// # Errors
 /// [`ChangeError::NotFound`].
-pub async fn archive_product<R: ProductRepository>(
+pub async fn archive_product<R: Products>(
     repo: &R,
     id: ProductId,
     trace: Trace,
@@ -207,7 +197,7 @@ pub async fn archive_product<R: ProductRepository>(
                     tracing::info!(product_id = %id, "product archived");
                     Retry::Done(Ok(archived))
                 }
-                Err(WriteError::Stale) => Retry::Again(()),
+                Err(UpdateProductError::Stale) => Retry::Again(()),
                 Err(err) => Retry::Done(Err(stale_as_mismatch(err, current.version))),
             }
         })
@@ -223,7 +213,7 @@ pub async fn archive_product<R: ProductRepository>(
 ///
 /// # Errors
 /// Storage errors.
-pub async fn list_products<R: ProductRepository>(
+pub async fn list_products<R: Catalog>(
     repo: &R,
     category: Option<&Category>,
     limit: i32,

@@ -14,7 +14,7 @@ use shared::auth::Role;
 use shared::envelope::Trace;
 
 use crate::domain::Email;
-use crate::ports::UserRepository;
+use crate::ports::Users;
 use crate::service::{self, ChangeRoleError, RoleChange};
 
 /// How to call the command.
@@ -66,10 +66,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
 ///
 /// # Errors
 /// See [`ChangeRoleError`].
-pub async fn run<R: UserRepository>(
-    repo: &R,
-    command: &Command,
-) -> Result<String, ChangeRoleError> {
+pub async fn run<R: Users>(repo: &R, command: &Command) -> Result<String, ChangeRoleError> {
     // The outbox event names the command as its cause, so the change can be traced to it.
     let run_id = format!("users-admin-{}", uuid::Uuid::new_v4());
     let trace = Trace::from_request(&run_id, &run_id);

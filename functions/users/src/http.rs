@@ -17,7 +17,7 @@ use shared::openapi::{Access, ApiDoc};
 use shared::router::{Route, Router};
 
 use crate::domain::{Email, Name, Password, User, UserId};
-use crate::ports::{LoginFailures, PasswordHasher, UserRepository};
+use crate::ports::{LoginFailures, PasswordHasher, Users};
 use crate::service::{
     self, LoginError, LoginLimit, ProfileError, ProfilePatch, Register, RegisterError,
     UpdateProfileError,
@@ -177,7 +177,7 @@ fn throttled_problem() -> Problem {
     Problem::too_many_requests("too many failed logins for this account; try again later")
 }
 
-impl<R: UserRepository + LoginFailures, H: PasswordHasher> UsersApi<R, H> {
+impl<R: Users + LoginFailures, H: PasswordHasher> UsersApi<R, H> {
     /// Handles one API Gateway request. Never fails: every error is a problem response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         respond(request, |request, trace| async move {

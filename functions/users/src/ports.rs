@@ -1,5 +1,7 @@
-//! What the users use cases need from the outside world, as traits (capability-sized: the API
-//! function gets exactly these two).
+//! What the users use cases need from the outside world, one trait per capability: users-api
+//! takes [`Users`], [`LoginFailures`] and a [`PasswordHasher`], exactly what its IAM policy
+//! allows (the signing keys are read once at cold start, in `bin/`); the operator's
+//! `users-admin` takes only [`Users`].
 
 use std::future::Future;
 
@@ -37,8 +39,9 @@ pub enum UpdateUserError {
     Unexpected(#[from] anyhow::Error),
 }
 
-/// Storage of users, their email uniqueness, and their outbox.
-pub trait UserRepository: Send + Sync {
+/// Users, their email claims and their outbox: users-api (IAM `GetItem`, and `PutItem` and
+/// `DeleteItem` inside `TransactWriteItems`) and the operator's `users-admin`.
+pub trait Users: Send + Sync {
     /// Stores a new user, claims its email and records `event` in the outbox, atomically.
     fn create(
         &self,
@@ -91,7 +94,8 @@ pub struct FailureWindow {
     pub end: DateTime<Utc>,
 }
 
-/// Counts of failed logins per email key and window, kept beside the users (and expiring).
+/// Counts of failed logins per email key and window, kept beside the users (and expiring):
+/// users-api (IAM `GetItem`, `UpdateItem`, `DeleteItem`).
 pub trait LoginFailures: Send + Sync {
     /// The failures counted for `email_key` in `window`.
     fn failures(

@@ -8,7 +8,7 @@ use shared::retry::{Backoff, Retry};
 
 use crate::domain::{Email, Name, Password, User, UserId};
 use crate::ports::{
-    CreateUserError, FailureWindow, LoginFailures, PasswordHasher, UpdateUserError, UserRepository,
+    CreateUserError, FailureWindow, LoginFailures, PasswordHasher, UpdateUserError, Users,
 };
 
 /// A registration, already parsed.
@@ -129,7 +129,7 @@ where
 /// # Errors
 /// [`RegisterError::EmailTaken`] when the email (case-insensitively) is already registered,
 /// also when a concurrent registration of it won the race.
-pub async fn register<R: UserRepository, H: PasswordHasher>(
+pub async fn register<R: Users, H: PasswordHasher>(
     repo: &R,
     hasher: &H,
     command: Register,
@@ -189,7 +189,7 @@ pub async fn register<R: UserRepository, H: PasswordHasher>(
 ///
 /// # Errors
 /// [`LoginError::InvalidCredentials`], [`LoginError::Throttled`].
-pub async fn login<R: UserRepository + LoginFailures, H: PasswordHasher>(
+pub async fn login<R: Users + LoginFailures, H: PasswordHasher>(
     repo: &R,
     hasher: &H,
     issuer: &TokenIssuer,
@@ -263,7 +263,7 @@ pub async fn login<R: UserRepository + LoginFailures, H: PasswordHasher>(
 ///
 /// # Errors
 /// [`ProfileError::NotFound`].
-pub async fn get_profile<R: UserRepository>(repo: &R, id: UserId) -> Result<User, ProfileError> {
+pub async fn get_profile<R: Users>(repo: &R, id: UserId) -> Result<User, ProfileError> {
     repo.get(id).await?.ok_or(ProfileError::NotFound)
 }
 
@@ -272,7 +272,7 @@ pub async fn get_profile<R: UserRepository>(repo: &R, id: UserId) -> Result<User
 ///
 /// # Errors
 /// See [`UpdateProfileError`].
-pub async fn update_profile<R: UserRepository>(
+pub async fn update_profile<R: Users>(
     repo: &R,
     id: UserId,
     patch: ProfilePatch,
@@ -359,7 +359,7 @@ fn event_role(role: Role) -> UserRole {
 ///
 /// # Errors
 /// See [`ChangeRoleError`].
-pub async fn change_role<R: UserRepository>(
+pub async fn change_role<R: Users>(
     repo: &R,
     email: &Email,
     role: Role,

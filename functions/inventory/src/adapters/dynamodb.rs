@@ -22,7 +22,10 @@ use shared::events::{StockLine, StockReleased, StockReservationFailed, StockRese
 use uuid::Uuid;
 
 use crate::domain::{Reservation, ReservationStatus, StockChange, StockLevel};
-use crate::ports::{Applied, ChangeStockError, Consumed, InventoryStore, ReserveAttempt};
+use crate::ports::{
+    Applied, ChangeStockError, Consumed, Inbox, Reservations, ReserveAttempt, StockAdjustments,
+    StockLevels,
+};
 
 /// The inventory table.
 #[derive(Clone, Debug)]
@@ -118,7 +121,7 @@ fn unexpected(err: CommitError, what: &str) -> anyhow::Error {
     anyhow::Error::new(err).context(what.to_owned())
 }
 
-impl InventoryStore for DynamoDbInventoryStore {
+impl StockLevels for DynamoDbInventoryStore {
     async fn stock(&self, product_id: Uuid) -> anyhow::Result<Option<StockLevel>> {
         let item =
             get_consistent(&self.client, &self.table, stock_key(product_id), "stock").await?;
@@ -132,7 +135,9 @@ impl InventoryStore for DynamoDbInventoryStore {
         })
         .transpose()
     }
+}
 
+impl StockAdjustments for DynamoDbInventoryStore {
     async fn change_stock(
         &self,
         current: &StockLevel,
@@ -167,7 +172,9 @@ impl InventoryStore for DynamoDbInventoryStore {
             Err(err) => Err(anyhow::Error::new(err).context("UpdateItem stock").into()),
         }
     }
+}
 
+impl Reservations for DynamoDbInventoryStore {
     async fn add_product(&self, event: &Consumed, product_id: Uuid) -> anyhow::Result<Applied> {
         let mut unit = UnitOfWork::new(&self.table);
         let mut item = stock_key(product_id);
@@ -303,6 +310,18 @@ impl InventoryStore for DynamoDbInventoryStore {
             Ok(()) => Ok(Some(Applied::Done)),
             Err(CommitError::AlreadyProcessed) => Ok(Some(Applied::AlreadyProcessed)),
             Err(CommitError::ConditionFailed { index }) if index == record => Ok(None),
+            // A line's `reserved >= quantity` failed: a concurrent release returned these units
+            // already (the reservation is no longer reserved, so this one lost the race), or the
+            // stock holds less than its reservation, which must never be.
+            Err(CommitError::ConditionFailed { index }) if index < record => {
+                match self.reservation(reservation.order_id).await? {
+                    Some(now) if now.status != ReservationStatus::Reserved => Ok(None),
+                    _ => Err(anyhow::anyhow!(
+                        "stock holds less than the reservation of order {}",
+                        reservation.order_id
+                    )),
+                }
+            }
             Err(CommitError::Conflict) => Ok(None),
             Err(err) => Err(unexpected(err, "releasing reservation")),
         }
@@ -327,7 +346,9 @@ impl InventoryStore for DynamoDbInventoryStore {
             Err(err) => Err(unexpected(err, "closing unreserved order")),
         }
     }
+}
 
+impl Inbox for DynamoDbInventoryStore {
     async fn acknowledge(&self, event: &Consumed) -> anyhow::Result<Applied> {
         shared::dynamo::acknowledge(&self.client, &self.table, event).await
     }

@@ -7,22 +7,25 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use shared::envelope::EventEnvelope;
-use shared::events::{Event, StockLine, StockReleased, StockReservationFailed, StockReserved};
+use shared::events::{StockLine, StockReleased, StockReservationFailed, StockReserved};
+use shared::memory::{Locked, Outbox};
 use uuid::Uuid;
 
 use crate::domain::{Reservation, ReservationStatus, StockChange, StockLevel};
-use crate::ports::{Applied, ChangeStockError, Consumed, InventoryStore, ReserveAttempt};
+use crate::ports::{
+    Applied, ChangeStockError, Consumed, Inbox, Reservations, ReserveAttempt, StockAdjustments,
+    StockLevels,
+};
 
 #[derive(Debug, Default)]
 struct State {
     stock: HashMap<Uuid, StockLevel>,
     reservations: HashMap<Uuid, Reservation>,
     inbox: HashSet<Uuid>,
-    outbox: Vec<(String, serde_json::Value)>,
+    outbox: Outbox,
     /// How long a reservation transaction takes, if it is not instantaneous.
     reservation_time: Option<Duration>,
     /// Products a reservation transaction is writing right now.
@@ -32,7 +35,7 @@ struct State {
 /// Stock, reservations, inbox and outbox in memory.
 #[derive(Debug, Default)]
 pub struct InMemoryInventoryStore {
-    state: Mutex<State>,
+    state: Locked<State>,
     /// Conditional writes still to lose a race.
     races_to_lose: AtomicU32,
     /// Conditional writes attempted (a lost race included).
@@ -57,10 +60,7 @@ impl InMemoryInventoryStore {
     /// Events recorded so far: `(type, envelope JSON)`.
     #[must_use]
     pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
-        self.state
-            .lock()
-            .map(|s| s.outbox.clone())
-            .unwrap_or_default()
+        self.state.read(|s| s.outbox.events())
     }
 
     /// Makes the next `count` conditional writes (reservation, release, closing an unreserved
@@ -93,12 +93,6 @@ impl InMemoryInventoryStore {
             .is_ok()
     }
 
-    fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
-        self.state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("in-memory store poisoned"))
-    }
-
     /// The reservation transaction itself, at once.
     fn reserve_now(
         &self,
@@ -106,7 +100,7 @@ impl InMemoryInventoryStore {
         lines: &[StockLine],
         reserved: &EventEnvelope<StockReserved>,
     ) -> anyhow::Result<ReserveAttempt> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if state.inbox.contains(&event.id) {
             return Ok(ReserveAttempt::AlreadyProcessed);
         }
@@ -138,23 +132,18 @@ impl InMemoryInventoryStore {
                 lines: lines.to_vec(),
             },
         );
-        record(&mut state, reserved)?;
+        state.outbox.record(reserved)?;
         Ok(ReserveAttempt::Reserved)
     }
 }
 
-fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
-    state
-        .outbox
-        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
-    Ok(())
+impl StockLevels for InMemoryInventoryStore {
+    async fn stock(&self, product_id: Uuid) -> anyhow::Result<Option<StockLevel>> {
+        Ok(self.state.lock()?.stock.get(&product_id).copied())
+    }
 }
 
-impl InventoryStore for InMemoryInventoryStore {
-    async fn stock(&self, product_id: Uuid) -> anyhow::Result<Option<StockLevel>> {
-        Ok(self.lock()?.stock.get(&product_id).copied())
-    }
-
+impl StockAdjustments for InMemoryInventoryStore {
     async fn change_stock(
         &self,
         current: &StockLevel,
@@ -164,20 +153,24 @@ impl InventoryStore for InMemoryInventoryStore {
         if self.loses_race() {
             return Err(ChangeStockError::Conflict);
         }
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
+        // As DynamoDB's conditional update: a record that is not there fails the condition on
+        // the level read, like one that changed.
         let stored = state
             .stock
             .get_mut(&current.product_id)
-            .ok_or(ChangeStockError::NotFound)?;
+            .ok_or(ChangeStockError::Conflict)?;
         if stored != current {
             return Err(ChangeStockError::Conflict);
         }
         stored.available = available;
         Ok(*stored)
     }
+}
 
+impl Reservations for InMemoryInventoryStore {
     async fn add_product(&self, event: &Consumed, product_id: Uuid) -> anyhow::Result<Applied> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if !state.inbox.insert(event.id) {
             return Ok(Applied::AlreadyProcessed);
         }
@@ -198,12 +191,12 @@ impl InventoryStore for InMemoryInventoryStore {
         if self.loses_race() {
             return Ok(ReserveAttempt::Conflict);
         }
-        let reservation_time = self.lock()?.reservation_time;
+        let reservation_time = self.state.lock()?.reservation_time;
         let Some(time) = reservation_time else {
             return self.reserve_now(event, lines, reserved);
         };
         {
-            let mut state = self.lock()?;
+            let mut state = self.state.lock()?;
             if lines
                 .iter()
                 .any(|l| state.in_flight.contains(&l.product_id))
@@ -214,7 +207,7 @@ impl InventoryStore for InMemoryInventoryStore {
         }
         tokio::time::sleep(time).await;
         let result = self.reserve_now(event, lines, reserved);
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         for line in lines {
             state.in_flight.remove(&line.product_id);
         }
@@ -226,7 +219,7 @@ impl InventoryStore for InMemoryInventoryStore {
         event: &Consumed,
         failed: &EventEnvelope<StockReservationFailed>,
     ) -> anyhow::Result<Applied> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if !state.inbox.insert(event.id) {
             return Ok(Applied::AlreadyProcessed);
         }
@@ -238,13 +231,13 @@ impl InventoryStore for InMemoryInventoryStore {
                 status: ReservationStatus::Failed,
                 lines: Vec::new(),
             });
-            record(&mut state, failed)?;
+            state.outbox.record(failed)?;
         }
         Ok(Applied::Done)
     }
 
     async fn reservation(&self, order_id: Uuid) -> anyhow::Result<Option<Reservation>> {
-        Ok(self.lock()?.reservations.get(&order_id).cloned())
+        Ok(self.state.lock()?.reservations.get(&order_id).cloned())
     }
 
     async fn release(
@@ -256,7 +249,7 @@ impl InventoryStore for InMemoryInventoryStore {
         if self.loses_race() {
             return Ok(None);
         }
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if state.inbox.contains(&event.id) {
             return Ok(Some(Applied::AlreadyProcessed));
         }
@@ -293,7 +286,7 @@ impl InventoryStore for InMemoryInventoryStore {
         if let Some(record) = state.reservations.get_mut(&reservation.order_id) {
             record.status = ReservationStatus::Released;
         }
-        record(&mut state, released)?;
+        state.outbox.record(released)?;
         Ok(Some(Applied::Done))
     }
 
@@ -305,7 +298,7 @@ impl InventoryStore for InMemoryInventoryStore {
         if self.loses_race() {
             return Ok(None);
         }
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if state.inbox.contains(&event.id) {
             return Ok(Some(Applied::AlreadyProcessed));
         }
@@ -323,12 +316,13 @@ impl InventoryStore for InMemoryInventoryStore {
         );
         Ok(Some(Applied::Done))
     }
+}
 
+impl Inbox for InMemoryInventoryStore {
     async fn acknowledge(&self, event: &Consumed) -> anyhow::Result<Applied> {
-        Ok(if self.lock()?.inbox.insert(event.id) {
-            Applied::Done
-        } else {
-            Applied::AlreadyProcessed
-        })
+        Ok(shared::memory::acknowledge(
+            &mut self.state.lock()?.inbox,
+            event.id,
+        ))
     }
 }

@@ -21,10 +21,10 @@ use shared::dynamo::{CommitError, PK, SK, UnitOfWork, get_consistent};
 use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
 
+use crate::domain::{Message, Notification, NotificationStatus, Recipient};
 use crate::ports::{
-    Applied, Claim, Consumed, Notification, NotificationStatus, NotificationStore, Recipient,
+    Applied, Claim, Consumed, Inbox, NotificationHistory, Notifications, Recipients,
 };
-use crate::render::Message;
 
 /// The notifications table.
 #[derive(Clone, Debug)]
@@ -136,7 +136,7 @@ impl DynamoDbNotificationStore {
     }
 }
 
-impl NotificationStore for DynamoDbNotificationStore {
+impl Recipients for DynamoDbNotificationStore {
     async fn upsert_recipient(&self, recipient: &Recipient) -> anyhow::Result<()> {
         let result = self
             .client
@@ -181,7 +181,9 @@ impl NotificationStore for DynamoDbNotificationStore {
         })
         .transpose()
     }
+}
 
+impl Notifications for DynamoDbNotificationStore {
     async fn claim(&self, fresh: &Notification, lease: Duration) -> anyhow::Result<Claim> {
         let now = Utc::now();
         // Names this claim. The SDK resends the same request when an attempt's answer is lost
@@ -282,7 +284,9 @@ impl NotificationStore for DynamoDbNotificationStore {
             .context("marking notification failed")?;
         Ok(())
     }
+}
 
+impl NotificationHistory for DynamoDbNotificationStore {
     async fn list(
         &self,
         user_id: Uuid,
@@ -313,7 +317,9 @@ impl NotificationStore for DynamoDbNotificationStore {
             last_key: output.last_evaluated_key,
         })
     }
+}
 
+impl Inbox for DynamoDbNotificationStore {
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
         shared::dynamo::acknowledge(&self.client, &self.table, consumed).await
     }

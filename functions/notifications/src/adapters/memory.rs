@@ -3,20 +3,21 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
+use shared::memory::Locked;
 use shared::pagination::{KeyPage, StartKey, page_in_memory};
 use uuid::Uuid;
 
 use super::dynamodb::notification_key;
+use crate::domain::{Message, Notification, NotificationStatus, Recipient};
 use crate::ports::{
-    Applied, Claim, Consumed, Notification, NotificationSender, NotificationStatus,
-    NotificationStore, Recipient, SendError,
+    Applied, Claim, Consumed, Inbox, NotificationHistory, NotificationSender, Notifications,
+    Recipients, SendError,
 };
-use crate::render::Message;
 
 type NotificationKey = (Uuid, String);
 
@@ -30,7 +31,7 @@ struct State {
 /// The notifications table in memory.
 #[derive(Debug, Default)]
 pub struct InMemoryNotificationStore {
-    state: Mutex<State>,
+    state: Locked<State>,
     mark_failed_failures: AtomicU32,
 }
 
@@ -51,12 +52,6 @@ fn sort_key(n: &Notification) -> String {
 }
 
 impl InMemoryNotificationStore {
-    fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
-        self.state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("in-memory store poisoned"))
-    }
-
     /// Every notification record, any user.
     #[must_use]
     pub fn all(&self) -> Vec<Notification> {
@@ -67,9 +62,9 @@ impl InMemoryNotificationStore {
     }
 }
 
-impl NotificationStore for InMemoryNotificationStore {
+impl Recipients for InMemoryNotificationStore {
     async fn upsert_recipient(&self, recipient: &Recipient) -> anyhow::Result<()> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if state
             .recipients
             .get(&recipient.user_id)
@@ -83,11 +78,13 @@ impl NotificationStore for InMemoryNotificationStore {
     }
 
     async fn recipient(&self, user_id: Uuid) -> anyhow::Result<Option<Recipient>> {
-        Ok(self.lock()?.recipients.get(&user_id).cloned())
+        Ok(self.state.lock()?.recipients.get(&user_id).cloned())
     }
+}
 
+impl Notifications for InMemoryNotificationStore {
     async fn claim(&self, fresh: &Notification, lease: Duration) -> anyhow::Result<Claim> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         let key = (fresh.user_id, sort_key(fresh));
         let now = Utc::now();
         match state.notifications.get_mut(&key) {
@@ -116,19 +113,22 @@ impl NotificationStore for InMemoryNotificationStore {
         notification: &Notification,
         provider_message_id: &str,
     ) -> anyhow::Result<Applied> {
-        let mut state = self.lock()?;
-        if !state.inbox.insert(consumed.id) {
+        let mut state = self.state.lock()?;
+        if state.inbox.contains(&consumed.id) {
             return Ok(Applied::AlreadyProcessed);
         }
+        // As DynamoDB's transaction: the record must be `sending`, or nothing is written.
         let key = (notification.user_id, sort_key(notification));
         let (stored, _) = state
             .notifications
             .get_mut(&key)
-            .ok_or_else(|| anyhow::anyhow!("no such notification"))?;
+            .filter(|(stored, _)| stored.status == NotificationStatus::Sending)
+            .ok_or_else(|| anyhow::anyhow!("no notification being sent at {key:?}"))?;
         stored.status = NotificationStatus::Sent;
         stored.provider_message_id = Some(provider_message_id.to_owned());
         stored.error = None;
         stored.sent_at = Some(Utc::now());
+        state.inbox.insert(consumed.id);
         Ok(Applied::Done)
     }
 
@@ -140,7 +140,7 @@ impl NotificationStore for InMemoryNotificationStore {
         {
             anyhow::bail!("simulated throttling of UpdateItem");
         }
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         let key = (notification.user_id, sort_key(notification));
         if let Some((stored, _)) = state.notifications.get_mut(&key) {
             stored.status = NotificationStatus::Failed;
@@ -148,7 +148,9 @@ impl NotificationStore for InMemoryNotificationStore {
         }
         Ok(())
     }
+}
 
+impl NotificationHistory for InMemoryNotificationStore {
     async fn list(
         &self,
         user_id: Uuid,
@@ -160,7 +162,7 @@ impl NotificationStore for InMemoryNotificationStore {
             Some(Some(AttributeValue::S(sk))) => Some(Reverse(sk.clone())),
             Some(_) => anyhow::bail!("start key without sk: {start:?}"),
         };
-        let state = self.lock()?;
+        let state = self.state.lock()?;
         let mine = state
             .notifications
             .iter()
@@ -173,13 +175,14 @@ impl NotificationStore for InMemoryNotificationStore {
             notification_key,
         ))
     }
+}
 
+impl Inbox for InMemoryNotificationStore {
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
-        Ok(if self.lock()?.inbox.insert(consumed.id) {
-            Applied::Done
-        } else {
-            Applied::AlreadyProcessed
-        })
+        Ok(shared::memory::acknowledge(
+            &mut self.state.lock()?.inbox,
+            consumed.id,
+        ))
     }
 }
 

@@ -3,8 +3,8 @@
 use anyhow::Context as _;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
 
+use crate::domain::Message;
 use crate::ports::{NotificationSender, SendError};
-use crate::render::Message;
 
 /// SES from a verified sender address.
 #[derive(Clone, Debug)]

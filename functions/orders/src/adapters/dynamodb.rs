@@ -28,8 +28,8 @@ use uuid::Uuid;
 
 use crate::domain::{IdempotencyKey, Order, OrderState, PaymentToken};
 use crate::ports::{
-    Applied, Consumed, CreateOrderError, LookupError, OrderRepository, Outgoing, PriceSnapshot,
-    StoredKey, TransitionError,
+    Applied, Checkout, Consumed, CreateOrderError, Inbox, LookupError, OrderHistory, Orders,
+    Outgoing, PriceSnapshot, PriceSnapshots, StoredKey, TransitionError,
 };
 
 /// Index of a customer's orders by placement time.
@@ -305,7 +305,54 @@ fn order_put(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-impl OrderRepository for DynamoDbOrderRepository {
+impl Orders for DynamoDbOrderRepository {
+    async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
+        get_consistent(&self.client, &self.table, order_key(order_id), "order")
+            .await?
+            .map(to_order)
+            .transpose()
+    }
+
+    async fn transition(
+        &self,
+        before: &Order,
+        after: &Order,
+        consumed: Option<&Consumed>,
+        event: Outgoing<'_>,
+    ) -> Result<Applied, TransitionError> {
+        let mut unit = UnitOfWork::new(&self.table);
+        let put = unit.push(order_put(
+            &self.table,
+            after,
+            "version = :expected",
+            Some(before.version),
+        )?);
+        if let Some(consumed) = consumed {
+            unit.record_inbox(consumed)
+                .map_err(|err| anyhow::anyhow!(err))?;
+        }
+        match event {
+            Outgoing::Confirmed(event) => unit.publish(event),
+            Outgoing::Rejected(event) => unit.publish(event),
+            Outgoing::Cancelled(event) => unit.publish(event),
+            Outgoing::Refunded(event) => unit.publish(event),
+        }
+        .map_err(|err| anyhow::anyhow!(err))?;
+        match unit.commit(&self.client).await {
+            Ok(()) => Ok(Applied::Done),
+            Err(CommitError::AlreadyProcessed) => Ok(Applied::AlreadyProcessed),
+            Err(CommitError::ConditionFailed { index }) if index == put => {
+                Err(TransitionError::Stale)
+            }
+            Err(CommitError::Conflict) => Err(TransitionError::Stale),
+            Err(err) => Err(anyhow::Error::new(err)
+                .context("storing order transition")
+                .into()),
+        }
+    }
+}
+
+impl Checkout for DynamoDbOrderRepository {
     async fn active_prices(
         &self,
         product_ids: &[Uuid],
@@ -329,47 +376,6 @@ impl OrderRepository for DynamoDbOrderRepository {
             }
         }
         Ok(prices)
-    }
-
-    async fn apply_snapshot(
-        &self,
-        event: &Consumed,
-        snapshot: PriceSnapshot,
-    ) -> anyhow::Result<Applied> {
-        let mut unit = UnitOfWork::new(&self.table);
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(price_key(snapshot.product_id)))
-            .condition_expression("attribute_not_exists(pk) OR version < :version")
-            .expression_attribute_values(
-                ":version",
-                AttributeValue::N(snapshot.version.to_string()),
-            )
-            .expression_attribute_values(":kind", s("price"))
-            .expression_attribute_values(":product", s(snapshot.product_id.to_string()))
-            .expression_attribute_values(":active", AttributeValue::Bool(snapshot.price.is_some()));
-        update = match snapshot.price {
-            Some(price) => update
-                .update_expression("SET kind = :kind, product_id = :product, active = :active, version = :version, price_minor = :minor, currency = :currency")
-                .expression_attribute_values(":minor", AttributeValue::N(price.amount_minor.to_string()))
-                .expression_attribute_values(":currency", s(price.currency.to_string())),
-            None => update.update_expression("SET kind = :kind, product_id = :product, active = :active, version = :version"),
-        };
-        let change = unit.push(
-            TransactWriteItem::builder()
-                .update(update.build().context("building Update")?)
-                .build(),
-        );
-        unit.record_inbox(event)?;
-        match unit.commit(&self.client).await {
-            Ok(()) => Ok(Applied::Done),
-            Err(CommitError::AlreadyProcessed) => Ok(Applied::AlreadyProcessed),
-            // A newer version is stored: this event is stale (SNS/SQS reorder). Keep the newer.
-            Err(CommitError::ConditionFailed { index }) if index == change => {
-                self.acknowledge(event).await
-            }
-            Err(err) => Err(anyhow::Error::new(err).context("storing price snapshot")),
-        }
     }
 
     async fn stored_key(
@@ -431,14 +437,9 @@ impl OrderRepository for DynamoDbOrderRepository {
             Err(err) => Err(anyhow::Error::new(err).context("storing new order").into()),
         }
     }
+}
 
-    async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
-        get_consistent(&self.client, &self.table, order_key(order_id), "order")
-            .await?
-            .map(to_order)
-            .transpose()
-    }
-
+impl OrderHistory for DynamoDbOrderRepository {
     async fn list_for_customer(
         &self,
         customer_id: Uuid,
@@ -469,45 +470,52 @@ impl OrderRepository for DynamoDbOrderRepository {
             last_key: output.last_evaluated_key,
         })
     }
+}
 
-    async fn transition(
+impl PriceSnapshots for DynamoDbOrderRepository {
+    async fn apply_snapshot(
         &self,
-        before: &Order,
-        after: &Order,
-        consumed: Option<&Consumed>,
-        event: Outgoing<'_>,
-    ) -> Result<Applied, TransitionError> {
+        event: &Consumed,
+        snapshot: PriceSnapshot,
+    ) -> anyhow::Result<Applied> {
         let mut unit = UnitOfWork::new(&self.table);
-        let put = unit.push(order_put(
-            &self.table,
-            after,
-            "version = :expected",
-            Some(before.version),
-        )?);
-        if let Some(consumed) = consumed {
-            unit.record_inbox(consumed)
-                .map_err(|err| anyhow::anyhow!(err))?;
-        }
-        match event {
-            Outgoing::Confirmed(event) => unit.publish(event),
-            Outgoing::Rejected(event) => unit.publish(event),
-            Outgoing::Cancelled(event) => unit.publish(event),
-            Outgoing::Refunded(event) => unit.publish(event),
-        }
-        .map_err(|err| anyhow::anyhow!(err))?;
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(price_key(snapshot.product_id)))
+            .condition_expression("attribute_not_exists(pk) OR version < :version")
+            .expression_attribute_values(
+                ":version",
+                AttributeValue::N(snapshot.version.to_string()),
+            )
+            .expression_attribute_values(":kind", s("price"))
+            .expression_attribute_values(":product", s(snapshot.product_id.to_string()))
+            .expression_attribute_values(":active", AttributeValue::Bool(snapshot.price.is_some()));
+        update = match snapshot.price {
+            Some(price) => update
+                .update_expression("SET kind = :kind, product_id = :product, active = :active, version = :version, price_minor = :minor, currency = :currency")
+                .expression_attribute_values(":minor", AttributeValue::N(price.amount_minor.to_string()))
+                .expression_attribute_values(":currency", s(price.currency.to_string())),
+            None => update.update_expression("SET kind = :kind, product_id = :product, active = :active, version = :version"),
+        };
+        let change = unit.push(
+            TransactWriteItem::builder()
+                .update(update.build().context("building Update")?)
+                .build(),
+        );
+        unit.record_inbox(event)?;
         match unit.commit(&self.client).await {
             Ok(()) => Ok(Applied::Done),
             Err(CommitError::AlreadyProcessed) => Ok(Applied::AlreadyProcessed),
-            Err(CommitError::ConditionFailed { index }) if index == put => {
-                Err(TransitionError::Stale)
+            // A newer version is stored: this event is stale (SNS/SQS reorder). Keep the newer.
+            Err(CommitError::ConditionFailed { index }) if index == change => {
+                self.acknowledge(event).await
             }
-            Err(CommitError::Conflict) => Err(TransitionError::Stale),
-            Err(err) => Err(anyhow::Error::new(err)
-                .context("storing order transition")
-                .into()),
+            Err(err) => Err(anyhow::Error::new(err).context("storing price snapshot")),
         }
     }
+}
 
+impl Inbox for DynamoDbOrderRepository {
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
         shared::dynamo::acknowledge(&self.client, &self.table, consumed).await
     }

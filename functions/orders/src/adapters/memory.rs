@@ -8,12 +8,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::envelope::EventEnvelope;
-use shared::events::{Event, OrderPlaced};
+use shared::events::OrderPlaced;
+use shared::memory::{Countdown, Locked, Outbox};
 use shared::money::Money;
 use shared::pagination::{KeyPage, StartKey, page_in_memory};
 use uuid::Uuid;
@@ -22,8 +23,9 @@ use super::dynamodb::{by_customer_key, placed_sort};
 use super::payment::{TokenBehaviour, behaviour};
 use crate::domain::{IdempotencyKey, Order, PaymentToken};
 use crate::ports::{
-    Applied, Charge, Consumed, CreateOrderError, LookupError, OrderRepository, Outgoing,
-    PaymentError, PaymentGateway, PriceSnapshot, StoredKey, TransitionError,
+    Applied, Charge, Checkout, Consumed, CreateOrderError, Inbox, LookupError, OrderHistory,
+    Orders, Outgoing, PaymentError, PaymentGateway, PriceSnapshot, PriceSnapshots, StoredKey,
+    TransitionError,
 };
 
 #[derive(Debug, Default)]
@@ -32,38 +34,28 @@ struct State {
     keys: HashMap<(Uuid, String), StoredKey>,
     prices: HashMap<Uuid, PriceSnapshot>,
     inbox: HashSet<Uuid>,
-    outbox: Vec<(String, serde_json::Value)>,
+    outbox: Outbox,
 }
 
 /// The orders table in memory.
 #[derive(Debug, Default)]
 pub struct InMemoryOrderRepository {
-    state: Mutex<State>,
+    state: Locked<State>,
     /// Creations still to fail with a transaction conflict.
-    create_conflicts: AtomicU32,
+    create_conflicts: Countdown,
     /// Transitions still to find the order changed.
-    stale_transitions: AtomicU32,
+    stale_transitions: Countdown,
     /// Price lookups made, to check what a request reads before it is validated.
     price_lookups: AtomicUsize,
     /// Whether price lookups fail as a throttled table does.
     prices_unavailable: AtomicBool,
 }
 
-/// Takes one from `counter` if it is above zero.
-fn take_one(counter: &AtomicU32) -> bool {
-    counter
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-}
-
 impl InMemoryOrderRepository {
     /// Events recorded so far: `(type, envelope JSON)`.
     #[must_use]
     pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
-        self.state
-            .lock()
-            .map(|s| s.outbox.clone())
-            .unwrap_or_default()
+        self.state.read(|s| s.outbox.events())
     }
 
     /// Test setup: an active product at `price`.
@@ -92,12 +84,12 @@ impl InMemoryOrderRepository {
     /// The next `n` creations fail with [`CreateOrderError::Conflict`] and write nothing, as
     /// DynamoDB's `TransactionConflict` does when another request writes the same key.
     pub fn conflict_next_creates(&self, n: u32) {
-        self.create_conflicts.store(n, Ordering::SeqCst);
+        self.create_conflicts.arm(n);
     }
 
     /// The next `n` transitions find the order changed ([`TransitionError::Stale`]).
     pub fn stale_next_transitions(&self, n: u32) {
-        self.stale_transitions.store(n, Ordering::SeqCst);
+        self.stale_transitions.arm(n);
     }
 
     /// While `true`, price lookups fail with [`LookupError::Unavailable`], as the DynamoDB
@@ -111,22 +103,46 @@ impl InMemoryOrderRepository {
     pub fn price_lookups(&self) -> usize {
         self.price_lookups.load(Ordering::SeqCst)
     }
+}
 
-    fn lock(&self) -> anyhow::Result<MutexGuard<'_, State>> {
-        self.state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("in-memory repository poisoned"))
+impl Orders for InMemoryOrderRepository {
+    async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
+        Ok(self.state.lock()?.orders.get(&order_id).cloned())
+    }
+
+    async fn transition(
+        &self,
+        before: &Order,
+        after: &Order,
+        consumed: Option<&Consumed>,
+        event: Outgoing<'_>,
+    ) -> Result<Applied, TransitionError> {
+        let mut state = self.state.lock()?;
+        if let Some(consumed) = consumed
+            && state.inbox.contains(&consumed.id)
+        {
+            return Ok(Applied::AlreadyProcessed);
+        }
+        if self.stale_transitions.take()
+            || state.orders.get(&before.id).map(|o| o.version) != Some(before.version)
+        {
+            return Err(TransitionError::Stale);
+        }
+        if let Some(consumed) = consumed {
+            state.inbox.insert(consumed.id);
+        }
+        state.orders.insert(after.id, after.clone());
+        match event {
+            Outgoing::Confirmed(event) => state.outbox.record(event)?,
+            Outgoing::Rejected(event) => state.outbox.record(event)?,
+            Outgoing::Cancelled(event) => state.outbox.record(event)?,
+            Outgoing::Refunded(event) => state.outbox.record(event)?,
+        }
+        Ok(Applied::Done)
     }
 }
 
-fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
-    state
-        .outbox
-        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
-    Ok(())
-}
-
-impl OrderRepository for InMemoryOrderRepository {
+impl Checkout for InMemoryOrderRepository {
     async fn active_prices(
         &self,
         product_ids: &[Uuid],
@@ -135,7 +151,7 @@ impl OrderRepository for InMemoryOrderRepository {
         if self.prices_unavailable.load(Ordering::SeqCst) {
             return Err(LookupError::Unavailable("simulated throttling"));
         }
-        let state = self.lock()?;
+        let state = self.state.lock()?;
         Ok(product_ids
             .iter()
             .filter_map(|id| {
@@ -148,27 +164,9 @@ impl OrderRepository for InMemoryOrderRepository {
             .collect())
     }
 
-    async fn apply_snapshot(
-        &self,
-        event: &Consumed,
-        snapshot: PriceSnapshot,
-    ) -> anyhow::Result<Applied> {
-        let mut state = self.lock()?;
-        if !state.inbox.insert(event.id) {
-            return Ok(Applied::AlreadyProcessed);
-        }
-        let newer = state
-            .prices
-            .get(&snapshot.product_id)
-            .is_none_or(|stored| stored.version < snapshot.version);
-        if newer {
-            state.prices.insert(snapshot.product_id, snapshot);
-        }
-        Ok(Applied::Done)
-    }
-
     async fn stored_key(&self, customer_id: Uuid, key: &str) -> anyhow::Result<Option<StoredKey>> {
         Ok(self
+            .state
             .lock()?
             .keys
             .get(&(customer_id, key.to_owned()))
@@ -181,10 +179,10 @@ impl OrderRepository for InMemoryOrderRepository {
         key: &IdempotencyKey,
         event: &EventEnvelope<OrderPlaced>,
     ) -> Result<(), CreateOrderError> {
-        if take_one(&self.create_conflicts) {
+        if self.create_conflicts.take() {
             return Err(CreateOrderError::Conflict);
         }
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         let slot = (order.customer_id, key.key.clone());
         if state.keys.contains_key(&slot) {
             return Err(CreateOrderError::KeyTaken);
@@ -197,14 +195,12 @@ impl OrderRepository for InMemoryOrderRepository {
             },
         );
         state.orders.insert(order.id, order.clone());
-        record(&mut state, event)?;
+        state.outbox.record(event)?;
         Ok(())
     }
+}
 
-    async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Order>> {
-        Ok(self.lock()?.orders.get(&order_id).cloned())
-    }
-
+impl OrderHistory for InMemoryOrderRepository {
     async fn list_for_customer(
         &self,
         customer_id: Uuid,
@@ -216,7 +212,7 @@ impl OrderRepository for InMemoryOrderRepository {
             Some(Some(AttributeValue::S(sort))) => Some(Reverse(sort.clone())),
             Some(_) => anyhow::bail!("start key without placed_sort: {start:?}"),
         };
-        let state = self.lock()?;
+        let state = self.state.lock()?;
         let mine = state
             .orders
             .values()
@@ -224,44 +220,35 @@ impl OrderRepository for InMemoryOrderRepository {
             .map(|order| (Reverse(placed_sort(order)), order.clone()));
         Ok(page_in_memory(mine, after.as_ref(), limit, by_customer_key))
     }
+}
 
-    async fn transition(
+impl PriceSnapshots for InMemoryOrderRepository {
+    async fn apply_snapshot(
         &self,
-        before: &Order,
-        after: &Order,
-        consumed: Option<&Consumed>,
-        event: Outgoing<'_>,
-    ) -> Result<Applied, TransitionError> {
-        let mut state = self.lock()?;
-        if let Some(consumed) = consumed
-            && state.inbox.contains(&consumed.id)
-        {
+        event: &Consumed,
+        snapshot: PriceSnapshot,
+    ) -> anyhow::Result<Applied> {
+        let mut state = self.state.lock()?;
+        if !state.inbox.insert(event.id) {
             return Ok(Applied::AlreadyProcessed);
         }
-        if take_one(&self.stale_transitions)
-            || state.orders.get(&before.id).map(|o| o.version) != Some(before.version)
-        {
-            return Err(TransitionError::Stale);
-        }
-        if let Some(consumed) = consumed {
-            state.inbox.insert(consumed.id);
-        }
-        state.orders.insert(after.id, after.clone());
-        match event {
-            Outgoing::Confirmed(event) => record(&mut state, event)?,
-            Outgoing::Rejected(event) => record(&mut state, event)?,
-            Outgoing::Cancelled(event) => record(&mut state, event)?,
-            Outgoing::Refunded(event) => record(&mut state, event)?,
+        let newer = state
+            .prices
+            .get(&snapshot.product_id)
+            .is_none_or(|stored| stored.version < snapshot.version);
+        if newer {
+            state.prices.insert(snapshot.product_id, snapshot);
         }
         Ok(Applied::Done)
     }
+}
 
+impl Inbox for InMemoryOrderRepository {
     async fn acknowledge(&self, consumed: &Consumed) -> anyhow::Result<Applied> {
-        Ok(if self.lock()?.inbox.insert(consumed.id) {
-            Applied::Done
-        } else {
-            Applied::AlreadyProcessed
-        })
+        Ok(shared::memory::acknowledge(
+            &mut self.state.lock()?.inbox,
+            consumed.id,
+        ))
     }
 }
 

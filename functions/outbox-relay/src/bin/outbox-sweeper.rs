@@ -1,35 +1,16 @@
 use lambda_runtime::{LambdaEvent, service_fn};
-use outbox_relay::publisher::SnsEventPublisher;
-use outbox_relay::relay::{RetryPolicy, SWEEP_MIN_AGE, sweep};
-use outbox_relay::store::DynamoDbOutboxStore;
+use outbox_relay::adapters::Deployed;
+use outbox_relay::lambda::sweep_now;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let topic_arn = shared::config::required("EVENTS_TOPIC_ARN")?;
-    let table = shared::config::required("OUTBOX_TABLE")?;
-    let config = shared::config::aws_sdk_config(shared::config::CallBudget::PUBLISHER).await;
-    let publisher = SnsEventPublisher::new(aws_sdk_sns::Client::new(&config), topic_arn);
-    let store = DynamoDbOutboxStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let (publisher, store) = (&publisher, &store);
+    let deployed = &Deployed::from_env().await?;
     lambda_runtime::run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {
-            let report = sweep(
-                store,
-                publisher,
-                RetryPolicy::default(),
-                chrono::Utc::now(),
-                SWEEP_MIN_AGE,
-            )
-            .await?;
-            tracing::info!(
-                republished = report.republished,
-                failed = report.failed,
-                "outbox swept"
-            );
-            Ok::<_, lambda_runtime::Error>(
-                serde_json::json!({"republished": report.republished, "failed": report.failed}),
-            )
+            sweep_now(&deployed.store, &deployed.publisher)
+                .await
+                .map_err(lambda_runtime::Error::from)
         },
     ))
     .await

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::domain::{
     Category, Description, Price, Product, ProductId, ProductName, ProductStatus, Sku,
 };
-use crate::ports::{ProductEvent, ProductRepository, WriteError};
+use crate::ports::{Catalog, CreateProductError, ProductEvent, Products, UpdateProductError};
 
 /// Index of active products by name.
 pub const BY_NAME_INDEX: &str = "by-name";
@@ -182,12 +182,12 @@ impl DynamoDbProductRepository {
     }
 }
 
-impl ProductRepository for DynamoDbProductRepository {
+impl Products for DynamoDbProductRepository {
     async fn create(
         &self,
         product: &Product,
         event: &EventEnvelope<ProductCreated>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<(), CreateProductError> {
         let mut unit = UnitOfWork::new(&self.table);
         unit.push(self.put(product, "attribute_not_exists(pk)", None)?);
         let lock_item = HashMap::from([
@@ -207,9 +207,9 @@ impl ProductRepository for DynamoDbProductRepository {
         match unit.commit(&self.client).await {
             Ok(()) => Ok(()),
             Err(CommitError::ConditionFailed { index }) if index == lock => {
-                Err(WriteError::SkuTaken)
+                Err(CreateProductError::SkuTaken)
             }
-            Err(CommitError::Conflict) => Err(WriteError::Conflict),
+            Err(CommitError::Conflict) => Err(CreateProductError::Conflict),
             Err(err) => Err(anyhow::Error::new(err)
                 .context("storing new product")
                 .into()),
@@ -232,7 +232,7 @@ impl ProductRepository for DynamoDbProductRepository {
         product: &Product,
         expected_version: u64,
         event: ProductEvent<'_>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<(), UpdateProductError> {
         let mut unit = UnitOfWork::new(&self.table);
         let put = unit.push(self.put(product, "version = :expected", Some(expected_version))?);
         match event {
@@ -242,12 +242,16 @@ impl ProductRepository for DynamoDbProductRepository {
         .map_err(|err| anyhow::anyhow!(err))?;
         match unit.commit(&self.client).await {
             Ok(()) => Ok(()),
-            Err(CommitError::ConditionFailed { index }) if index == put => Err(WriteError::Stale),
-            Err(CommitError::Conflict) => Err(WriteError::Stale),
+            Err(CommitError::ConditionFailed { index }) if index == put => {
+                Err(UpdateProductError::Stale)
+            }
+            Err(CommitError::Conflict) => Err(UpdateProductError::Stale),
             Err(err) => Err(anyhow::Error::new(err).context("updating product").into()),
         }
     }
+}
 
+impl Catalog for DynamoDbProductRepository {
     async fn list_active(
         &self,
         category: Option<&Category>,

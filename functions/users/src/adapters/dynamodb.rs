@@ -24,9 +24,7 @@ use shared::events::{Event, UserRegistered};
 use uuid::Uuid;
 
 use crate::domain::{Email, Name, PasswordHash, User, UserId};
-use crate::ports::{
-    CreateUserError, FailureWindow, LoginFailures, UpdateUserError, UserRepository,
-};
+use crate::ports::{CreateUserError, FailureWindow, LoginFailures, UpdateUserError, Users};
 
 /// The users table.
 #[derive(Clone, Debug)]
@@ -160,7 +158,7 @@ impl DynamoDbUserRepository {
     }
 }
 
-impl UserRepository for DynamoDbUserRepository {
+impl Users for DynamoDbUserRepository {
     async fn create(
         &self,
         user: &User,

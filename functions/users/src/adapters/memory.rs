@@ -2,15 +2,16 @@
 //! unique emails, version checks). Public so handler tests in any crate can use them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use shared::envelope::EventEnvelope;
 use shared::events::{Event, UserRegistered};
+use shared::memory::{Countdown, Locked, Outbox};
 
 use crate::domain::{Password, PasswordHash, User, UserId};
 use crate::ports::{
-    CreateUserError, FailureWindow, LoginFailures, PasswordHasher, UpdateUserError, UserRepository,
+    CreateUserError, FailureWindow, LoginFailures, PasswordHasher, UpdateUserError, Users,
 };
 
 #[derive(Debug, Default)]
@@ -19,23 +20,23 @@ struct State {
     emails: HashMap<String, UserId>,
     /// Failed logins by (email key, window start).
     login_failures: HashMap<(String, i64), u32>,
-    outbox: Vec<(String, serde_json::Value)>,
+    outbox: Outbox,
 }
 
 /// Users, email claims and outbox in a `HashMap`.
 #[derive(Debug, Default)]
 pub struct InMemoryUserRepository {
-    state: Mutex<State>,
+    state: Locked<State>,
     /// How many of the next `create` calls lose to a concurrent transaction.
-    create_conflicts: AtomicUsize,
+    create_conflicts: Countdown,
     creates: AtomicUsize,
 }
 
 impl InMemoryUserRepository {
     /// The next `n` `create` calls fail with [`CreateUserError::Conflict`] and write nothing,
     /// as DynamoDB cancels a transaction that races another one on the same items.
-    pub fn inject_create_conflicts(&self, n: usize) {
-        self.create_conflicts.store(n, Ordering::SeqCst);
+    pub fn inject_create_conflicts(&self, n: u32) {
+        self.create_conflicts.arm(n);
     }
 
     /// How many times `create` was called (conflicted attempts included).
@@ -47,52 +48,32 @@ impl InMemoryUserRepository {
     /// The events recorded in the outbox so far: `(type, envelope JSON)`.
     #[must_use]
     pub fn outbox(&self) -> Vec<(String, serde_json::Value)> {
-        self.state
-            .lock()
-            .map(|s| s.outbox.clone())
-            .unwrap_or_default()
-    }
-
-    fn lock(&self) -> anyhow::Result<std::sync::MutexGuard<'_, State>> {
-        self.state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("in-memory repository poisoned"))
+        self.state.read(|s| s.outbox.events())
     }
 }
 
-fn record<E: Event>(state: &mut State, event: &EventEnvelope<E>) -> anyhow::Result<()> {
-    state
-        .outbox
-        .push((E::TYPE.to_owned(), serde_json::to_value(event)?));
-    Ok(())
-}
-
-impl UserRepository for InMemoryUserRepository {
+impl Users for InMemoryUserRepository {
     async fn create(
         &self,
         user: &User,
         event: &EventEnvelope<UserRegistered>,
     ) -> Result<(), CreateUserError> {
         self.creates.fetch_add(1, Ordering::SeqCst);
-        if self
-            .create_conflicts
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
+        if self.create_conflicts.take() {
             return Err(CreateUserError::Conflict);
         }
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if state.emails.contains_key(&user.email.key()) {
             return Err(CreateUserError::EmailTaken);
         }
         state.emails.insert(user.email.key(), user.id);
         state.users.insert(user.id, user.clone());
-        record(&mut state, event)?;
+        state.outbox.record(event)?;
         Ok(())
     }
 
     async fn find_by_email(&self, email_key: &str) -> anyhow::Result<Option<User>> {
-        let state = self.lock()?;
+        let state = self.state.lock()?;
         Ok(state
             .emails
             .get(email_key)
@@ -101,7 +82,7 @@ impl UserRepository for InMemoryUserRepository {
     }
 
     async fn get(&self, id: UserId) -> anyhow::Result<Option<User>> {
-        Ok(self.lock()?.users.get(&id).cloned())
+        Ok(self.state.lock()?.users.get(&id).cloned())
     }
 
     async fn update<E: Event>(
@@ -110,7 +91,7 @@ impl UserRepository for InMemoryUserRepository {
         updated: &User,
         event: &EventEnvelope<E>,
     ) -> Result<(), UpdateUserError> {
-        let mut state = self.lock()?;
+        let mut state = self.state.lock()?;
         if state.users.get(&previous.id).map(|u| u.version) != Some(previous.version) {
             return Err(UpdateUserError::Stale);
         }
@@ -123,7 +104,7 @@ impl UserRepository for InMemoryUserRepository {
             state.emails.insert(new_key, updated.id);
         }
         state.users.insert(updated.id, updated.clone());
-        record(&mut state, event)?;
+        state.outbox.record(event)?;
         Ok(())
     }
 }
@@ -131,18 +112,24 @@ impl UserRepository for InMemoryUserRepository {
 impl LoginFailures for InMemoryUserRepository {
     async fn failures(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<u32> {
         let key = (email_key.to_owned(), window.start.timestamp());
-        Ok(self.lock()?.login_failures.get(&key).copied().unwrap_or(0))
+        Ok(self
+            .state
+            .lock()?
+            .login_failures
+            .get(&key)
+            .copied()
+            .unwrap_or(0))
     }
 
     async fn record_failure(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<()> {
         let key = (email_key.to_owned(), window.start.timestamp());
-        *self.lock()?.login_failures.entry(key).or_default() += 1;
+        *self.state.lock()?.login_failures.entry(key).or_default() += 1;
         Ok(())
     }
 
     async fn clear(&self, email_key: &str, window: FailureWindow) -> anyhow::Result<()> {
         let key = (email_key.to_owned(), window.start.timestamp());
-        self.lock()?.login_failures.remove(&key);
+        self.state.lock()?.login_failures.remove(&key);
         Ok(())
     }
 }

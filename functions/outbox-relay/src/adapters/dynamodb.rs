@@ -1,9 +1,10 @@
-//! Where outbox items live: the relay marks what it published, the sweeper finds what nobody
-//! published. A DynamoDB adapter on the service's table and an in-memory fake.
-
-use std::collections::BTreeMap;
-use std::future::Future;
-use std::sync::Mutex;
+//! The outbox on the service's DynamoDB table: marking is one `UpdateItem` per item, finding
+//! what nobody published is a `Query` of each shard of the sparse `outbox-pending` index.
+//!
+//! Marks are not batched: `BatchWriteItem` only puts or deletes whole items, and marking removes
+//! one attribute. A put would rewrite the whole envelope (write units for the whole item) and
+//! could bring back an item that TTL deleted meanwhile; the conditional update does neither. The
+//! relay runs its marks concurrently instead ([`crate::service`]).
 
 use anyhow::Context as _;
 use aws_sdk_dynamodb::Client;
@@ -16,23 +17,8 @@ use shared::dynamo::{
     outbox_pending_shards, outbox_pk,
 };
 
-use crate::publisher::OutboxMessage;
-
-/// Outbox items of one table.
-pub trait OutboxStore: Send + Sync {
-    /// Records that `message` reached the topic (drops it from the pending index).
-    fn mark_published(
-        &self,
-        message: &OutboxMessage,
-    ) -> impl Future<Output = anyhow::Result<()>> + Send;
-
-    /// Up to `limit` outbox items still pending that were written before `cutoff`, oldest first.
-    fn pending_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: i32,
-    ) -> impl Future<Output = anyhow::Result<Vec<OutboxMessage>>> + Send;
-}
+use crate::domain::OutboxMessage;
+use crate::ports::{OutboxMarker, PendingOutbox};
 
 /// The outbox of a service table on DynamoDB, through its sparse `outbox-pending` index.
 #[derive(Clone, Debug)]
@@ -61,7 +47,7 @@ fn text(
     }
 }
 
-impl OutboxStore for DynamoDbOutboxStore {
+impl OutboxMarker for DynamoDbOutboxStore {
     async fn mark_published(&self, message: &OutboxMessage) -> anyhow::Result<()> {
         let event_id = message.event_id.parse().context("outbox event id")?;
         let result = self
@@ -93,15 +79,17 @@ impl OutboxStore for DynamoDbOutboxStore {
             Err(err) => Err(anyhow::Error::new(err).context("marking outbox item published")),
         }
     }
+}
 
+impl PendingOutbox for DynamoDbOutboxStore {
     async fn pending_before(
         &self,
         cutoff: DateTime<Utc>,
         limit: i32,
     ) -> anyhow::Result<Vec<OutboxMessage>> {
         let cutoff = AttributeValue::S(cutoff.to_rfc3339_opts(SecondsFormat::Millis, true));
-        // The shards are queried at once: one round trip of latency instead of four (the
-        // sweeper's cold start, docs/performance.md).
+        // The shards are queried at once: one round trip of latency instead of four, on every
+        // run of the sweeper, cold ones included.
         let pages =
             futures::future::try_join_all(outbox_pending_shards().into_iter().map(|shard| {
                 self.client
@@ -131,61 +119,5 @@ impl OutboxStore for DynamoDbOutboxStore {
         found.sort_by(|a, b| a.sequence_number.cmp(&b.sequence_number));
         found.truncate(usize::try_from(limit).unwrap_or(0));
         Ok(found)
-    }
-}
-
-/// An outbox item in memory: when it was written, the message, whether it was published.
-type StoredItem = (DateTime<Utc>, OutboxMessage, bool);
-
-/// Outbox items in memory, for tests, by event id.
-#[derive(Debug, Default)]
-pub struct InMemoryOutboxStore {
-    items: Mutex<BTreeMap<String, StoredItem>>,
-}
-
-impl InMemoryOutboxStore {
-    /// Adds a pending item written at `at`.
-    pub fn add(&self, at: DateTime<Utc>, message: OutboxMessage) {
-        if let Ok(mut items) = self.items.lock() {
-            items.insert(message.event_id.clone(), (at, message, false));
-        }
-    }
-
-    /// Whether the item of `event_id` was marked published.
-    #[must_use]
-    pub fn is_published(&self, event_id: &str) -> bool {
-        self.items
-            .lock()
-            .ok()
-            .and_then(|items| items.get(event_id).map(|(_, _, published)| *published))
-            .unwrap_or(false)
-    }
-}
-
-impl OutboxStore for InMemoryOutboxStore {
-    async fn mark_published(&self, message: &OutboxMessage) -> anyhow::Result<()> {
-        let mut items = self.items.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-        if let Some(entry) = items.get_mut(&message.event_id) {
-            entry.2 = true;
-        }
-        Ok(())
-    }
-
-    async fn pending_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: i32,
-    ) -> anyhow::Result<Vec<OutboxMessage>> {
-        let items = self.items.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-        let mut pending: Vec<_> = items
-            .values()
-            .filter(|(at, _, published)| !published && *at < cutoff)
-            .collect();
-        pending.sort_by_key(|(at, _, _)| *at);
-        Ok(pending
-            .into_iter()
-            .take(usize::try_from(limit).unwrap_or(0))
-            .map(|(_, m, _)| m.clone())
-            .collect())
     }
 }
