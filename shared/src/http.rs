@@ -354,6 +354,24 @@ pub fn unexpected(err: &anyhow::Error, request_id: &str) -> Problem {
     Problem::internal(request_id)
 }
 
+/// Runs an HTTP function: every request from API Gateway goes to `handler`, whose answer is
+/// the response (a handler never fails: every error is already a problem+json response). What
+/// every HTTP function's `main` ends with, once its dependencies are built.
+///
+/// # Errors
+/// The Lambda runtime's own (its API unreachable); never a request's.
+pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut,
+    Fut: std::future::Future<Output = Response<Body>> + Send,
+{
+    lambda_http::run(lambda_http::service_fn(|request: Request| {
+        let response = handler(request);
+        async move { Ok::<_, std::convert::Infallible>(response.await) }
+    }))
+    .await
+}
+
 /// Answers one API Gateway request: runs `route` in a span carrying the correlation id, with the
 /// request's [`Trace`](crate::envelope::Trace), and turns its error into a problem response.
 /// Every API function's `handle` is this; nothing it does can fail the invocation.

@@ -187,6 +187,36 @@ impl Cursors {
         })
     }
 
+    /// One page of a list route, read the same way on every route: `limit` and `next_token`
+    /// from the request's query, the page read from where the caller's token left off
+    /// (`read(limit, start)`), each item shown through `view`, and the next token sealed to
+    /// `scope`.
+    ///
+    /// # Errors
+    /// A bad `limit` (422) or token (400) as a [`Problem`]; what `read` fails with, and a
+    /// position that cannot be sealed, as `anyhow::Error`.
+    pub async fn list_page<T, V, E>(
+        &self,
+        request: &lambda_http::Request,
+        scope: &Scope,
+        read: impl AsyncFnOnce(i32, Option<StartKey>) -> anyhow::Result<KeyPage<T>>,
+        view: impl Fn(&T) -> V,
+    ) -> Result<Page<V>, E>
+    where
+        E: From<Problem> + From<anyhow::Error>,
+    {
+        let limit = parse_limit(crate::http::query_param(request, "limit").as_deref())?;
+        let token = crate::http::query_param(request, "next_token");
+        let start = self.open(scope, token.as_deref())?;
+        let page = self
+            .seal(scope, read(limit, start).await?)
+            .map_err(anyhow::Error::new)?;
+        Ok(Page {
+            items: page.items.iter().map(view).collect(),
+            next_token: page.next_token,
+        })
+    }
+
     /// The start key a client's `next_token` stands for, if it was sealed for `scope`; `None`
     /// (the first page) without a token.
     ///

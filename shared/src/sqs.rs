@@ -85,6 +85,27 @@ pub fn retry_later_delay(receive_count: u32) -> Duration {
 /// The longest [`retry_later_delay`], in seconds.
 pub const RETRY_LATER_MAX_SECONDS: u64 = 30;
 
+/// Logs an event the consumer has no use for: the subscription's filter policy should have kept
+/// it out, so the warning points at the filter rather than dropping it silently.
+pub fn not_consumed(consumer: &str, event: &DomainEvent) {
+    tracing::warn!(
+        event_type = event.event_type(),
+        consumer,
+        "event not consumed here; check the subscription filter"
+    );
+}
+
+/// Logs what a consumer did with an event and counts it: a duplicate it skipped, or an event
+/// it processed (the `EventsProcessed` and `DuplicatesSkipped` metrics).
+pub fn record_outcome(outcome: &impl std::fmt::Debug, duplicate: bool) {
+    tracing::info!(?outcome, "event handled");
+    crate::metrics::count(if duplicate {
+        crate::metrics::names::DUPLICATES_SKIPPED
+    } else {
+        crate::metrics::names::EVENTS_PROCESSED
+    });
+}
+
 /// Makes a failed record visible again after `delay` instead of the queue's visibility timeout.
 pub trait Requeue: Sync {
     /// Hides `record` for `delay` from now.

@@ -7,9 +7,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::auth::JwtKeys;
-use shared::http::{IntoProblem, Problem, json_response, query_param, respond, unexpected};
+use shared::http::{IntoProblem, Problem, json_response, respond, unexpected};
 use shared::openapi::{Access, ApiDoc};
-use shared::pagination::{Cursors, Page, Scope, parse_limit};
+use shared::pagination::{Cursors, Page, Scope};
 use shared::router::{Route, Router};
 use uuid::Uuid;
 
@@ -71,23 +71,20 @@ impl<S: NotificationHistory> NotificationsApi<S> {
         let identity = self.keys.authenticate(request)?;
         let user_id = Uuid::parse_str(&identity.user_id)
             .map_err(|_| Problem::unauthorized("the bearer token is invalid or expired"))?;
-        let limit = parse_limit(query_param(request, "limit").as_deref())?;
         // A user's token continues only that user's list.
         let scope = Scope::new("GET /notifications", "table", &user_id.to_string());
-        let token = query_param(request, "next_token");
-        let start = self.cursors.open(&scope, token.as_deref())?;
-        let page = service::list_notifications(&self.store, user_id, limit, start).await?;
         let page = self
             .cursors
-            .seal(&scope, page)
-            .map_err(anyhow::Error::new)?;
-        Ok(json_response(
-            StatusCode::OK,
-            &Page {
-                items: page.items.iter().map(NotificationView::from).collect(),
-                next_token: page.next_token,
-            },
-        ))
+            .list_page::<_, _, ApiError>(
+                request,
+                &scope,
+                async |limit, start| {
+                    service::list_notifications(&self.store, user_id, limit, start).await
+                },
+                |notification| NotificationView::from(notification),
+            )
+            .await?;
+        Ok(json_response(StatusCode::OK, &page))
     }
 }
 

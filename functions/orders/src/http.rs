@@ -12,11 +12,11 @@ use shared::auth::JwtKeys;
 use shared::envelope::Trace;
 use shared::events::OrderLine;
 use shared::http::{
-    FieldError, IntoProblem, Problem, json_response, parse_json, query_param, respond, unexpected,
+    FieldError, IntoProblem, Problem, json_response, parse_json, respond, unexpected,
 };
 use shared::money::Money;
 use shared::openapi::{Access, ApiDoc};
-use shared::pagination::{Cursors, Page, Scope, parse_limit};
+use shared::pagination::{Cursors, Page, Scope};
 use shared::router::{Route, Router};
 use uuid::Uuid;
 
@@ -287,23 +287,20 @@ impl<R: Orders + Checkout + OrderHistory, G: PaymentGateway> OrdersApi<R, G> {
     }
 
     async fn list(&self, request: &Request, customer_id: Uuid) -> Result<Response<Body>, ApiError> {
-        let limit = parse_limit(query_param(request, "limit").as_deref())?;
         // A customer's token continues only that customer's list.
         let scope = Scope::new("GET /orders", "by-customer", &customer_id.to_string());
-        let token = query_param(request, "next_token");
-        let start = self.cursors.open(&scope, token.as_deref())?;
-        let page = service::list_orders(&self.repo, customer_id, limit, start).await?;
         let page = self
             .cursors
-            .seal(&scope, page)
-            .map_err(anyhow::Error::new)?;
-        Ok(json_response(
-            StatusCode::OK,
-            &Page {
-                items: page.items.iter().map(OrderView::from).collect(),
-                next_token: page.next_token,
-            },
-        ))
+            .list_page::<_, _, ApiError>(
+                request,
+                &scope,
+                async |limit, start| {
+                    service::list_orders(&self.repo, customer_id, limit, start).await
+                },
+                |order| OrderView::from(order),
+            )
+            .await?;
+        Ok(json_response(StatusCode::OK, &page))
     }
 }
 

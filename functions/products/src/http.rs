@@ -15,7 +15,7 @@ use shared::http::{
 };
 use shared::money::Money;
 use shared::openapi::{Access, ApiDoc};
-use shared::pagination::{Cursors, Page, Scope, parse_limit};
+use shared::pagination::{Cursors, Page, Scope};
 use shared::router::{Params, Route, Router};
 
 use crate::domain::{
@@ -246,7 +246,6 @@ impl<R: Products + Catalog> ProductsApi<R> {
     }
 
     async fn list(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let limit = parse_limit(query_param(request, "limit").as_deref())?;
         let category = query_param(request, "category")
             .map(|raw| {
                 Category::parse(&raw)
@@ -258,18 +257,18 @@ impl<R: Products + Catalog> ProductsApi<R> {
             Some(category) => Scope::new("GET /products", "by-category", category.as_str()),
             None => Scope::new("GET /products", "by-name", ""),
         };
-        let token = query_param(request, "next_token");
-        let start = self.cursors.open(&scope, token.as_deref())?;
-        let page = service::list_products(&self.repo, category.as_ref(), limit, start).await?;
         let page = self
             .cursors
-            .seal(&scope, page)
-            .map_err(anyhow::Error::new)?;
-        let body = Page {
-            items: page.items.iter().map(ProductView::from).collect(),
-            next_token: page.next_token,
-        };
-        Ok(json_response(StatusCode::OK, &body))
+            .list_page::<_, _, ApiError>(
+                request,
+                &scope,
+                async |limit, start| {
+                    service::list_products(&self.repo, category.as_ref(), limit, start).await
+                },
+                |product| ProductView::from(product),
+            )
+            .await?;
+        Ok(json_response(StatusCode::OK, &page))
     }
 
     async fn create(&self, request: &Request, trace: Trace) -> Result<Response<Body>, ApiError> {
