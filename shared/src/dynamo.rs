@@ -93,8 +93,14 @@ const OUTBOX_TTL: Duration = Duration::days(2);
 /// Inbox markers outlive SQS's longest retention (14 days), so any redelivery still finds them.
 const INBOX_TTL: Duration = Duration::days(15);
 
-fn s(value: impl Into<String>) -> AttributeValue {
+/// A string attribute.
+pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
+}
+
+/// A number attribute.
+pub fn n(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
 }
 
 /// The partition key of the outbox item of event `id`.
