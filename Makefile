@@ -123,7 +123,7 @@ fmt: lint-venv ## format the code (Rust and Python)
 	.venv-lint/bin/ruff format
 
 schemas: ## regenerate events/schemas/ from the Rust contracts
-	UPDATE_SCHEMAS=1 cargo test --locked -p shared schemas
+	UPDATE_SCHEMAS=1 cargo test --locked -p event-schemas checked_in_event_schemas
 
 openapi: ## regenerate docs/openapi.json from the routes and Rust types (a test fails when it drifts)
 	UPDATE_OPENAPI=1 cargo test --locked -p api-docs --test openapi checked_in_openapi

@@ -45,7 +45,8 @@ pub const PUBLIC_KEYS_VARIABLE: &str = "JWT_PUBLIC_KEYS";
 pub const SIGNING_SECRET_VARIABLE: &str = "JWT_SIGNING_SECRET_ID";
 
 /// What a caller may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Buys things; sees only their own orders and notifications.
@@ -92,7 +93,8 @@ impl Identity {
 }
 
 /// A freshly issued token, as the token endpoint returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct IssuedToken {
     /// The JWT.
     pub access_token: String,
@@ -330,6 +332,7 @@ impl SigningKeys {
     ///
     /// # Errors
     /// The secret cannot be read or does not hold a usable [`SigningKeySet`].
+    #[cfg(feature = "secrets")]
     pub async fn from_secrets_manager(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         let json = crate::config::secret_string(config, SIGNING_SECRET_VARIABLE).await?;
         Ok(Self::new(&SigningKeySet::from_json(&json)?)?)

@@ -3,10 +3,14 @@
 //! `AWS_ENDPOINT_URL` (standard across AWS SDKs) points every client at the local emulator;
 //! nothing else in the code knows which endpoint it talks to.
 
+#[cfg(feature = "aws")]
 use std::time::Duration;
 
+#[cfg(feature = "aws")]
 use aws_config::retry::RetryConfig;
+#[cfg(feature = "aws")]
 use aws_config::timeout::TimeoutConfig;
+#[cfg(feature = "aws")]
 use aws_config::{BehaviorVersion, SdkConfig};
 
 /// A missing or malformed environment variable.
@@ -60,6 +64,7 @@ where
 /// no timeout but the connect one and back off for up to 20 s, longer than any of these
 /// functions may run. The budgets, and what happens when they run out, are tabled in
 /// docs/architecture.md ("Failure handling").
+#[cfg(feature = "aws")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallBudget {
     /// Establishing a connection.
@@ -77,8 +82,10 @@ pub struct CallBudget {
 }
 
 /// The variable that stretches every [`CallBudget`]'s timeouts (see [`CallBudget::from_env`]).
+#[cfg(feature = "aws")]
 pub const TIMEOUT_SCALE_VARIABLE: &str = "AWS_SDK_TIMEOUT_SCALE";
 
+#[cfg(feature = "aws")]
 impl CallBudget {
     /// The HTTP APIs (Lambda and API Gateway integration timeout 10 s). A request makes one to
     /// five calls in sequence, each normally a few milliseconds; a call gives up after 4 s, so
@@ -196,10 +203,10 @@ impl CallBudget {
 ///
 /// Its HTTPS client trusts the root CAs AWS service endpoints chain to ([`AWS_ROOT_CAS`])
 /// instead of the system's store. The SDK's default client reads and parses every certificate
-/// of the system store on its first request: 3.5 ms of a 14.7 ms cold start on the bench
-/// machine (292 files in /etc/ssl/certs), about 1 ms on Lambda (one 220 KB bundle); see
-/// docs/performance.md. Setting `SSL_CERT_FILE` or `SSL_CERT_DIR` (an emulator behind TLS with
+/// of the system store on its first request, a large share of a cold start (docs/performance.md,
+/// "What the measurements found"). Setting `SSL_CERT_FILE` or `SSL_CERT_DIR` (an emulator behind TLS with
 /// its own CA, a corporate proxy) brings the system store back.
+#[cfg(feature = "aws")]
 pub async fn aws_sdk_config(budget: CallBudget) -> SdkConfig {
     let budget = budget.from_env();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -221,6 +228,7 @@ pub async fn aws_sdk_config(budget: CallBudget) -> SdkConfig {
 ///
 /// # Errors
 /// The variable is unset, the secret cannot be read, or it has no string value.
+#[cfg(feature = "secrets")]
 pub async fn secret_string(config: &SdkConfig, variable: &'static str) -> anyhow::Result<String> {
     use anyhow::Context as _;
     let secret_id = required(variable)?;
@@ -242,6 +250,7 @@ pub async fn secret_string(config: &SdkConfig, variable: &'static str) -> anyhow
 /// The root certificate authorities of AWS service endpoints: Amazon Trust Services' four roots
 /// and Starfield Services Root G2, which cross-signs them (<https://www.amazontrust.com/repository/>).
 /// Copied from Debian's ca-certificates; their SHA-256 fingerprints are checked by a test.
+#[cfg(feature = "aws")]
 pub const AWS_ROOT_CAS: [&str; 5] = [
     include_str!("../certs/Amazon_Root_CA_1.pem"),
     include_str!("../certs/Amazon_Root_CA_2.pem"),
@@ -252,7 +261,8 @@ pub const AWS_ROOT_CAS: [&str; 5] = [
 
 /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc) with [`AWS_ROOT_CAS`] as its
 /// trust store.
-fn aws_roots_https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+#[cfg(feature = "aws")]
+fn aws_roots_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
     let store = AWS_ROOT_CAS.iter().fold(TrustStore::empty(), |store, pem| {
         store.with_pem_certificate(pem.as_bytes())
@@ -294,6 +304,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "aws")]
     #[test]
     fn the_aws_root_cas_are_the_published_certificates() {
         use base64::Engine as _;
@@ -325,6 +336,7 @@ mod tests {
     /// Every budget must leave its function time to answer: all attempts at their timeout
     /// plus the longest backoffs fit inside the operation timeout's cap, and the operation
     /// timeout leaves room for more than one call in a 10 s Lambda timeout.
+    #[cfg(feature = "aws")]
     #[test]
     fn every_call_budget_gives_up_well_inside_a_ten_second_lambda() {
         for budget in [CallBudget::API, CallBudget::WORKER, CallBudget::PUBLISHER] {
@@ -347,6 +359,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "aws")]
     #[test]
     fn a_scaled_budget_stretches_its_timeouts_and_keeps_its_attempts() {
         let scaled = CallBudget::API.scaled(3.0);
@@ -357,6 +370,7 @@ mod tests {
         assert_eq!(scaled.max_backoff, CallBudget::API.max_backoff);
     }
 
+    #[cfg(feature = "aws")]
     #[tokio::test]
     async fn the_sdk_config_carries_the_budgets_timeouts_and_retries() {
         let config = aws_sdk_config(CallBudget::WORKER).await;
@@ -373,6 +387,7 @@ mod tests {
         assert_eq!(retries.max_backoff(), Duration::from_secs(1));
     }
 
+    #[cfg(feature = "dynamodb")]
     #[tokio::test]
     async fn an_https_request_through_the_aws_roots_client_gets_as_far_as_connecting() {
         use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};

@@ -73,7 +73,7 @@ pub async fn get_consistent(
 
 /// The index partition a pending outbox item of event `id` lands in.
 #[must_use]
-pub fn outbox_pending_shard(event_id: &uuid::Uuid) -> String {
+fn outbox_pending_shard(event_id: &uuid::Uuid) -> String {
     format!("PENDING#{}", event_id.as_bytes()[0] % OUTBOX_PENDING_SHARDS)
 }
 
@@ -93,8 +93,14 @@ const OUTBOX_TTL: Duration = Duration::days(2);
 /// Inbox markers outlive SQS's longest retention (14 days), so any redelivery still finds them.
 const INBOX_TTL: Duration = Duration::days(15);
 
-fn s(value: impl Into<String>) -> AttributeValue {
+/// A string attribute.
+pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
+}
+
+/// A number attribute.
+pub fn n(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
 }
 
 /// The partition key of the outbox item of event `id`.
@@ -331,7 +337,7 @@ fn classify_cancellation(codes: &[&str], inbox_index: Option<usize>) -> Option<C
 ///
 /// # Errors
 /// If the envelope fails to serialise.
-pub fn outbox_item<D: Serialize>(
+fn outbox_item<D: Serialize>(
     event: &EventEnvelope<D>,
 ) -> Result<HashMap<String, AttributeValue>, serde_json::Error> {
     let created = Utc::now();

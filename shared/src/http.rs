@@ -7,7 +7,6 @@ use lambda_http::http::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER, W
 use lambda_http::http::{HeaderMap, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
@@ -19,7 +18,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid field of a request, reported in a problem's `errors`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct FieldError {
     /// Path of the field in the body, e.g. `lines[0].quantity`, or the parameter name.
     pub field: String,
@@ -39,8 +39,12 @@ impl FieldError {
 }
 
 /// An RFC 9457 problem (`application/problem+json`): the body of every error response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[schemars(rename = "Problem")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "json-schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Problem")
+)]
 pub struct ProblemDetails {
     /// A URI naming the kind of problem: `urn:problem-type:malformed-request` (400: the request
     /// cannot be read), `urn:problem-type:validation-failed` (422, with `errors`), or
@@ -335,6 +339,7 @@ pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// otherwise the opaque 500 that names only the request id.
 #[must_use]
 pub fn unexpected(err: &anyhow::Error, request_id: &str) -> Problem {
+    #[cfg(any(feature = "dynamodb", feature = "secrets", feature = "sqs-requeue"))]
     if crate::retry::is_transient_aws_error(err) {
         tracing::warn!(
             error = format!("{err:#}"),
@@ -347,6 +352,24 @@ pub fn unexpected(err: &anyhow::Error, request_id: &str) -> Problem {
     }
     tracing::error!(error = format!("{err:#}"), "request failed");
     Problem::internal(request_id)
+}
+
+/// Runs an HTTP function: every request from API Gateway goes to `handler`, whose answer is
+/// the response (a handler never fails: every error is already a problem+json response). What
+/// every HTTP function's `main` ends with, once its dependencies are built.
+///
+/// # Errors
+/// The Lambda runtime's own (its API unreachable); never a request's.
+pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut,
+    Fut: std::future::Future<Output = Response<Body>> + Send,
+{
+    lambda_http::run(lambda_http::service_fn(|request: Request| {
+        let response = handler(request);
+        async move { Ok::<_, std::convert::Infallible>(response.await) }
+    }))
+    .await
 }
 
 /// Answers one API Gateway request: runs `route` in a span carrying the correlation id, with the
@@ -522,14 +545,6 @@ pub fn correlation_id(request: &Request) -> String {
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
     request
         .query_string_parameters_ref()
-        .and_then(|params| params.first(name).map(str::to_owned))
-}
-
-/// The value of path parameter `name`, if present.
-#[must_use]
-pub fn path_param(request: &Request, name: &str) -> Option<String> {
-    request
-        .path_parameters_ref()
         .and_then(|params| params.first(name).map(str::to_owned))
 }
 
@@ -771,6 +786,7 @@ mod tests {
         assert_eq!(soon.headers()[RETRY_AFTER], "1");
     }
 
+    #[cfg(feature = "dynamodb")]
     #[test]
     fn an_aws_call_that_timed_out_is_a_503_with_retry_after_and_a_bug_is_a_500() {
         use aws_sdk_dynamodb::config::http::HttpResponse;

@@ -97,19 +97,6 @@ impl ApiDoc {
         }
     }
 
-    /// The `METHOD /path` of every operation described so far, as API Gateway route keys.
-    #[must_use]
-    pub fn route_keys(&self) -> Vec<String> {
-        self.paths
-            .iter()
-            .flat_map(|(path, methods)| {
-                methods
-                    .keys()
-                    .map(move |method| format!("{} {path}", method.to_ascii_uppercase()))
-            })
-            .collect()
-    }
-
     /// The whole document.
     ///
     /// # Panics

@@ -56,8 +56,12 @@ pub struct KeyPage<T> {
 }
 
 /// One page of a list response: `{ "items": [...], "next_token": "..." }`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "{T}Page")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "json-schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "{T}Page")
+)]
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,

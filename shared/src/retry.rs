@@ -86,47 +86,67 @@ pub enum Retry<T, A> {
 /// Such a request was fine and may succeed later, so an API answers it with a 503 and
 /// `Retry-After` ([`crate::http::unexpected`]), never a 500. A failed condition, a validation
 /// error or a missing resource is not transient.
+///
+/// It recognises the operations of the SDKs this crate's features link (`dynamodb`,
+/// `secrets`, `sqs-requeue`), so it exists only with one of them.
+#[cfg(any(feature = "dynamodb", feature = "secrets", feature = "sqs-requeue"))]
 #[must_use]
 pub fn is_transient_aws_error(err: &anyhow::Error) -> bool {
-    use aws_sdk_dynamodb::operation as ddb;
     macro_rules! classify {
-        ($cause:expr, $($error:ty),+ $(,)?) => {
+        ($cause:expr, $($(#[$on:meta])* $error:ty),+ $(,)?) => {
             $(
-                if let Some(sdk) = $cause.downcast_ref::<aws_sdk_dynamodb::error::SdkError<$error, aws_sdk_dynamodb::config::http::HttpResponse>>() {
+                $(#[$on])*
+                if let Some(sdk) = $cause.downcast_ref::<SdkError<$error, HttpResponse>>() {
                     return transient_sdk_error(sdk);
                 }
             )+
         };
     }
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_runtime_api::http::Response as HttpResponse;
     for cause in err.chain() {
         classify!(
             cause,
-            ddb::get_item::GetItemError,
-            ddb::put_item::PutItemError,
-            ddb::update_item::UpdateItemError,
-            ddb::delete_item::DeleteItemError,
-            ddb::query::QueryError,
-            ddb::scan::ScanError,
-            ddb::batch_get_item::BatchGetItemError,
-            ddb::transact_write_items::TransactWriteItemsError,
-            ddb::transact_get_items::TransactGetItemsError,
+            #[cfg(feature = "dynamodb")]
+            aws_sdk_dynamodb::operation::get_item::GetItemError,
+            #[cfg(feature = "dynamodb")]
+            aws_sdk_dynamodb::operation::put_item::PutItemError,
+            #[cfg(feature = "dynamodb")]
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            #[cfg(feature = "dynamodb")]
+            aws_sdk_dynamodb::operation::delete_item::DeleteItemError,
+            #[cfg(feature = "dynamodb")]
+            aws_sdk_dynamodb::operation::query::QueryError,
+            #[cfg(feature = "dynamodb")]
+            aws_sdk_dynamodb::operation::scan::ScanError,
+            #[cfg(feature = "dynamodb")]
+            aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError,
+            #[cfg(feature = "dynamodb")]
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+            #[cfg(feature = "dynamodb")]
+            aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError,
+            #[cfg(feature = "sqs-requeue")]
             aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError,
+            #[cfg(feature = "sqs-requeue")]
             aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError,
-            aws_sdk_sns::operation::publish::PublishError,
-            aws_sdk_sns::operation::publish_batch::PublishBatchError,
+            #[cfg(feature = "secrets")]
             aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError,
         );
     }
     false
 }
 
+#[cfg(any(feature = "dynamodb", feature = "secrets", feature = "sqs-requeue"))]
 fn transient_sdk_error<E>(
-    err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
 ) -> bool
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {
-    use aws_sdk_dynamodb::error::SdkError;
+    use aws_smithy_runtime_api::client::result::SdkError;
     match err {
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
         SdkError::DispatchFailure(failure) => {
@@ -150,6 +170,7 @@ mod tests {
 
     use super::*;
 
+    #[cfg(feature = "dynamodb")]
     /// A one-shot HTTP server on a free port that answers every request with `response`.
     async fn answering(response: &'static str) -> String {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -165,6 +186,7 @@ mod tests {
         format!("http://{addr}")
     }
 
+    #[cfg(feature = "dynamodb")]
     async fn get_item(endpoint: &str, attempt_timeout: Duration) -> anyhow::Error {
         use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
         let config = aws_sdk_dynamodb::Config::builder()
@@ -188,6 +210,7 @@ mod tests {
         anyhow::Error::new(err).context("reading the item")
     }
 
+    #[cfg(feature = "dynamodb")]
     fn json_response(status: &str, body: &'static str) -> &'static str {
         Box::leak(
             format!(
@@ -198,6 +221,7 @@ mod tests {
         )
     }
 
+    #[cfg(feature = "dynamodb")]
     #[tokio::test]
     async fn throttles_5xx_timeouts_and_refused_connections_are_transient() {
         let throttled = answering(json_response(
@@ -231,6 +255,7 @@ mod tests {
         assert!(is_transient_aws_error(&err), "timeout: {err:?}");
     }
 
+    #[cfg(feature = "dynamodb")]
     #[tokio::test]
     async fn a_refused_request_or_a_non_aws_error_is_not_transient() {
         let invalid = answering(json_response(

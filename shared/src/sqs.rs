@@ -12,9 +12,11 @@
 //! few seconds ([`retry_later_delay`], through a [`Requeue`] such as [`SqsRequeue`]) instead of
 //! the whole timeout, and still reports it as failed, so the message is never lost.
 
+#[cfg(feature = "sqs-requeue")]
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+#[cfg(feature = "sqs-requeue")]
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -83,6 +85,27 @@ pub fn retry_later_delay(receive_count: u32) -> Duration {
 /// The longest [`retry_later_delay`], in seconds.
 pub const RETRY_LATER_MAX_SECONDS: u64 = 30;
 
+/// Logs an event the consumer has no use for: the subscription's filter policy should have kept
+/// it out, so the warning points at the filter rather than dropping it silently.
+pub fn not_consumed(consumer: &str, event: &DomainEvent) {
+    tracing::warn!(
+        event_type = event.event_type(),
+        consumer,
+        "event not consumed here; check the subscription filter"
+    );
+}
+
+/// Logs what a consumer did with an event and counts it: a duplicate it skipped, or an event
+/// it processed (the `EventsProcessed` and `DuplicatesSkipped` metrics).
+pub fn record_outcome(outcome: &impl std::fmt::Debug, duplicate: bool) {
+    tracing::info!(?outcome, "event handled");
+    crate::metrics::count(if duplicate {
+        crate::metrics::names::DUPLICATES_SKIPPED
+    } else {
+        crate::metrics::names::EVENTS_PROCESSED
+    });
+}
+
 /// Makes a failed record visible again after `delay` instead of the queue's visibility timeout.
 pub trait Requeue: Sync {
     /// Hides `record` for `delay` from now.
@@ -108,12 +131,14 @@ impl Requeue for NoRequeue {
 /// is looked up once per source queue (`GetQueueUrl` by the name and account in the record's
 /// `eventSourceARN`), so it is right on every partition and on an emulator alike. Needs
 /// `sqs:GetQueueUrl` and `sqs:ChangeMessageVisibility` on the queue.
+#[cfg(feature = "sqs-requeue")]
 #[derive(Debug)]
 pub struct SqsRequeue {
     client: aws_sdk_sqs::Client,
     urls: Mutex<HashMap<String, String>>,
 }
 
+#[cfg(feature = "sqs-requeue")]
 impl SqsRequeue {
     #[must_use]
     pub fn new(client: aws_sdk_sqs::Client) -> Self {
@@ -150,6 +175,7 @@ impl SqsRequeue {
     }
 }
 
+#[cfg(feature = "sqs-requeue")]
 impl Requeue for SqsRequeue {
     async fn requeue(&self, record: &SqsMessage, delay: Duration) -> anyhow::Result<()> {
         let arn = record
@@ -173,6 +199,7 @@ impl Requeue for SqsRequeue {
 }
 
 /// `(account, queue name)` of `arn:<partition>:sqs:<region>:<account>:<name>`.
+#[cfg(feature = "sqs-requeue")]
 fn queue_of_arn(arn: &str) -> Option<(&str, &str)> {
     match arn.split(':').collect::<Vec<_>>().as_slice() {
         ["arn", _, "sqs", _, account, name] if !account.is_empty() && !name.is_empty() => {
@@ -379,6 +406,7 @@ async fn retry_later<R: Requeue>(record: &SqsMessage, requeue: &R, err: &anyhow:
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
 
     use serde_json::json;
     use uuid::Uuid;
@@ -638,6 +666,7 @@ mod tests {
         assert!(!asks_to_retry_later(&anyhow::anyhow!("retry later")));
     }
 
+    #[cfg(feature = "sqs-requeue")]
     #[test]
     fn the_queue_is_named_by_its_arn() {
         assert_eq!(

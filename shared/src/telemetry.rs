@@ -1,8 +1,9 @@
 //! Structured JSON logs for every function.
 //!
 //! One JSON object per line. Each line carries the spans it was logged in: the runtime's
-//! `Lambda runtime invoke` span (with `requestId`) and, inside it, the [`correlation_span`] a
-//! handler opens from the event's correlation id, so every line of one saga can be found by it.
+//! `Lambda runtime invoke` span (with `requestId`) and, inside it, the
+//! [`correlation_span_traced`] a handler opens from the event's correlation id, so every line of
+//! one saga can be found by it.
 //! The same span carries the X-Ray trace id (`xray_trace_id`, the `Root` of the trace header),
 //! so a line leads to its trace in X-Ray and back.
 //!
@@ -52,14 +53,8 @@ pub fn init() {
     }
 }
 
-/// A span that stamps `correlation_id` and, when this invocation is traced, `xray_trace_id` on
-/// every log line inside it.
-#[must_use]
-pub fn correlation_span(correlation_id: &str) -> Span {
-    correlation_span_traced(correlation_id, invocation_trace_id().as_deref())
-}
-
-/// [`correlation_span`] with a given X-Ray trace id (an SQS record's, say).
+/// A span that stamps `correlation_id` and, when there is one, `xray_trace_id` (an SQS
+/// record's, or this invocation's: [`invocation_trace_id`]) on every log line inside it.
 #[must_use]
 pub fn correlation_span_traced(correlation_id: &str, xray_trace_id: Option<&str>) -> Span {
     let span = tracing::info_span!(
@@ -272,7 +267,7 @@ mod tests {
             let _guard = captured.install();
             let invoke = tracing::info_span!("Lambda runtime invoke", requestId = "req-42");
             let _invoke = invoke.enter();
-            let correlated = correlation_span("corr-7");
+            let correlated = correlation_span_traced("corr-7", None);
             let _correlated = correlated.enter();
             tracing::info!(order_id = "o-1", "order placed");
         }

@@ -64,19 +64,11 @@ pub async fn handle_event<S: Recipients + Notifications + Inbox, N: Notification
             .await?
         }
         other => {
-            tracing::warn!(
-                event_type = other.event_type(),
-                "event not consumed by notifications; check the subscription filter"
-            );
+            shared::sqs::not_consumed("notifications", other);
             Outcome::Ignored
         }
     };
-    tracing::info!(?outcome, "event handled");
-    shared::metrics::count(if outcome == Outcome::Duplicate {
-        shared::metrics::names::DUPLICATES_SKIPPED
-    } else {
-        shared::metrics::names::EVENTS_PROCESSED
-    });
+    shared::sqs::record_outcome(&outcome, outcome == Outcome::Duplicate);
     Ok(outcome)
 }
 

@@ -60,24 +60,17 @@ pub async fn handle_event<R: Orders + PriceSnapshots + Inbox, G: PaymentGateway>
             service::on_stock_short(repo, &event, failed.order_id, &failed.unavailable).await?,
         ),
         other => {
-            tracing::warn!(
-                event_type = other.event_type(),
-                "event not consumed by orders; check the subscription filter"
-            );
+            shared::sqs::not_consumed("orders", other);
             Handled::Ignored
         }
     };
-    tracing::info!(?handled, "event handled");
-    shared::metrics::count(
-        if matches!(
+    shared::sqs::record_outcome(
+        &handled,
+        matches!(
             handled,
             Handled::Saga(SagaOutcome::Duplicate)
                 | Handled::Snapshot(crate::ports::Applied::AlreadyProcessed)
-        ) {
-            shared::metrics::names::DUPLICATES_SKIPPED
-        } else {
-            shared::metrics::names::EVENTS_PROCESSED
-        },
+        ),
     );
     Ok(handled)
 }

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
-use shared::dynamo::{CommitError, PK, SK, UnitOfWork, get_consistent};
+use shared::dynamo::{CommitError, PK, SK, UnitOfWork, get_consistent, n, s};
 use shared::envelope::EventEnvelope;
 use shared::events::{StockLine, StockReleased, StockReservationFailed, StockReserved};
 use uuid::Uuid;
@@ -42,14 +42,6 @@ impl DynamoDbInventoryStore {
             table: table.into(),
         }
     }
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: u32) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 fn stock_key(product_id: Uuid) -> HashMap<String, AttributeValue> {

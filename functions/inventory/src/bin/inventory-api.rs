@@ -1,8 +1,5 @@
-use std::convert::Infallible;
-
 use inventory::adapters::dynamodb::DynamoDbInventoryStore;
 use inventory::http::InventoryApi;
-use lambda_http::{Request, service_fn};
 use shared::auth::JwtKeys;
 use shared::config;
 
@@ -16,9 +13,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         store: DynamoDbInventoryStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
         keys,
     };
-    let api = &api;
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(api.handle(request).await)
-    }))
-    .await
+    shared::http::serve(|request| api.handle(request)).await
 }

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use shared::dynamo::{CommitError, PK, SK, UnitOfWork, get_consistent};
+use shared::dynamo::{CommitError, PK, SK, UnitOfWork, get_consistent, s};
 use shared::pagination::{KeyPage, StartKey};
 use uuid::Uuid;
 
@@ -41,10 +41,6 @@ impl DynamoDbNotificationStore {
             table: table.into(),
         }
     }
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
 }
 
 fn time(t: DateTime<Utc>) -> String {

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use shared::dynamo::{CommitError, EXPIRES_AT, KIND, PK, SK, UnitOfWork, get_consistent};
+use shared::dynamo::{CommitError, EXPIRES_AT, KIND, PK, SK, UnitOfWork, get_consistent, s};
 use shared::envelope::EventEnvelope;
 use shared::events::{OrderLine, OrderPlaced};
 use shared::money::{Currency, Money};
@@ -52,10 +52,6 @@ impl DynamoDbOrderRepository {
             table: table.into(),
         }
     }
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
 }
 
 fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {

@@ -1,6 +1,3 @@
-use std::convert::Infallible;
-
-use lambda_http::{Request, service_fn};
 use orders::adapters::{dynamodb::DynamoDbOrderRepository, payment::SimulatedPaymentGateway};
 use orders::http::OrdersApi;
 use shared::auth::JwtKeys;
@@ -21,9 +18,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         keys,
         cursors,
     };
-    let api = &api;
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(api.handle(request).await)
-    }))
-    .await
+    shared::http::serve(|request| api.handle(request)).await
 }

@@ -1,6 +1,3 @@
-use std::convert::Infallible;
-
-use lambda_http::{Request, service_fn};
 use products::adapters::dynamodb::DynamoDbProductRepository;
 use products::http::ProductsApi;
 use shared::auth::JwtKeys;
@@ -18,9 +15,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         keys,
         cursors: Cursors::from_secrets_manager(&sdk).await?,
     };
-    let api = &api;
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(api.handle(request).await)
-    }))
-    .await
+    shared::http::serve(|request| api.handle(request)).await
 }

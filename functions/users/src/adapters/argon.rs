@@ -1,14 +1,14 @@
 //! Argon2id password hashing.
 //!
 //! Parameters: m = 19 MiB, t = 2, p = 1, the first of OWASP's recommended Argon2id settings.
-//! The memory fits a 128 MB function beside the runtime's ~9 MB; the time it costs there is
-//! measured by `cargo bench -p users` and `make bench`, recorded in docs/performance.md.
+//! The memory fits a 128 MB function beside the runtime's own; what it costs there is measured
+//! by `cargo bench -p users` and `make bench`, recorded in docs/performance.md.
 //!
 //! The 19 MiB of working memory is allocated once per process and reused by every hash and
 //! verification. Letting the library allocate it per call (its `hash_password`/`verify_password`)
-//! grew the function's peak RSS with every login -- 28 MiB after one, 85 to 180 MiB after 21,
-//! measured by `make bench` -- as the allocator kept the freed, over-aligned 19 MiB blocks
-//! instead of reusing them: a 128 MB function would have been killed after a handful of logins.
+//! grew the function's peak RSS with every login (docs/performance.md) as the allocator kept the
+//! freed, over-aligned 19 MiB blocks instead of reusing them: a 128 MB function would have been
+//! killed after a handful of logins.
 
 use std::sync::{Arc, Mutex, PoisonError};
 

@@ -1,6 +1,3 @@
-use std::convert::Infallible;
-
-use lambda_http::{Request, service_fn};
 use shared::auth::SigningKeys;
 use shared::config;
 use users::adapters::{argon::Argon2Hasher, dynamodb::DynamoDbUserRepository};
@@ -29,11 +26,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         keys,
         login_limit,
     };
-    let api = &api;
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(api.handle(request).await)
-    }))
-    .await
+    shared::http::serve(|request| api.handle(request)).await
 }
 
 /// An optional variable parsed into `T`.

@@ -1,11 +1,12 @@
 //! The typed contracts of every event in the system (docs/design.md, "Services" table).
 //!
 //! Each payload is a plain serde type implementing [`Event`]; [`DomainEvent`] is the closed set a
-//! consumer decodes into. JSON Schemas generated from these types are checked in under
-//! `events/schemas/` (see [`crate::schemas`]); a test fails when the two drift apart.
+//! consumer decodes into. The contracts know nothing of schema tooling: with the `json-schema`
+//! feature they also derive schemars' `JsonSchema`, and the `event-schemas` crate generates the
+//! JSON Schemas checked in under `events/schemas/` from them; its test fails when the two drift
+//! apart.
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -13,7 +14,8 @@ use uuid::Uuid;
 use crate::money::Money;
 
 /// The service that published an event (the envelope's `source`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// users-api
@@ -27,7 +29,7 @@ pub enum Source {
 }
 
 /// A payload that travels in an [`crate::envelope::EventEnvelope`].
-pub trait Event: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static {
+pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The envelope's `type`, also the SNS `event_type` message attribute.
     const TYPE: &'static str;
     /// The schema version of this payload; a breaking change gets a new version.
@@ -37,7 +39,8 @@ pub trait Event: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'stat
 }
 
 /// A user account was created.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct UserRegistered {
     pub user_id: Uuid,
     /// Normalised email address.
@@ -46,7 +49,8 @@ pub struct UserRegistered {
 }
 
 /// A user changed their name or email.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct UserProfileUpdated {
     pub user_id: Uuid,
     pub email: String,
@@ -55,7 +59,8 @@ pub struct UserProfileUpdated {
 
 /// What a user may do, as events name it. Its own type rather than the token's role, so the
 /// contract changes only when the event does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum UserRole {
     Customer,
@@ -64,7 +69,8 @@ pub enum UserRole {
 
 /// An operator granted or revoked a user's admin rights. Tokens issued from then on carry
 /// `role`; tokens issued before keep theirs until they expire.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct UserRoleChanged {
     pub user_id: Uuid,
     pub role: UserRole,
@@ -72,7 +78,8 @@ pub struct UserRoleChanged {
 }
 
 /// A product was added to the catalog (active, with stock 0).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct ProductCreated {
     pub product_id: Uuid,
     pub sku: String,
@@ -84,7 +91,8 @@ pub struct ProductCreated {
 }
 
 /// A product's details or price changed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct ProductUpdated {
     pub product_id: Uuid,
     pub sku: String,
@@ -96,14 +104,16 @@ pub struct ProductUpdated {
 }
 
 /// A product was archived: it is no longer sold.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct ProductArchived {
     pub product_id: Uuid,
     pub version: u64,
 }
 
 /// One priced line of an order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct OrderLine {
     pub product_id: Uuid,
     pub quantity: u32,
@@ -112,14 +122,16 @@ pub struct OrderLine {
 }
 
 /// A quantity of one product, as inventory sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct StockLine {
     pub product_id: Uuid,
     pub quantity: u32,
 }
 
 /// A product that could not be reserved in the quantity asked for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct Shortage {
     pub product_id: Uuid,
     pub requested: u32,
@@ -127,7 +139,8 @@ pub struct Shortage {
 }
 
 /// A customer placed an order; saga step 1.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct OrderPlaced {
     pub order_id: Uuid,
     pub customer_id: Uuid,
@@ -137,28 +150,32 @@ pub struct OrderPlaced {
 }
 
 /// Every line of an order was reserved, atomically; saga step 2.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct StockReserved {
     pub order_id: Uuid,
     pub lines: Vec<StockLine>,
 }
 
 /// At least one line was short, so nothing was reserved; saga step 2.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct StockReservationFailed {
     pub order_id: Uuid,
     pub unavailable: Vec<Shortage>,
 }
 
 /// An order's reservation was returned to available stock; saga step 4.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct StockReleased {
     pub order_id: Uuid,
     pub lines: Vec<StockLine>,
 }
 
 /// Payment succeeded; the order is confirmed; saga step 3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct OrderConfirmed {
     pub order_id: Uuid,
     pub customer_id: Uuid,
@@ -167,7 +184,8 @@ pub struct OrderConfirmed {
 }
 
 /// Why an order was rejected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectionReason {
     /// Inventory could not reserve every line.
@@ -175,7 +193,8 @@ pub enum RejectionReason {
 }
 
 /// The order could not be fulfilled; saga step 3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct OrderRejected {
     pub order_id: Uuid,
     pub customer_id: Uuid,
@@ -186,7 +205,8 @@ pub struct OrderRejected {
 }
 
 /// Why an order was cancelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CancellationReason {
     /// The customer cancelled it.
@@ -196,7 +216,8 @@ pub enum CancellationReason {
 }
 
 /// The order was cancelled; inventory releases its reservation; saga steps 3 and 5.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct OrderCancelled {
     pub order_id: Uuid,
     pub customer_id: Uuid,
@@ -211,7 +232,8 @@ pub struct OrderCancelled {
 /// announced: a charge that completed just as the customer cancelled (or inventory rejected)
 /// the order. The `OrderCancelled` sent then carried no refund, so this one tells the customer.
 /// A refund made by the cancellation itself travels in `OrderCancelled.refunded` instead.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct OrderRefunded {
     pub order_id: Uuid,
     pub customer_id: Uuid,
@@ -219,6 +241,15 @@ pub struct OrderRefunded {
     pub total: Money,
     /// What was given back.
     pub refunded: Money,
+}
+
+/// Something done once per event type, as a type rather than a value: the JSON Schema
+/// generator (the `event-schemas` crate) writes one schema per type. See
+/// [`DomainEvent::visit_types`].
+#[cfg(feature = "json-schema")]
+pub trait EventTypeVisitor {
+    /// Called with one event type.
+    fn visit<E: Event + schemars::JsonSchema>(&mut self);
 }
 
 /// Why an envelope could not be turned into a [`DomainEvent`].
@@ -300,10 +331,14 @@ macro_rules! domain_events {
                 }
             }
 
-            /// The event types and the JSON Schema of each one's full envelope.
-            #[must_use]
-            pub fn envelope_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
-                vec![$(($name::TYPE, $name::VERSION, crate::schemas::envelope_schema::<$name>()),)+]
+            /// Every event type of the system, with its version and publisher.
+            pub const TYPES: &[(&'static str, u32, Source)] =
+                &[$(($name::TYPE, $name::VERSION, $name::SOURCE),)+];
+
+            /// Calls `visitor` once with each event type of the system.
+            #[cfg(feature = "json-schema")]
+            pub fn visit_types(visitor: &mut impl EventTypeVisitor) {
+                $(visitor.visit::<$name>();)+
             }
         }
     };
@@ -376,11 +411,10 @@ mod tests {
 
     #[test]
     fn every_event_type_has_one_publisher_and_a_unique_name() {
-        let schemas = DomainEvent::envelope_schemas();
-        let mut names: Vec<_> = schemas.iter().map(|(name, ..)| *name).collect();
+        let mut names: Vec<_> = DomainEvent::TYPES.iter().map(|(name, ..)| *name).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), schemas.len());
+        assert_eq!(names.len(), DomainEvent::TYPES.len());
         assert_eq!(names.len(), 14);
     }
 }

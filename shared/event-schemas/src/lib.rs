@@ -1,18 +1,21 @@
-//! JSON Schemas of the event contracts, generated from the Rust types.
+//! JSON Schemas of the event contracts, generated from the Rust types in `contracts::events`.
 //!
 //! `events/schemas/<Type>.v<version>.json` holds one schema per event: the full envelope with
-//! `type` and `version` pinned and `data` the payload's schema. The test below fails when the
-//! checked-in files differ from what the types generate; `make schemas` rewrites them.
+//! `type`, `version` and `source` pinned and `data` the payload's schema. The test below fails
+//! when the checked-in files differ from what the types generate; `make schemas` rewrites them.
+//!
+//! This crate depends on the contracts, never the other way round: the contracts only derive
+//! schemars' `JsonSchema` (their `json-schema` feature), so no function links this generator.
 
-use schemars::{Schema, generate::SchemaSettings};
+use contracts::envelope::EventEnvelope;
+use contracts::events::{DomainEvent, Event, EventTypeVisitor};
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema};
 use serde_json::json;
 
-use crate::envelope::EventEnvelope;
-use crate::events::Event;
-
-/// The schema of an [`EventEnvelope<E>`] with `type` and `version` pinned to `E`'s.
+/// The schema of an [`EventEnvelope<E>`] with `type`, `version` and `source` pinned to `E`'s.
 #[must_use]
-pub fn envelope_schema<E: Event>() -> Schema {
+pub fn envelope_schema<E: Event + JsonSchema>() -> Schema {
     let generator = SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<EventEnvelope<E>>();
     schema.insert("title".into(), json!(E::TYPE));
@@ -40,10 +43,30 @@ pub fn envelope_schema<E: Event>() -> Schema {
     schema
 }
 
-/// The file name of an event's schema under `events/schemas/`.
+/// One checked-in schema: its file name under `events/schemas/` and its content.
+#[derive(Debug)]
+pub struct SchemaFile {
+    /// `<Type>.v<version>.json`.
+    pub name: String,
+    /// The envelope's schema ([`envelope_schema`]).
+    pub schema: Schema,
+}
+
+/// The schema file of every event type of the system.
 #[must_use]
-pub fn schema_file_name(event_type: &str, version: u32) -> String {
-    format!("{event_type}.v{version}.json")
+pub fn schema_files() -> Vec<SchemaFile> {
+    struct Files(Vec<SchemaFile>);
+    impl EventTypeVisitor for Files {
+        fn visit<E: Event + JsonSchema>(&mut self) {
+            self.0.push(SchemaFile {
+                name: format!("{}.v{}.json", E::TYPE, E::VERSION),
+                schema: envelope_schema::<E>(),
+            });
+        }
+    }
+    let mut files = Files(Vec::new());
+    DomainEvent::visit_types(&mut files);
+    files.0
 }
 
 #[cfg(test)]
@@ -52,10 +75,9 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::events::DomainEvent;
 
     fn schema_dir() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/schemas")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/schemas")
     }
 
     /// Set `UPDATE_SCHEMAS=1` (or run `make schemas`) to rewrite the files from the types.
@@ -65,8 +87,7 @@ mod tests {
         let dir = schema_dir();
         let mut expected_files = BTreeSet::new();
         let mut drifted = Vec::new();
-        for (event_type, version, schema) in DomainEvent::envelope_schemas() {
-            let name = schema_file_name(event_type, version);
+        for SchemaFile { name, schema } in schema_files() {
             let path = dir.join(&name);
             let generated = serde_json::to_string_pretty(&schema).unwrap() + "\n";
             if update {
@@ -91,8 +112,18 @@ mod tests {
     }
 
     #[test]
+    fn there_is_one_schema_file_per_event_type_of_the_system() {
+        let files: Vec<String> = schema_files().into_iter().map(|file| file.name).collect();
+        let types: Vec<String> = DomainEvent::TYPES
+            .iter()
+            .map(|(event_type, version, _)| format!("{event_type}.v{version}.json"))
+            .collect();
+        assert_eq!(files, types);
+    }
+
+    #[test]
     fn an_envelope_schema_pins_type_version_and_source() {
-        let schema = envelope_schema::<crate::events::OrderPlaced>();
+        let schema = envelope_schema::<contracts::events::OrderPlaced>();
         let properties = schema.get("properties").unwrap();
         assert_eq!(properties["type"], json!({"const": "OrderPlaced"}));
         assert_eq!(properties["version"], json!({"const": 1}));

@@ -5,7 +5,6 @@
 //! [`RawEnvelope`] and [`RawEnvelope::decode`] it into an [`EventEnvelope<DomainEvent>`].
 
 use chrono::{DateTime, SubsecRound, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -13,7 +12,8 @@ use crate::events::{ContractError, DomainEvent, Event, Source};
 
 /// An event with its metadata. `D` is the payload: a contract type when publishing,
 /// `serde_json::Value` when just read, [`DomainEvent`] once decoded.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub struct EventEnvelope<D> {
     /// Unique per event; consumers deduplicate on it.
     pub id: Uuid,

@@ -1,12 +1,10 @@
 //! Money as integer minor units plus an ISO 4217 currency: never floats.
 //!
-//! This is a contract type (events and HTTP bodies carry it), so it lives in the shared crate;
+//! This is a contract type (events and HTTP bodies carry it), so it lives with the contracts;
 //! pricing rules belong to the services.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 /// An ISO 4217 alphabetic currency code: three ASCII uppercase letters, e.g. `EUR`.
@@ -60,13 +58,14 @@ impl fmt::Display for Currency {
     }
 }
 
-impl JsonSchema for Currency {
-    fn schema_name() -> Cow<'static, str> {
+#[cfg(feature = "json-schema")]
+impl schemars::JsonSchema for Currency {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
         "Currency".into()
     }
 
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
             "type": "string",
             "pattern": "^[A-Z]{3}$",
             "description": "ISO 4217 alphabetic currency code"
@@ -75,7 +74,8 @@ impl JsonSchema for Currency {
 }
 
 /// An amount of money in the currency's minor unit (cents for EUR/USD).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Money {
     /// Amount in minor units, e.g. 1999 for 19.99 EUR.
