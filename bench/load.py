@@ -17,6 +17,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import ops
 import saga
 from shop_api import ShopApi
 
@@ -154,19 +155,7 @@ def wait_terminal(order_ids: list[str], timeout: float) -> dict[str, dict]:
 
 
 def log_events(function: str, since: float) -> list[dict]:
-    logs = boto3.client("logs")
-    kwargs = {"logGroupName": f"/aws/lambda/{STAGE}-{function}", "startTime": int(since * 1000)}
-    events = []
-    try:
-        while True:
-            page = logs.filter_log_events(**kwargs)
-            events += page.get("events", [])
-            token = page.get("nextToken")
-            if not token or token == kwargs.get("nextToken"):
-                return events
-            kwargs["nextToken"] = token
-    except logs.exceptions.ResourceNotFoundException:
-        return []
+    return ops.log_lines(boto3.client("logs"), f"/aws/lambda/{STAGE}-{function}", int(since * 1000))
 
 
 def all_functions() -> list[str]:
