@@ -105,6 +105,7 @@ bench: setup ## measure every function against three baselines, the saga closed-
 	@scripts/setup-venv.sh .venv-bench bench/requirements.lock
 	@scripts/emulator.sh up
 	cargo build --release --locked --workspace --exclude emulator-tests --bins
+	cargo build --locked --bins
 	$(MAKE) --no-print-directory build
 	cargo lambda build --release --arm64 --locked --output-format zip --lambda-dir $(LAMBDA_DIR) --package bench-floor --package bench-sdk-defaults
 	$(VENV)/bin/python bench/run.py $(if $(SECTIONS),--sections $(SECTIONS)) $(BENCH_ARGS)

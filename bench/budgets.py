@@ -20,6 +20,7 @@ class Budgets:
     cpu_p99_ms: float
     cpu_p99_ms_per_aws_call: float
     saga_p50_ms: float
+    everyday_p95_ms: float
     tolerance: float
     aws_calls: dict[str, int] = field(default_factory=dict)
 
@@ -45,6 +46,7 @@ class Budgets:
             "cpu_p99_ms": self.cpu_p99_ms,
             "cpu_p99_ms_per_aws_call": self.cpu_p99_ms_per_aws_call,
             "saga_p50_ms": self.saga_p50_ms,
+            "everyday_p95_ms": self.everyday_p95_ms,
             "tolerance": self.tolerance,
             "aws_calls": self.aws_calls,
         }
@@ -57,13 +59,17 @@ def verdict(value: float, budget: float, tolerance: float) -> str:
     return "over" if value <= budget * (1 + tolerance) else "failed"
 
 
-def check(functions: dict, saga: dict, budgets: Budgets) -> tuple[dict, list[str]]:
-    """Every budget of every function, and the saga's p50 at every closed-loop load: a verdict
-    each, and the failures (a figure beyond its budget + tolerance) that fail the bench.
+def check(
+    functions: dict, saga: dict, budgets: Budgets, everyday: dict | None = None
+) -> tuple[dict, list[str]]:
+    """Every budget of every function, the saga's p50 at every closed-loop load, and the
+    everyday stack's placed -> terminal p95: a verdict each, and the failures (a figure beyond
+    its budget + tolerance) that fail the bench.
 
     `functions`: name -> bench result (size_bytes, cold_start_ms.median, cpu_ms.p99,
     peak_rss_kib); `saga`: load level -> {"placed_to_confirmed_ms_p50": ...} (a level without
-    confirmed orders fails: the saga did not complete there)."""
+    confirmed orders fails: the saga did not complete there); `everyday`: the everyday
+    section's result ({"placed_to_terminal_ms": {"p95": ...}, "failures": n}), when it ran."""
     verdicts, failures = {}, []
 
     def judge(subject: str, budget_name: str, value: float, budget: float, unit: str):
@@ -87,6 +93,19 @@ def check(functions: dict, saga: dict, budgets: Budgets) -> tuple[dict, list[str
             failures.append(f"{subject}: no order confirmed")
             continue
         judge(subject, "saga_p50", result["placed_to_confirmed_ms_p50"], budgets.saga_p50_ms, "ms")
+    if everyday is not None:
+        subject = f"everyday stack at {everyday['clients']} clients"
+        if "p95" not in everyday["placed_to_terminal_ms"]:
+            verdicts[subject] = {"placed_to_terminal_p95": "failed"}
+            failures.append(f"{subject}: no order became terminal")
+        else:
+            p95 = everyday["placed_to_terminal_ms"]["p95"]
+            judge(subject, "placed_to_terminal_p95", p95, budgets.everyday_p95_ms, "ms")
+        if everyday["failures"]:
+            failures.append(
+                f"{subject}: {everyday['failures']} requests failed or orders never ended "
+                f"(first: {everyday.get('first_failures', ['?'])[0]})"
+            )
     return verdicts, failures
 
 

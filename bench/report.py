@@ -145,6 +145,24 @@ def flash_sale_table(results: dict) -> str:
     )
 
 
+def everyday_table(results: dict) -> str:
+    r = results["everyday"]
+    latency = r["placed_to_terminal_ms"]
+    rows = [
+        f"| {r['build']} build, {r['clients']} clients, {r['seconds']} s | p50 ms | p95 ms | p99 ms | count |",
+        "|---|---|---|---|---|",
+        f"| placed -> terminal ({', '.join(f'{n} {s.lower()}' for s, n in r['by_status'].items())}) "
+        f"| {ms(latency, 'p50')} | {ms(latency, 'p95')} | {ms(latency, 'p99')} | {latency['count']} |",
+    ]
+    for name, figures in r["requests_ms"].items():
+        rows.append(
+            f"| `{name}` | {ms(figures, 'p50')} | {ms(figures, 'p95')} | {ms(figures, 'p99')} | {figures['count']} |"
+        )
+    if r["failures"]:
+        rows.append(f"| **failed requests** | | | | {r['failures']} |")
+    return "\n".join(rows)
+
+
 def quantity(value: float) -> str:
     """Whole numbers with thousands separators from 100 up, four significant digits below."""
     return f"{value:,.0f}" if value >= 100 else f"{value:.4g}"
@@ -229,6 +247,9 @@ def render(results: dict, before: dict | None = None) -> str:
         ]
     if results.get("flash_sale"):
         parts += ["Flash sale:", flash_sale_table(results)]
+    if results.get("everyday"):
+        parts += ["The everyday stack (`make up`'s build) under clients registering, logging in, ordering:"]
+        parts += [everyday_table(results)]
     if results.get("cost_per_1000_orders"):
         c = results["cost_per_1000_orders"]
         parts += [

@@ -109,6 +109,8 @@ POLL_SECONDS = 0.25
 FINAL = {"CONFIRMED", "REJECTED", "CANCELLED"}
 # The load's customers (the closed loop's largest level needs one each).
 CUSTOMERS = 32
+# The everyday section's clients cancel every this-many-th order of theirs once confirmed.
+CANCEL_EVERY = 4
 # The open loop keeps up with a rate when it completes at least this share of it per second.
 KEEP_UP = 0.9
 # Invocations of each function through the census proxy (bench/census.py), after one that
@@ -691,13 +693,15 @@ class Context:
     budgets: Budgets
     shop: load.Shop | None = None
     admin_token: str | None = None
+    profile: str | None = None  # the build the bench stack runs: release, or `make up`'s debug
 
 
-def stack(ctx: Context) -> load.Shop:
-    """The bench stack, set up by the first section that loads it: deployed fresh from
-    target/release (tables included) and seeded, a load-test product with stock for any load,
-    and the load's customers, registered and logged in."""
-    if ctx.shop is not None:
+def stack(ctx: Context, profile: str = "release") -> load.Shop:
+    """The bench stack, set up by the first section that loads it (and again by the first that
+    wants another build): deployed fresh from target/<profile> (tables included) and seeded, a
+    load-test product with stock for any load, and the load's customers, registered and logged
+    in."""
+    if ctx.shop is not None and ctx.profile == profile:
         return ctx.shop
     args = ctx.args
     # Deployed only now: the stack's pollers and schedules would load the machine while the
@@ -705,7 +709,7 @@ def stack(ctx: Context) -> load.Shop:
     # down as a table's stream grows (32 clients: 18.7, 14.0, 10.3 orders/s in three runs on one
     # stack), and a new stack over the old, retained tables would replay their streams.
     if not args.no_deploy:
-        if RELEASE != ROOT / "target" / "release":
+        if profile == "release" and RELEASE != ROOT / "target" / "release":
             sys.exit("the load sections deploy target/release: use --sections functions with --release-dir")
         remove_bench_stack()
         for command in ("deploy", "seed"):
@@ -717,14 +721,16 @@ def stack(ctx: Context) -> load.Shop:
                     "--stage",
                     "bench",
                     "--profile",
-                    "release",
+                    profile,
                 ],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
     url_file = ROOT / ".local" / "api-url.bench"
     if not url_file.exists():
-        sys.exit("the bench stack is not deployed: scripts/stack.py deploy --stage bench --profile release")
+        sys.exit(
+            f"the bench stack is not deployed: scripts/stack.py deploy --stage bench --profile {profile}"
+        )
     url = url_file.read_text().strip()
     status, token = call(
         url, "POST", "/auth/token", {"email": "admin@shop.local", "password": "local-admin-password"}
@@ -773,6 +779,7 @@ def stack(ctx: Context) -> load.Shop:
     else:
         sys.exit("orders never learned of the load-test product")
     ctx.shop, ctx.admin_token = load.Shop(url=url, product_id=product["id"], tokens=tokens), admin
+    ctx.profile = profile
     return ctx.shop
 
 
@@ -863,6 +870,112 @@ def closed_loop(ctx: Context) -> dict:
     return {"closed_loop": results}
 
 
+def everyday(ctx: Context) -> dict:
+    """The stack a newcomer runs: `make up`'s debug build, deployed as `make up` deploys it,
+    under clients that each, over and over, register a new customer, log in, place an order,
+    wait for it to end, and cancel every CANCEL_EVERY-th confirmed one. The budget is on the
+    saga (placed -> terminal p95); every request's latency is reported too."""
+    args = ctx.args
+    shop = stack(ctx, args.everyday_build)
+    wait_until_idle()
+    clients, seconds = args.everyday_clients, args.everyday_seconds
+    print(
+        f"everyday stack ({args.everyday_build} build): {clients} clients for {seconds} s, each registering, "
+        f"logging in, ordering, cancelling every {CANCEL_EVERY}th confirmed order ...",
+        end="",
+        flush=True,
+    )
+    requests: dict[str, list[float]] = {}
+    terminal: list[tuple[str, float]] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def timed(name: str, expected: int, method: str, path: str, body=None, token=None, headers=None):
+        began = time.perf_counter()
+        status, answer = call(shop.url, method, path, body, token, headers)
+        with lock:
+            requests.setdefault(name, []).append((time.perf_counter() - began) * 1000)
+            if status != expected:
+                failures.append(f"{name} {status}: {str(answer)[:200]}")
+        return answer if status == expected else None
+
+    def client(index: int) -> None:
+        iteration = 0
+        while time.monotonic() < stop_at:
+            iteration += 1
+            who = {
+                "email": f"everyday-{ctx.run}-{index}-{iteration}@bench.local",
+                "password": "everyday-password",
+                "name": f"Everyday {index}-{iteration}",
+            }
+            if timed("POST /users", 201, "POST", "/users", who) is None:
+                continue
+            login = {"email": who["email"], "password": who["password"]}
+            token = timed("POST /auth/token", 200, "POST", "/auth/token", login)
+            if token is None:
+                continue
+            token = token["access_token"]
+            order = {"lines": [{"product_id": shop.product_id, "quantity": 1}], "payment_token": "tok_visa"}
+            placed = timed(
+                "POST /orders", 201, "POST", "/orders", order, token, {"idempotency-key": str(uuid.uuid4())}
+            )
+            if placed is None:
+                continue
+            give_up, current = time.monotonic() + 60, None
+            while time.monotonic() < give_up:
+                time.sleep(POLL_SECONDS)
+                current = timed("GET /orders/{id}", 200, "GET", f"/orders/{placed['id']}", token=token)
+                if current is not None and current["status"] in FINAL:
+                    break
+            if current is None or current["status"] not in FINAL:
+                with lock:
+                    failures.append(f"order {placed['id']} not terminal after 60 s")
+                continue
+            with lock:
+                terminal.append(
+                    (current["status"], (epoch(current["updated_at"]) - epoch(current["placed_at"])) * 1000)
+                )
+            if current["status"] == "CONFIRMED" and iteration % CANCEL_EVERY == 0:
+                cancelled = timed(
+                    "POST /orders/{id}/cancel", 200, "POST", f"/orders/{placed['id']}/cancel", token=token
+                )
+                if cancelled is not None and cancelled["status"] != "CANCELLED":
+                    with lock:
+                        failures.append(f"cancelled order {placed['id']} is {cancelled['status']}")
+
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies = [ms for _, ms in terminal]
+    result = {
+        "build": args.everyday_build,
+        "clients": clients,
+        "seconds": seconds,
+        "orders": len(terminal),
+        "by_status": {
+            status: sum(1 for s, _ in terminal if s == status) for status in sorted({s for s, _ in terminal})
+        },
+        "placed_to_terminal_ms": saga.summary(latencies),
+        "requests_ms": {name: saga.summary(values) for name, values in sorted(requests.items())},
+        "failures": len(failures),
+    }
+    if failures:
+        result["first_failures"] = failures[:5]
+    print(
+        f" {len(terminal)} orders, placed->terminal p50/p95/p99 "
+        f"{result['placed_to_terminal_ms'].get('p50', '-')}/{result['placed_to_terminal_ms'].get('p95', '-')}/"
+        f"{result['placed_to_terminal_ms'].get('p99', '-')} ms, {len(failures)} failed requests"
+    )
+    for name, figures in result["requests_ms"].items():
+        print(
+            f"    {name:26} p50 {figures.get('p50', '-'):>8} ms  p95 {figures.get('p95', '-'):>8} ms  ({figures['count']})"
+        )
+    return {"everyday": result}
+
+
 def open_loop(ctx: Context) -> dict:
     """Orders arriving at fixed rates, whatever the answers take, as real traffic does."""
     shop, args = stack(ctx), ctx.args
@@ -914,6 +1027,7 @@ SECTIONS = [
     ("closed-loop", closed_loop),
     ("open-loop", open_loop),
     ("flash-sale", flash_sale),
+    ("everyday", everyday),
 ]
 
 
@@ -993,6 +1107,14 @@ def main() -> None:
     parser.add_argument("--system-seconds", type=int, default=20, help="closed loop: seconds per level")
     parser.add_argument("--rates", default="2,5,10,20,40", help="open loop: orders per second per level")
     parser.add_argument("--rate-seconds", type=float, default=20, help="open loop: seconds per rate")
+    parser.add_argument("--everyday-clients", type=int, default=16, help="everyday: concurrent clients")
+    parser.add_argument("--everyday-seconds", type=int, default=60, help="everyday: seconds of load")
+    parser.add_argument(
+        "--everyday-build",
+        choices=["debug", "release"],
+        default="debug",
+        help="everyday: the build the stack runs (default `make up`'s debug build; release to compare)",
+    )
     parser.add_argument("--flash-orders", type=int, default=300)
     parser.add_argument("--flash-stock", type=int, default=100)
     parser.add_argument(
@@ -1073,6 +1195,9 @@ def main() -> None:
             "flash_orders": args.flash_orders,
             "flash_stock": args.flash_stock,
             "flash_within_s": args.flash_within,
+            "everyday_clients": args.everyday_clients,
+            "everyday_seconds": args.everyday_seconds,
+            "everyday_build": args.everyday_build,
         },
         "functions": {},
         "baselines": {},
@@ -1085,7 +1210,9 @@ def main() -> None:
             results.setdefault("section_seconds", {})[name] = round(time.monotonic() - began, 1)
     if results.get("open_loop") and results["functions"]:
         results["cost_per_1000_orders"] = cost_per_thousand(results)
-    verdicts, failures = check(results["functions"], results.get("closed_loop", {}), ctx.budgets)
+    verdicts, failures = check(
+        results["functions"], results.get("closed_loop", {}), ctx.budgets, results.get("everyday")
+    )
     failures += census_failures(results["functions"], ctx.budgets)
     failures += load_failures(results)
     results["verdicts"] = verdicts

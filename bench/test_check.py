@@ -17,6 +17,7 @@ BUDGETS = budgets.Budgets(
     cpu_p99_ms=1.0,
     cpu_p99_ms_per_aws_call=0.25,
     saga_p50_ms=2000.0,
+    everyday_p95_ms=2000.0,
     tolerance=0.20,
     aws_calls={"one-call": 1, "three-calls": 3},
 )
@@ -101,6 +102,37 @@ class BudgetCheck(unittest.TestCase):
         verdicts, failures = budgets.check({}, {"8 clients": {"orders": 0}}, BUDGETS)
         self.assertEqual(verdicts["saga at 8 clients"], {"saga_p50": "failed"})
         self.assertEqual(failures, ["saga at 8 clients: no order confirmed"])
+
+    def test_the_everyday_stacks_p95_gets_a_verdict_and_fails_beyond_the_tolerance(self):
+        def everyday(p95):
+            return {"clients": 16, "placed_to_terminal_ms": {"p50": 400.0, "p95": p95}, "failures": 0}
+
+        for p95, expected in ((1500.0, "within"), (2300.0, "over"), (2500.0, "failed")):
+            verdicts, failures = budgets.check({}, {}, BUDGETS, everyday(p95))
+            self.assertEqual(
+                verdicts["everyday stack at 16 clients"], {"placed_to_terminal_p95": expected}, p95
+            )
+            self.assertEqual(len(failures), expected == "failed", p95)
+
+    def test_an_everyday_run_with_failed_requests_or_no_terminal_order_fails(self):
+        _, failures = budgets.check(
+            {},
+            {},
+            BUDGETS,
+            {
+                "clients": 16,
+                "placed_to_terminal_ms": {"p50": 400.0, "p95": 900.0},
+                "failures": 2,
+                "first_failures": ["POST /users 500: boom"],
+            },
+        )
+        self.assertEqual(len(failures), 1)
+        self.assertIn("2 requests failed or orders never ended (first: POST /users 500: boom)", failures[0])
+        verdicts, failures = budgets.check(
+            {}, {}, BUDGETS, {"clients": 16, "placed_to_terminal_ms": {"count": 0}, "failures": 0}
+        )
+        self.assertEqual(verdicts["everyday stack at 16 clients"], {"placed_to_terminal_p95": "failed"})
+        self.assertEqual(failures, ["everyday stack at 16 clients: no order became terminal"])
 
     def test_the_checked_in_budgets_declare_every_measured_function(self):
         declared = budgets.Budgets.load()

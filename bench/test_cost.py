@@ -71,6 +71,7 @@ class CensusCheck(unittest.TestCase):
         cpu_p99_ms=1,
         cpu_p99_ms_per_aws_call=0.25,
         saga_p50_ms=2000,
+        everyday_p95_ms=2000,
         tolerance=0.2,
         aws_calls={"f": 3},
     )

@@ -80,6 +80,16 @@ def results():
             "retried_placements": 0,
             "checks": {"exactly 100 confirmed": True},
         },
+        "everyday": {
+            "build": "debug",
+            "clients": 16,
+            "seconds": 60,
+            "orders": 400,
+            "by_status": {"CONFIRMED": 400},
+            "placed_to_terminal_ms": {"p50": 800.0, "p95": 1600.0, "p99": 1900.0, "count": 400},
+            "requests_ms": {"POST /users": {"p50": 300.0, "p95": 500.0, "p99": 700.0, "count": 400}},
+            "failures": 0,
+        },
         "cost_per_1000_orders": {
             "region": "us-east-1",
             "prices_date": "2026-11-27",
@@ -116,6 +126,9 @@ class Report(unittest.TestCase):
             "| payment: charge to confirmed | orders-worker | 50 | 10 | 40 | (the same invocation) |",
             "| **total** | | **0.2000** | |",
             "| orders-api | 1,000 | 38 | 50 |",
+            "| debug build, 16 clients, 60 s | p50 ms |",
+            "| placed -> terminal (400 confirmed) | 800 | 1600 | 1900 | 400 |",
+            "| `POST /users` | 300 | 500 | 700 | 400 |",
         ):
             self.assertIn(expected, text)
 

@@ -116,7 +116,7 @@ case "${1:-}" in
       export AWS_SDK_TIMEOUT_SCALE="${AWS_SDK_TIMEOUT_SCALE:-3}"
       GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="$functions_url" TMPDIR="$state/tmp" \
         LOG_LEVEL="${EMULATOR_LOG_LEVEL:-WARNING}" \
-        setsid "$venv/bin/ministack" >"$log" 2>&1 < /dev/null &
+        setsid "$venv/bin/python" "$root/scripts/run_ministack.py" >"$log" 2>&1 < /dev/null &
       echo $! >"$pidfile"
     )
     wait_healthy
