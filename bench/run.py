@@ -5,7 +5,7 @@ exits 1 when any budget of bench/budgets.toml is exceeded by more than its toler
 flash sale's checks fail.
 
     bench/run.py [--sections functions,relay,closed-loop,open-loop,flash-sale] [--cold-runs 20]
-                 [--warm 200] [--clients 1,8,32] [--system-seconds 20] [--rates 2,5,10,20,40]
+                 [--warm 500] [--clients 1,8,32] [--system-seconds 20] [--rates 2,5,10,20,40]
                  [--rate-seconds 20] [--flash-orders 300] [--flash-stock 100] [--out ...]
 
 The run goes through its sections in order (SECTIONS); --sections picks some. Needs the
@@ -1102,7 +1102,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-functions", action="store_true", help="every section but the functions")
     parser.add_argument("--cold-runs", type=int, default=20)
-    parser.add_argument("--warm", type=int, default=200)
+    parser.add_argument("--warm", type=int, default=500)
     parser.add_argument("--clients", default="1,8,32", help="closed loop: concurrent clients per level")
     parser.add_argument("--system-seconds", type=int, default=20, help="closed loop: seconds per level")
     parser.add_argument("--rates", default="2,5,10,20,40", help="open loop: orders per second per level")
