@@ -52,6 +52,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,8 @@ BENCH_STACK = "serverless-shop-bench"
 # requests a second through the emulator, competing with the saga it measures.
 POLL_SECONDS = 0.25
 FINAL = {"CONFIRMED", "REJECTED", "CANCELLED"}
+# How long a load client waits for its order to end before counting it as a failure.
+FINAL_WITHIN_SECONDS = 60
 # The load's customers (the closed loop's largest level needs one each).
 CUSTOMERS = 32
 # The everyday section's clients cancel every this-many-th order of theirs once confirmed.
@@ -798,6 +801,18 @@ def functions_section(ctx: Context) -> dict:
     return {"functions": functions, **others}
 
 
+def until_final(fetch) -> dict | None:
+    """Asks `fetch()` for the order (None when the request failed) every POLL_SECONDS until it
+    is confirmed, rejected or cancelled: that order, or None after FINAL_WITHIN_SECONDS."""
+    give_up = time.monotonic() + FINAL_WITHIN_SECONDS
+    while time.monotonic() < give_up:
+        time.sleep(POLL_SECONDS)
+        current = fetch()
+        if current is not None and current["status"] in FINAL:
+            return current
+    return None
+
+
 def closed_loop(ctx: Context) -> dict:
     """N clients each place an order, wait for it to end, and place the next: the saga's
     latency at a given concurrency (the load adapts to the system's speed)."""
@@ -820,23 +835,23 @@ def closed_loop(ctx: Context) -> dict:
                     with lock:
                         failures.append(f"POST /orders {status}: {placed}")
                     continue
-                give_up = time.monotonic() + 60
-                while time.monotonic() < give_up:
-                    time.sleep(POLL_SECONDS)
-                    status, current = call(shop.url, "GET", f"/orders/{placed['id']}", token=token)
-                    if status == 200 and current["status"] in FINAL:
-                        with lock:
-                            records.append(
-                                (
-                                    current["status"],
-                                    epoch(current["updated_at"]) - epoch(current["placed_at"]),
-                                    time.monotonic(),
-                                )
+
+                def fetch(order_id=placed["id"], token=token):
+                    status, current = call(shop.url, "GET", f"/orders/{order_id}", token=token)
+                    return current if status == 200 else None
+
+                current = until_final(fetch)
+                with lock:
+                    if current is None:
+                        failures.append(f"order {placed['id']} not final after {FINAL_WITHIN_SECONDS} s")
+                    else:
+                        records.append(
+                            (
+                                current["status"],
+                                epoch(current["updated_at"]) - epoch(current["placed_at"]),
+                                time.monotonic(),
                             )
-                        break
-                else:
-                    with lock:
-                        failures.append(f"order {placed['id']} not final after 60 s")
+                        )
 
         began = time.monotonic()
         threads = [
@@ -922,15 +937,14 @@ def everyday(ctx: Context) -> dict:
             )
             if placed is None:
                 continue
-            give_up, current = time.monotonic() + 60, None
-            while time.monotonic() < give_up:
-                time.sleep(POLL_SECONDS)
-                current = timed("GET /orders/{id}", 200, "GET", f"/orders/{placed['id']}", token=token)
-                if current is not None and current["status"] in FINAL:
-                    break
-            if current is None or current["status"] not in FINAL:
+            current = until_final(
+                lambda order_id=placed["id"], token=token: timed(
+                    "GET /orders/{id}", 200, "GET", f"/orders/{order_id}", token=token
+                )
+            )
+            if current is None:
                 with lock:
-                    failures.append(f"order {placed['id']} not terminal after 60 s")
+                    failures.append(f"order {placed['id']} not terminal after {FINAL_WITHIN_SECONDS} s")
                 continue
             with lock:
                 terminal.append(
@@ -955,9 +969,7 @@ def everyday(ctx: Context) -> dict:
         "clients": clients,
         "seconds": seconds,
         "orders": len(terminal),
-        "by_status": {
-            status: sum(1 for s, _ in terminal if s == status) for status in sorted({s for s, _ in terminal})
-        },
+        "by_status": dict(sorted(Counter(status for status, _ in terminal).items())),
         "placed_to_terminal_ms": saga.summary(latencies),
         "requests_ms": {name: saga.summary(values) for name, values in sorted(requests.items())},
         "failures": len(failures),
