@@ -3,24 +3,43 @@
 # chromedriver built from the same source package, at one pinned version, so the driver always
 # matches the browser. `make test` runs it; `make up` does not need it.
 #   scripts/setup-browser.sh     install (apt-get; as root, else through sudo) unless present
-# The pin is Debian 12 (bookworm)'s security update; when Debian replaces it, apt-get no longer
-# offers it: take the new version from `apt-cache policy chromium` and change CHROMIUM_VERSION.
+# Debian 12 (bookworm) offers Chromium at two versions at a time: the point release's (suite
+# bookworm, replaced at the next point release) and the latest security update's (suite
+# bookworm-security, replaced by the next security update, every few weeks). Debian's mirrors
+# keep neither once it is replaced. So two versions are pinned, in order: the first that
+# apt-get offers is installed. When Debian has replaced both, apt-get offers neither: take the
+# new ones from `apt-cache policy chromium` and change CHROMIUM_VERSIONS.
 set -euo pipefail
 
-CHROMIUM_VERSION="148.0.7778.167-1~deb12u1"
-PACKAGES=(chromium chromium-driver)
+CHROMIUM_VERSIONS=(
+  "150.0.7871.100-1~deb12u1" # bookworm (12.x point release)
+  "156.0.8078.108-1~deb12u1" # bookworm-security
+)
+# chromium-common too: chromium depends on it at exactly its own version, which apt-get does not
+# pick by itself when that is not the newest on offer.
+PACKAGES=(chromium chromium-common chromium-driver)
 
-installed() {
-  [[ "$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true)" == "$CHROMIUM_VERSION" ]]
+# The pinned version both packages are installed at, if they are (at the same one).
+installed_pin() {
+  local browser driver
+  browser="$(dpkg-query -W -f='${Version}' chromium 2>/dev/null || true)"
+  driver="$(dpkg-query -W -f='${Version}' chromium-driver 2>/dev/null || true)"
+  for version in "${CHROMIUM_VERSIONS[@]}"; do
+    if [[ "$browser" == "$version" && "$driver" == "$version" ]]; then
+      echo "$version"
+      return 0
+    fi
+  done
+  return 1
 }
 
-if installed chromium && installed chromium-driver; then
+if installed_pin >/dev/null; then
   echo "browser ready: $(chromium --version 2>/dev/null | head -n1), $(chromedriver --version | cut -d' ' -f1-2)"
   exit 0
 fi
 
 if ! command -v apt-get >/dev/null; then
-  echo "the browser tests need Debian's chromium and chromium-driver $CHROMIUM_VERSION (apt-get); install them, or point CHROMIUM and CHROMEDRIVER at a matching pair" >&2
+  echo "the browser tests need Debian's chromium and chromium-driver at one of ${CHROMIUM_VERSIONS[*]} (apt-get); install them, or point CHROMIUM and CHROMEDRIVER at a matching pair" >&2
   exit 1
 fi
 
@@ -30,13 +49,22 @@ if [[ $(id -u) -ne 0 ]]; then
   sudo=(sudo)
 fi
 
-echo "installing ${PACKAGES[*]} $CHROMIUM_VERSION with apt-get"
 "${sudo[@]}" apt-get update -qq
-if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${PACKAGES[@]/%/=$CHROMIUM_VERSION}" >/dev/null; then
-  echo "apt-get could not install chromium $CHROMIUM_VERSION; what this machine's sources offer:" >&2
-  apt-cache policy chromium chromium-driver >&2 || true
-  echo "if Debian has replaced the pinned version, set CHROMIUM_VERSION in $0 to the new one" >&2
-  exit 1
-fi
-echo "browser ready: $(chromium --version 2>/dev/null | head -n1), $(chromedriver --version | cut -d' ' -f1-2)"
+for version in "${CHROMIUM_VERSIONS[@]}"; do
+  # Every package at this version in the sources, or the next pin.
+  offered=1
+  for package in "${PACKAGES[@]}"; do
+    [[ -n "$(apt-cache madison "$package" | awk -v v="$version" '$3 == v')" ]] || offered=0
+  done
+  if [[ $offered == 1 ]]; then
+    echo "installing ${PACKAGES[*]} $version with apt-get"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      --allow-downgrades "${PACKAGES[@]/%/=$version}" >/dev/null
+    echo "browser ready: $(chromium --version 2>/dev/null | head -n1), $(chromedriver --version | cut -d' ' -f1-2)"
+    exit 0
+  fi
+done
+echo "apt-get offers chromium at none of the pinned versions (${CHROMIUM_VERSIONS[*]}); what this machine's sources offer:" >&2
+apt-cache policy chromium chromium-driver >&2 || true
+echo "Debian has replaced the pinned versions: set CHROMIUM_VERSIONS in $0 to the ones above" >&2
+exit 1
