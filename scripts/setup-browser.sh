@@ -19,21 +19,18 @@ CHROMIUM_VERSIONS=(
 # pick by itself when that is not the newest on offer.
 PACKAGES=(chromium chromium-common chromium-driver)
 
-# The pinned version both packages are installed at, if they are (at the same one).
-installed_pin() {
+# Whether the browser and the driver are installed, both at one of the pinned versions.
+pinned_pair_installed() {
   local browser driver
   browser="$(dpkg-query -W -f='${Version}' chromium 2>/dev/null || true)"
   driver="$(dpkg-query -W -f='${Version}' chromium-driver 2>/dev/null || true)"
   for version in "${CHROMIUM_VERSIONS[@]}"; do
-    if [[ "$browser" == "$version" && "$driver" == "$version" ]]; then
-      echo "$version"
-      return 0
-    fi
+    [[ "$browser" == "$version" && "$driver" == "$version" ]] && return 0
   done
   return 1
 }
 
-if installed_pin >/dev/null; then
+if pinned_pair_installed; then
   echo "browser ready: $(chromium --version 2>/dev/null | head -n1), $(chromedriver --version | cut -d' ' -f1-2)"
   exit 0
 fi
